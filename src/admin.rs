@@ -1,0 +1,90 @@
+//! Server-side (admin) commands: remove users (kick) and dismiss a room. They come from the
+//! service, never from a session, and are answered by `admin_reply`.
+
+use crate::engine::{Emit, Engine};
+use crate::error::Error;
+use crate::ids::{RoomId, UserId};
+use crate::output::{DestroyCause, LeaveReason, Member, Members, Output, ReplyOk, RoomEvent, RoomState};
+
+impl Engine {
+    /// Kicks `users` out of the room. Each kicked session sees `disconnected`/`kicked_out`;
+    /// each remaining member gets one `members_left`/`kicked` naming everyone removed. Users
+    /// not in the room are skipped and named in the reply. A kick is not a ban.
+    pub(crate) fn remove_users(
+        &mut self,
+        room_id: RoomId,
+        users: &[UserId],
+        emit: &mut Emit<'_>,
+    ) -> Result<ReplyOk, Error> {
+        self.check_room_id(room_id)?;
+        let max = self.state.config.max_kick_users as usize;
+        if users.is_empty() || users.len() > max {
+            return Err(Error::InvalidArgument("users must name 1..=max_kick_users users"));
+        }
+        for &u in users {
+            self.check_user_id(u)?;
+        }
+        let room_slot = self.room_slot(room_id).ok_or(Error::RoomNotExist)?;
+        let mut removed: Vec<UserId> = Vec::new();
+        let mut skipped: Vec<UserId> = Vec::new();
+        for &user in users {
+            if removed.contains(&user) || skipped.contains(&user) {
+                continue;
+            }
+            match self.member_session_of(room_slot, user) {
+                Some(session_slot) => {
+                    if let Some(s) = self.state.sessions.get(session_slot) {
+                        emit.state(s.id, room_id, RoomState::Disconnected, RoomEvent::KickedOut);
+                    }
+                    self.remove_member(room_slot, session_slot, None, emit);
+                    removed.push(user);
+                }
+                None => skipped.push(user),
+            }
+        }
+        if !removed.is_empty() {
+            let members: Members = removed.iter().map(|&user_id| Member { user_id }).collect();
+            self.fan_out(room_slot, None, emit, |session| Output::MembersLeft {
+                session,
+                room_id,
+                members: members.clone(),
+                reason: LeaveReason::Kicked,
+            });
+        }
+        self.settle_room(room_slot, emit);
+        Ok(ReplyOk::UsersRemoved { removed, skipped })
+    }
+
+    /// The session of `user` that is in the room, if any (at most one: a user is one member).
+    fn member_session_of(&self, room_slot: u32, user: UserId) -> Option<u32> {
+        let list = self.index.users.get(&user)?;
+        list.iter().copied().find(|&s| {
+            self.state
+                .sessions
+                .get(s)
+                .is_some_and(|s| s.membership(room_slot).is_some())
+        })
+    }
+
+    /// Destroys the room at once: every member (lost links included) sees
+    /// `disconnected`/`room_not_exist`; its timers are cancelled.
+    pub(crate) fn dismiss_room(&mut self, room_id: RoomId, emit: &mut Emit<'_>) -> Result<ReplyOk, Error> {
+        self.check_room_id(room_id)?;
+        let room_slot = self.room_slot(room_id).ok_or(Error::RoomNotExist)?;
+        let members: Vec<u32> = self
+            .state
+            .rooms
+            .get(room_slot)
+            .map(|r| r.members.values().copied().collect())
+            .unwrap_or_default();
+        for session_slot in members {
+            let Some(s) = self.state.sessions.get_mut(session_slot) else {
+                continue;
+            };
+            s.take_membership(room_slot);
+            emit.state(s.id, room_id, RoomState::Disconnected, RoomEvent::RoomNotExist);
+        }
+        self.destroy_room(room_slot, DestroyCause::Dismissed, emit);
+        Ok(ReplyOk::RoomId { room_id })
+    }
+}

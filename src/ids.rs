@@ -1,0 +1,207 @@
+//! Identifiers: inline, `Copy`, at most [`ID_CAPACITY`] bytes.
+//!
+//! Room, user and session ids come from clients. They are stored inline (no heap) so that
+//! outputs can carry them without allocating. A string longer than the capacity still parses
+//! (so the engine can answer with a typed error rather than the transport failing), but it is
+//! marked overlong and never passes validation.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// The inline capacity of every id, in bytes (ZIM's limit for room and user ids).
+pub const ID_CAPACITY: usize = 32;
+
+/// The ZIM room/user id alphabet besides ASCII letters and digits.
+const ID_PUNCTUATION: &[u8] = b"!#$%&()+-:;<=.>?@[]^_{}|~";
+
+/// A short string stored inline. See the module docs.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InlineId {
+    /// Byte length of the original string, saturated at `u16::MAX`; may exceed the capacity.
+    len: u16,
+    /// The first `min(len, ID_CAPACITY)` bytes; always a valid UTF-8 prefix, zero padded.
+    bytes: [u8; ID_CAPACITY],
+}
+
+impl InlineId {
+    /// Stores `s`; if it is longer than [`ID_CAPACITY`], keeps the longest UTF-8 prefix that
+    /// fits and remembers the original length (see [`InlineId::is_overlong`]).
+    #[must_use]
+    pub fn new(s: &str) -> InlineId {
+        let mut keep = s.len().min(ID_CAPACITY);
+        while !s.is_char_boundary(keep) {
+            keep -= 1;
+        }
+        let mut bytes = [0u8; ID_CAPACITY];
+        bytes[..keep].copy_from_slice(&s.as_bytes()[..keep]);
+        let len = u16::try_from(s.len()).unwrap_or(u16::MAX);
+        InlineId { len, bytes }
+    }
+
+    /// The stored text (the kept prefix when overlong).
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        let kept = usize::from(self.len).min(ID_CAPACITY);
+        // Only `new` writes `bytes`, and it copies a prefix that ends on a char boundary.
+        std::str::from_utf8(&self.bytes[..kept]).unwrap_or("")
+    }
+
+    /// The byte length of the original string (saturated at 65,535).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Whether the original string was empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether the original string did not fit inline.
+    #[must_use]
+    pub fn is_overlong(&self) -> bool {
+        usize::from(self.len) > ID_CAPACITY
+    }
+
+    /// Whether this id has 1..=`max_bytes` bytes, all from ZIM's id alphabet.
+    #[must_use]
+    pub fn is_valid(&self, max_bytes: usize) -> bool {
+        !self.is_empty()
+            && !self.is_overlong()
+            && self.len() <= max_bytes
+            && self
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || ID_PUNCTUATION.contains(&b))
+    }
+}
+
+impl fmt::Debug for InlineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for InlineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for InlineId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for InlineId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = InlineId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string id")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<InlineId, E> {
+                Ok(InlineId::new(v))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub InlineId);
+
+        impl $name {
+            /// Wraps `s` (see [`InlineId::new`]; validity is checked by the engine).
+            #[must_use]
+            pub fn new(s: &str) -> Self {
+                $name(InlineId::new(s))
+            }
+
+            /// The id's text.
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                self.0.as_str()
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                $name::new(s)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A room id (ZIM `roomID`): 1..=`room_id_max_bytes` bytes of the id alphabet.
+    RoomId
+);
+id_type!(
+    /// A user id (ZIM `userID`): 1..=`user_id_max_bytes` bytes of the id alphabet.
+    UserId
+);
+id_type!(
+    /// A session id: one logged-in device, chosen by the transport. 1..=32 bytes of the id
+    /// alphabet.
+    SessionId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_roundtrip_and_validity() {
+        let id = InlineId::new("room-1");
+        assert_eq!(id.as_str(), "room-1");
+        assert!(id.is_valid(32));
+        assert!(!id.is_valid(5));
+        assert!(!InlineId::new("").is_valid(32));
+        assert!(!InlineId::new("a b").is_valid(32));
+        assert!(!InlineId::new("a,b").is_valid(32));
+        assert!(!InlineId::new("é").is_valid(32));
+        assert!(InlineId::new("!#$%&()+-:;<=.>?@[]^_{}|~").is_valid(32));
+    }
+
+    #[test]
+    fn overlong_is_kept_as_prefix_and_invalid() {
+        let long = "x".repeat(40);
+        let id = InlineId::new(&long);
+        assert!(id.is_overlong());
+        assert_eq!(id.len(), 40);
+        assert_eq!(id.as_str().len(), 32);
+        assert!(!id.is_valid(usize::MAX));
+        // A multibyte char straddling the capacity is cut at its boundary.
+        let s = format!("{}é", "a".repeat(31));
+        let id = InlineId::new(&s);
+        assert_eq!(id.as_str(), "a".repeat(31));
+        assert_eq!(id.len(), 33);
+    }
+
+    #[test]
+    fn exactly_capacity_is_valid() {
+        let s = "a".repeat(32);
+        assert!(InlineId::new(&s).is_valid(32));
+        assert!(!InlineId::new(&s).is_overlong());
+    }
+}

@@ -1,0 +1,326 @@
+//! Outputs: replies, room state changes, member deltas and server-side events.
+
+use crate::error::{Error, ErrorCode};
+use crate::ids::{RoomId, SessionId, UserId};
+use crate::input::{RequestId, RoomInfo};
+use crate::time::Millis;
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+use std::collections::BTreeMap;
+
+/// A session's connection state for one room (ZIM `ZIMRoomState`, numbered 0..=2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomState {
+    /// Not in the room.
+    Disconnected,
+    /// Joining, or reconnecting after a lost link.
+    Connecting,
+    /// In the room.
+    Connected,
+}
+
+/// Why a session's room state changed (ZIM `ZIMRoomEvent`, numbered 0..=12 in this order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomEvent {
+    /// The flow succeeded (joined, left, reconnected).
+    Success,
+    /// The link dropped; reconnecting.
+    NetworkInterrupted,
+    /// The link is gone for good.
+    NetworkDisconnected,
+    /// The room does not exist (or was dismissed).
+    RoomNotExist,
+    /// A create flow started.
+    ActiveCreate,
+    /// A create flow failed.
+    CreateFailed,
+    /// A join or enter flow started.
+    ActiveEnter,
+    /// A join or enter flow failed.
+    EnterFailed,
+    /// Removed by the server.
+    KickedOut,
+    /// The reconnect grace ran out.
+    ConnectTimeout,
+    /// Another device of the same user took over.
+    KickedOutByOtherDevice,
+    /// A switch flow started.
+    ActiveSwitch,
+    /// A switch flow failed.
+    SwitchFailed,
+}
+
+/// Why members left, as the remaining members are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    /// Left on their own (leave, leave all, switch, logout).
+    Left,
+    /// Removed by the server.
+    Kicked,
+    /// Their reconnect grace ran out.
+    Timeout,
+    /// Another device of the same user logged in (single-device policy).
+    OtherDevice,
+}
+
+/// Why a room was destroyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DestroyCause {
+    /// Its destroy delay ran out while it was empty.
+    Empty,
+    /// The server dismissed it.
+    Dismissed,
+}
+
+/// Why a session was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// The session logged out.
+    Logout,
+    /// A newer login of the same user closed it (single-device policy).
+    KickedOutByOtherDevice,
+}
+
+/// A member as others see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Member {
+    /// The member's user id.
+    pub user_id: UserId,
+}
+
+/// A member list as carried by outputs; one member stays inline (the common case).
+pub type Members = SmallVec<[Member; 1]>;
+
+/// The error half of a reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The canonical code.
+    pub code: ErrorCode,
+    /// A human-readable message.
+    pub message: String,
+}
+
+impl From<&Error> for ErrorBody {
+    fn from(e: &Error) -> Self {
+        ErrorBody {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The success half of a reply: which fields appear depends on the command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ReplyOk {
+    /// `login`: the user the session is logged in as.
+    LoggedIn {
+        /// The user.
+        user_id: UserId,
+    },
+    /// `create_room`, `join_room`, `enter_room`, `switch_room`: the room now joined.
+    Room {
+        /// Id and name.
+        room: RoomInfo,
+    },
+    /// `leave_all_rooms`: the rooms left, in the order they were joined.
+    LeftAll {
+        /// The rooms.
+        room_ids: Vec<RoomId>,
+    },
+    /// `query_members`: one page.
+    Members {
+        /// Members in join order.
+        members: Vec<Member>,
+        /// Cursor for the next page; empty when done.
+        next: String,
+    },
+    /// `send_room_message`: the message's sequence number in the room.
+    MessageSent {
+        /// Per-room sequence number, from 1, gap-free.
+        seq: u64,
+    },
+    /// `remove_users`: who was removed and who was not in the room.
+    UsersRemoved {
+        /// Removed users, in request order.
+        removed: Vec<UserId>,
+        /// Users skipped because they were not in the room.
+        skipped: Vec<UserId>,
+    },
+    /// `leave_room`, `dismiss_room`: the room concerned.
+    RoomId {
+        /// The room.
+        room_id: RoomId,
+    },
+    /// `logout`, `set_room_attributes`, `delete_room_attributes`: nothing to report.
+    Empty {},
+}
+
+/// A reply's outcome: serialized as `"ok": {...}` or `"error": {...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The command succeeded.
+    Ok(ReplyOk),
+    /// The command was refused; nothing changed.
+    Error(ErrorBody),
+}
+
+impl Outcome {
+    /// The error code, if refused.
+    #[must_use]
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        match self {
+            Outcome::Ok(_) => None,
+            Outcome::Error(e) => Some(e.code),
+        }
+    }
+}
+
+/// One output of the engine. The JSON form is the `out` object of a trace line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Output {
+    /// The answer to a session command.
+    Reply {
+        /// The session that sent the command.
+        session: SessionId,
+        /// The command's request number.
+        request: RequestId,
+        /// `ok` or `error`.
+        #[serde(flatten)]
+        outcome: Outcome,
+    },
+    /// The answer to an admin command.
+    AdminReply {
+        /// The command's request number.
+        request: RequestId,
+        /// `ok` or `error`.
+        #[serde(flatten)]
+        outcome: Outcome,
+    },
+    /// A session's state for one room changed.
+    RoomStateChanged {
+        /// The session told.
+        session: SessionId,
+        /// The room.
+        room_id: RoomId,
+        /// The new state.
+        state: RoomState,
+        /// Why.
+        event: RoomEvent,
+    },
+    /// Members joined a room the session is in.
+    MembersJoined {
+        /// The session told.
+        session: SessionId,
+        /// The room.
+        room_id: RoomId,
+        /// Who joined.
+        members: Members,
+    },
+    /// Members left a room the session is in.
+    MembersLeft {
+        /// The session told.
+        session: SessionId,
+        /// The room.
+        room_id: RoomId,
+        /// Who left.
+        members: Members,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// A room came into existence (server-side event).
+    RoomCreated {
+        /// The room.
+        room_id: RoomId,
+    },
+    /// A room is gone (server-side event).
+    RoomDestroyed {
+        /// The room.
+        room_id: RoomId,
+        /// Why.
+        cause: DestroyCause,
+    },
+    /// A session was closed; its later commands answer `session_closed`.
+    SessionClosed {
+        /// The session.
+        session: SessionId,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// Room attributes changed (one operation: what was set and what was deleted).
+    RoomAttributesUpdated {
+        /// The session told.
+        session: SessionId,
+        /// The room.
+        room_id: RoomId,
+        /// Keys set, with their new values.
+        set: BTreeMap<String, String>,
+        /// Keys deleted.
+        deleted: Vec<String>,
+    },
+    /// A room message from another member.
+    RoomMessage {
+        /// The session told.
+        session: SessionId,
+        /// The room.
+        room_id: RoomId,
+        /// The sender's user id.
+        from: UserId,
+        /// The per-room sequence number.
+        seq: u64,
+        /// The message body.
+        payload: String,
+    },
+}
+
+impl Output {
+    /// The session this output is addressed to (`None` for server-side outputs).
+    #[must_use]
+    pub fn session(&self) -> Option<SessionId> {
+        match self {
+            Output::Reply { session, .. }
+            | Output::RoomStateChanged { session, .. }
+            | Output::MembersJoined { session, .. }
+            | Output::MembersLeft { session, .. }
+            | Output::SessionClosed { session, .. }
+            | Output::RoomAttributesUpdated { session, .. }
+            | Output::RoomMessage { session, .. } => Some(*session),
+            Output::AdminReply { .. } | Output::RoomCreated { .. } | Output::RoomDestroyed { .. } => {
+                None
+            }
+        }
+    }
+
+    /// The room this output is about, if any.
+    #[must_use]
+    pub fn room_id(&self) -> Option<RoomId> {
+        match self {
+            Output::RoomStateChanged { room_id, .. }
+            | Output::MembersJoined { room_id, .. }
+            | Output::MembersLeft { room_id, .. }
+            | Output::RoomCreated { room_id }
+            | Output::RoomDestroyed { room_id, .. }
+            | Output::RoomAttributesUpdated { room_id, .. }
+            | Output::RoomMessage { room_id, .. } => Some(*room_id),
+            Output::Reply { .. } | Output::AdminReply { .. } | Output::SessionClosed { .. } => None,
+        }
+    }
+}
+
+/// An output with the time it happened: the input's time, or a timer's own deadline.
+/// Serializes as a trace line: `{"at": 1500, "out": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamped {
+    /// When.
+    pub at: Millis,
+    /// What.
+    #[serde(rename = "out")]
+    pub output: Output,
+}

@@ -1,0 +1,78 @@
+//! Sessions (a user's logged-in device) and their room memberships.
+
+use crate::ids::{SessionId, UserId};
+use crate::timers::TimerKey;
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+/// What a reconnecting membership remembers from the moment its link was lost, to tell the
+/// session on restore exactly which members changed meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LostView {
+    /// Members present at the loss (join sequence number, user), in join order.
+    pub(crate) members: Vec<(u64, UserId)>,
+    /// The room's next join sequence number at the loss: later joins have larger numbers.
+    pub(crate) watermark: u64,
+}
+
+/// One room a session is in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Membership {
+    pub(crate) room: u32,
+    pub(crate) join_seq: u64,
+    /// `Some` while the session's link is lost and it is reconnecting to this room.
+    pub(crate) lost: Option<Box<LostView>>,
+}
+
+impl Membership {
+    pub(crate) fn is_reconnecting(&self) -> bool {
+        self.lost.is_some()
+    }
+}
+
+/// A logged-in session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Session {
+    pub(crate) id: SessionId,
+    pub(crate) user: UserId,
+    pub(crate) incarnation: u64,
+    /// Rooms in the order they were joined.
+    pub(crate) memberships: SmallVec<[Membership; 4]>,
+    /// The reconnect grace timer; `Some` exactly while the link is lost.
+    pub(crate) grace_timer: Option<TimerKey>,
+    /// Message rate limit bucket, in thousandths of a message.
+    pub(crate) rate_tokens_milli: u64,
+    /// When the bucket was last refilled.
+    pub(crate) rate_refilled_at: crate::time::Millis,
+}
+
+impl Session {
+    pub(crate) fn membership(&self, room: u32) -> Option<&Membership> {
+        self.memberships.iter().find(|m| m.room == room)
+    }
+
+    pub(crate) fn membership_mut(&mut self, room: u32) -> Option<&mut Membership> {
+        self.memberships.iter_mut().find(|m| m.room == room)
+    }
+
+    /// Removes the membership of `room`, keeping the others in join order.
+    pub(crate) fn take_membership(&mut self, room: u32) -> Option<Membership> {
+        let pos = self.memberships.iter().position(|m| m.room == room)?;
+        Some(self.memberships.remove(pos))
+    }
+
+    pub(crate) fn room_count(&self) -> u32 {
+        u32::try_from(self.memberships.len()).unwrap_or(u32::MAX)
+    }
+
+    pub(crate) fn is_link_lost(&self) -> bool {
+        self.grace_timer.is_some()
+    }
+}
+
+/// A closed session id, remembered so its commands answer `session_closed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Tombstone {
+    pub(crate) session: SessionId,
+    pub(crate) forget_at: crate::time::Millis,
+}

@@ -1,0 +1,168 @@
+//! Request checks that come before any flow: the session, then the arguments, then the
+//! caller's relation to the rooms named, then its limits (DESIGN.md section 3 order).
+
+use crate::config::RoomConfig;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::ids::{RoomId, SessionId, UserId};
+use crate::input::RoomInfo;
+
+/// How a session stands towards a room it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Relation {
+    /// Not a member (or the room does not exist).
+    Outside,
+    /// A member with a live link.
+    Member,
+    /// A member whose link is lost, reconnecting.
+    Reconnecting,
+}
+
+impl Engine {
+    /// The slot of a logged-in session, or why it is not one.
+    pub(crate) fn check_session(&self, id: SessionId) -> Result<u32, Error> {
+        if let Some(&slot) = self.index.sessions.get(&id) {
+            return Ok(slot);
+        }
+        if self.index.closed.contains_key(&id) {
+            Err(Error::SessionClosed)
+        } else {
+            Err(Error::NotLoggedIn)
+        }
+    }
+
+    pub(crate) fn check_room_id(&self, id: RoomId) -> Result<(), Error> {
+        let max = self.state.config.room_id_max_bytes as usize;
+        if id.0.is_empty() {
+            Err(Error::InvalidRoomId("empty"))
+        } else if id.0.len() > max {
+            Err(Error::InvalidRoomId("too long"))
+        } else if !id.0.is_valid(max) {
+            Err(Error::InvalidRoomId("character outside the allowed set"))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn check_user_id(&self, id: UserId) -> Result<(), Error> {
+        let max = self.state.config.user_id_max_bytes as usize;
+        if id.0.is_empty() {
+            Err(Error::InvalidUserId("empty"))
+        } else if id.0.len() > max {
+            Err(Error::InvalidUserId("too long"))
+        } else if !id.0.is_valid(max) {
+            Err(Error::InvalidUserId("character outside the allowed set"))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn check_room_info(&self, info: &RoomInfo) -> Result<(), Error> {
+        self.check_room_id(info.id)?;
+        let max = self.state.config.room_name_max_bytes;
+        if info.name.len() > max as usize {
+            return Err(Error::InvalidRoomName { max });
+        }
+        Ok(())
+    }
+
+    /// Checks a room config; returns the destroy delay in ms.
+    pub(crate) fn check_room_config(&self, config: Option<&RoomConfig>) -> Result<u64, Error> {
+        let Some(config) = config else {
+            return Ok(0);
+        };
+        let delay_ms = config
+            .destroy_delay_ms()
+            .ok_or(Error::InvalidConfig("destroy_delay_s must be 0..=10800"))?;
+        self.check_initial_attributes(&config.attributes)?;
+        Ok(delay_ms)
+    }
+
+    /// How `session_slot` stands towards `room_id`.
+    pub(crate) fn relation(&self, session_slot: u32, room_id: RoomId) -> Relation {
+        let Some(room_slot) = self.room_slot(room_id) else {
+            return Relation::Outside;
+        };
+        match self
+            .state
+            .sessions
+            .get(session_slot)
+            .and_then(|s| s.membership(room_slot))
+        {
+            None => Relation::Outside,
+            Some(m) if m.is_reconnecting() => Relation::Reconnecting,
+            Some(_) => Relation::Member,
+        }
+    }
+
+    /// The caller must not be in the room already.
+    pub(crate) fn require_outside(&self, session_slot: u32, room_id: RoomId) -> Result<(), Error> {
+        match self.relation(session_slot, room_id) {
+            Relation::Outside => Ok(()),
+            Relation::Member => Err(Error::UserAlreadyInRoom),
+            Relation::Reconnecting => Err(Error::RoomConnecting),
+        }
+    }
+
+    /// The caller must be a live member; returns the room slot.
+    pub(crate) fn require_member(&self, session_slot: u32, room_id: RoomId) -> Result<u32, Error> {
+        match self.relation(session_slot, room_id) {
+            Relation::Outside => Err(Error::UserNotInRoom),
+            Relation::Reconnecting => Err(Error::RoomConnecting),
+            Relation::Member => self.room_slot(room_id).ok_or(Error::UserNotInRoom),
+        }
+    }
+
+    /// The caller must have room for one more membership.
+    pub(crate) fn require_room_budget(&self, session_slot: u32) -> Result<(), Error> {
+        let max = self.state.config.max_rooms_per_session;
+        let count = self
+            .state
+            .sessions
+            .get(session_slot)
+            .map_or(0, crate::sessions::Session::room_count);
+        if count >= max {
+            return Err(Error::JoinedRoomLimit { max });
+        }
+        Ok(())
+    }
+
+    /// Whether one more room may be created.
+    pub(crate) fn require_room_capacity(&self) -> Result<(), Error> {
+        let max = self.state.config.max_rooms;
+        if self.state.rooms.len() >= max {
+            return Err(Error::ServerRoomLimit { max });
+        }
+        Ok(())
+    }
+
+    /// Whether `session_slot` may join the existing room (member limit; a same-user takeover
+    /// does not add a member, so it is never refused for a full room).
+    pub(crate) fn require_seat(&self, room_slot: u32, session_slot: u32) -> Result<(), Error> {
+        let max = self.state.config.max_members_per_room;
+        let Some(room) = self.state.rooms.get(room_slot) else {
+            return Err(Error::RoomNotExist);
+        };
+        if room.member_count() < max {
+            return Ok(());
+        }
+        let user = self.state.sessions.get(session_slot).map(|s| s.user);
+        let takeover = user.is_some_and(|u| {
+            self.index.users.get(&u).is_some_and(|list| {
+                list.iter().any(|&s| {
+                    s != session_slot
+                        && self
+                            .state
+                            .sessions
+                            .get(s)
+                            .is_some_and(|s| s.membership(room_slot).is_some())
+                })
+            })
+        });
+        if takeover {
+            Ok(())
+        } else {
+            Err(Error::RoomFull { max })
+        }
+    }
+}
