@@ -27,6 +27,8 @@ impl Engine {
         let room_slot = self.room_slot(room_id).ok_or(Error::RoomNotExist)?;
         let mut removed: Vec<UserId> = Vec::new();
         let mut skipped: Vec<UserId> = Vec::new();
+        // Everyone named is taken out first, so what the remaining members are told next
+        // (attributes that go with their owners) reaches none of the kicked.
         for &user in users {
             if removed.contains(&user) || skipped.contains(&user) {
                 continue;
@@ -36,11 +38,14 @@ impl Engine {
                     if let Some(s) = self.state.sessions.get(session_slot) {
                         emit.state(s.id, room_id, RoomState::Disconnected, RoomEvent::KickedOut);
                     }
-                    self.remove_member(room_slot, session_slot, None, emit);
+                    self.detach_member(room_slot, session_slot);
                     removed.push(user);
                 }
                 None => skipped.push(user),
             }
+        }
+        for &user in &removed {
+            self.member_gone(room_slot, user, None, emit);
         }
         if !removed.is_empty() {
             let members: Members = removed.iter().map(|&user_id| Member { user_id }).collect();
@@ -83,6 +88,8 @@ impl Engine {
             };
             s.take_membership(room_slot);
             emit.state(s.id, room_id, RoomState::Disconnected, RoomEvent::RoomNotExist);
+            // A lost session whose last reconnecting room this was has no grace left to run.
+            self.settle_grace(session_slot);
         }
         self.destroy_room(room_slot, DestroyCause::Dismissed, emit);
         Ok(ReplyOk::RoomId { room_id })

@@ -1,6 +1,23 @@
 //! Room attributes (ZIM rules): per-key owners, forced writes, keys that go with their owner,
 //! limits on count, key, value and total size. Every change reaches all live members as one
 //! `room_attributes_updated`. A refused operation changes nothing (all keys or none).
+//!
+//! Decisions (DESIGN.md is silent on these):
+//! - Check order, after the session and the room id: an empty attribute map or key list, or
+//!   an empty key, is `invalid_argument`; then the caller must be a live member
+//!   (`user_not_in_room`, `room_connecting`); then ownership (`attribute_not_owner`, any key
+//!   owned by another user without `is_force`); then the limits (`attribute_limit`).
+//! - The owner is a user, not a session: another device of the same user owns the same keys.
+//! - A forced write without `is_update_owner` changes the value only: the owner and its
+//!   delete-after-owner-left flag stay. When the caller owns the key (or takes it over with
+//!   `is_update_owner`), the call's `is_delete_after_owner_left` replaces the flag.
+//! - Deleting keys that do not exist is not an error; they are left out of the update, and a
+//!   call that deletes nothing tells nobody.
+//! - The setter is told too: `room_attributes_updated` goes to every live member.
+//! - Initial attributes (room config) are owned by the creator and never deleted after it
+//!   leaves. Over the limits they make the create `invalid_config`.
+//! - When a member leaves, its delete-after-owner-left keys go with one update to the members
+//!   left; on a kick that update comes before the kick's `members_left`.
 
 use crate::config::RoomConfig;
 use crate::engine::{Emit, Engine};
@@ -64,6 +81,10 @@ impl Engine {
             return;
         };
         room.keep_attributes_while_empty = config.keep_attributes_while_empty;
+        if config.attributes.is_empty() {
+            return;
+        }
+        room.attr_version += 1;
         for (k, v) in &config.attributes {
             room.attributes.insert(
                 k.clone(),
@@ -71,6 +92,7 @@ impl Engine {
                     value: v.clone(),
                     owner,
                     delete_after_owner_left: false,
+                    version: room.attr_version,
                 },
             );
         }
@@ -89,16 +111,15 @@ impl Engine {
         if attrs.is_empty() {
             return Err(Error::InvalidArgument("no attributes to set"));
         }
+        check_keys(attrs.keys())?;
         let room_slot = self.require_member(slot, room_id)?;
         let me = self.user_of(slot)?;
         let room = self.state.rooms.get(room_slot).ok_or(Error::RoomNotExist)?;
+        if !flags.is_force && attrs.keys().any(|k| owned_by_other(room, k, me)) {
+            return Err(Error::AttributeNotOwner);
+        }
         for (k, v) in attrs {
             self.check_pair(k, v)?;
-            if let Some(a) = room.attributes.get(k) {
-                if a.owner.is_some_and(|o| o != me) && !flags.is_force {
-                    return Err(Error::AttributeNotOwner);
-                }
-            }
         }
         let (count, total) = attrs.iter().fold(
             (room.attributes.len(), room.attributes_bytes()),
@@ -109,13 +130,17 @@ impl Engine {
         );
         self.check_totals(count, total)?;
         let room = self.state.rooms.get_mut(room_slot).ok_or(Error::RoomNotExist)?;
+        room.attr_version += 1;
+        let version = room.attr_version;
         for (k, v) in attrs {
             let entry = room.attributes.entry(k.clone()).or_insert(Attribute {
                 value: String::new(),
                 owner: Some(me),
                 delete_after_owner_left: false,
+                version,
             });
             entry.value.clone_from(v);
+            entry.version = version;
             if entry.owner.is_none() || entry.owner == Some(me) || flags.is_update_owner {
                 entry.owner = Some(me);
                 entry.delete_after_owner_left = flags.is_delete_after_owner_left;
@@ -138,15 +163,12 @@ impl Engine {
         if keys.is_empty() {
             return Err(Error::InvalidArgument("no keys to delete"));
         }
+        check_keys(keys.iter())?;
         let room_slot = self.require_member(slot, room_id)?;
         let me = self.user_of(slot)?;
         let room = self.state.rooms.get(room_slot).ok_or(Error::RoomNotExist)?;
-        for k in keys {
-            if let Some(a) = room.attributes.get(k) {
-                if a.owner.is_some_and(|o| o != me) && !is_force {
-                    return Err(Error::AttributeNotOwner);
-                }
-            }
+        if !is_force && keys.iter().any(|k| owned_by_other(room, k, me)) {
+            return Err(Error::AttributeNotOwner);
         }
         let room = self.state.rooms.get_mut(room_slot).ok_or(Error::RoomNotExist)?;
         let mut deleted = Vec::new();
@@ -156,6 +178,7 @@ impl Engine {
             }
         }
         if !deleted.is_empty() {
+            room.attr_version += 1;
             self.announce_attributes(room_slot, BTreeMap::new(), deleted, emit);
         }
         Ok(ReplyOk::Empty {})
@@ -178,14 +201,16 @@ impl Engine {
         for k in &gone {
             room.attributes.remove(k);
         }
+        room.attr_version += 1;
         self.announce_attributes(room_slot, BTreeMap::new(), gone, emit);
     }
 
     /// A room became empty: its attributes go unless it was created to keep them.
     pub(crate) fn empty_room_attributes(&mut self, room_slot: u32) {
         if let Some(room) = self.state.rooms.get_mut(room_slot) {
-            if !room.keep_attributes_while_empty {
+            if !room.keep_attributes_while_empty && !room.attributes.is_empty() {
                 room.attributes.clear();
+                room.attr_version += 1;
             }
         }
     }
@@ -215,4 +240,19 @@ impl Engine {
             .map(|s| s.user)
             .ok_or(Error::NotLoggedIn)
     }
+}
+
+/// Every key must be non-empty (an argument check, before the membership check).
+fn check_keys<'a>(mut keys: impl Iterator<Item = &'a String>) -> Result<(), Error> {
+    if keys.any(String::is_empty) {
+        return Err(Error::InvalidArgument("empty attribute key"));
+    }
+    Ok(())
+}
+
+/// Whether `key` exists and belongs to a user other than `me`.
+fn owned_by_other(room: &crate::rooms::Room, key: &str, me: UserId) -> bool {
+    room.attributes
+        .get(key)
+        .is_some_and(|a| a.owner.is_some_and(|o| o != me))
 }

@@ -59,8 +59,20 @@ pub struct Config {
     pub message_max_bytes: u32,
     /// Messages per second one session may send (token bucket); 0 turns the limit off.
     pub message_rate_per_s: u32,
-    /// Messages a session may send in a burst when the rate limit is on.
+    /// Messages a session may send in a burst when the rate limit is on (at least 1 then).
     pub message_burst: u32,
+    /// Attributes one member may have in one room (ZIM: 30).
+    pub max_member_attributes: u32,
+    /// Member attribute key length limit in bytes (ZIM: 8).
+    pub member_attribute_key_max_bytes: u32,
+    /// Member attribute value length limit in bytes (ZIM: 64).
+    pub member_attribute_value_max_bytes: u32,
+    /// Total bytes of one member's keys and values in one room (ZIM: 144).
+    pub member_attributes_total_max_bytes: u32,
+    /// Member attributes can be set only in rooms with at most this many members (ZIM: 500).
+    pub member_attributes_max_room_members: u32,
+    /// Users one member attribute call may name (ZIM: 100).
+    pub member_attributes_max_users: u32,
     /// Seed of the hash used for id lookups; pick a secret one against hostile ids. It never
     /// changes any output.
     pub hash_seed: u64,
@@ -88,6 +100,12 @@ impl Default for Config {
             message_max_bytes: 32 * 1024,
             message_rate_per_s: 0,
             message_burst: 10,
+            max_member_attributes: 30,
+            member_attribute_key_max_bytes: 8,
+            member_attribute_value_max_bytes: 64,
+            member_attributes_total_max_bytes: 144,
+            member_attributes_max_room_members: 500,
+            member_attributes_max_users: 100,
             hash_seed: 0,
         }
     }
@@ -99,6 +117,12 @@ pub const MESSAGE_MAX_BYTES_CAP: u32 = 1 << 20;
 /// Largest total attribute size accepted per room (1 MiB).
 pub const ATTRIBUTES_TOTAL_MAX_BYTES_CAP: u32 = 1 << 20;
 
+/// Largest total member attribute size accepted per member (64 KiB).
+pub const MEMBER_ATTRIBUTES_TOTAL_MAX_BYTES_CAP: u32 = 1 << 16;
+
+/// Most users one member attribute call may name.
+pub const MEMBER_ATTRIBUTES_MAX_USERS_CAP: u32 = 1000;
+
 /// Largest room name limit accepted, so a config cannot make names unbounded.
 pub const ROOM_NAME_MAX_BYTES_CAP: u32 = 4096;
 
@@ -107,7 +131,7 @@ impl Config {
     /// id limits within the inline capacity.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let id_cap = u32::try_from(ID_CAPACITY).unwrap_or(u32::MAX);
-        let checks: [(&'static str, bool); 11] = [
+        let checks: [(&'static str, bool); 14] = [
             (
                 "message_max_bytes",
                 self.message_max_bytes <= MESSAGE_MAX_BYTES_CAP,
@@ -136,6 +160,19 @@ impl Config {
             (
                 "max_rooms_per_session",
                 self.max_rooms_per_session <= 1024,
+            ),
+            // A rate limit with an empty bucket would refuse every message.
+            (
+                "message_burst",
+                self.message_rate_per_s == 0 || self.message_burst > 0,
+            ),
+            (
+                "member_attributes_total_max_bytes",
+                self.member_attributes_total_max_bytes <= MEMBER_ATTRIBUTES_TOTAL_MAX_BYTES_CAP,
+            ),
+            (
+                "member_attributes_max_users",
+                (1..=MEMBER_ATTRIBUTES_MAX_USERS_CAP).contains(&self.member_attributes_max_users),
             ),
         ];
         match checks.iter().find(|(_, ok)| !ok) {

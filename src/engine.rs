@@ -256,7 +256,8 @@ impl Engine {
         self.session(session).map(|s| s.user)
     }
 
-    /// Whether the session's link is lost (it is in its reconnect grace).
+    /// Whether the session's link is lost: at least one of its rooms is reconnecting and its
+    /// reconnect grace is running. A lost link with no room to reconnect to runs no grace.
     #[must_use]
     pub fn is_link_lost(&self, session: SessionId) -> bool {
         self.session(session).is_some_and(Session::is_link_lost)
@@ -428,6 +429,37 @@ impl Engine {
                 let r = self.send_room_message(*session, *room_id, payload, emit);
                 emit.reply(*session, *request, r);
             }
+            Input::SetRoomMembersAttributes {
+                session,
+                request,
+                room_id,
+                attributes,
+                user_ids,
+            } => {
+                let users = user_ids.as_deref();
+                let r = self.set_room_members_attributes(*session, *room_id, attributes, users, emit);
+                emit.reply(*session, *request, r);
+            }
+            Input::DeleteRoomMembersAttributes {
+                session,
+                request,
+                room_id,
+                keys,
+                user_ids,
+            } => {
+                let users = user_ids.as_deref();
+                let r = self.delete_room_members_attributes(*session, *room_id, keys, users, emit);
+                emit.reply(*session, *request, r);
+            }
+            Input::QueryRoomMembersAttributes {
+                session,
+                request,
+                room_id,
+                user_ids,
+            } => {
+                let r = self.query_room_members_attributes(*session, *room_id, user_ids.as_deref());
+                emit.reply(*session, *request, r);
+            }
             Input::RemoveUsers {
                 request,
                 room_id,
@@ -456,7 +488,7 @@ impl Engine {
     }
 
     /// Forgets closed session ids whose time is up, and any beyond the count limit.
-    fn forget_tombstones(&mut self) {
+    pub(crate) fn forget_tombstones(&mut self) {
         let now = self.state.now;
         let max = self.state.config.max_closed_sessions as usize;
         while let Some(front) = self.state.tombstones.front().copied() {
@@ -481,6 +513,11 @@ impl Engine {
     /// Rebuilds an engine from a serialized [`State`], checking that it holds together.
     fn from_state(state: State) -> Result<Engine, ConfigError> {
         state.config.validate()?;
+        if !counters_in_range(&state) {
+            return Err(ConfigError::InconsistentState(
+                "a sequence counter is too close to overflow".into(),
+            ));
+        }
         let mut index = Index::new(state.config.hash_seed);
         for (slot, room) in state.rooms.iter() {
             if index.rooms.insert(room.id, slot).is_some() {
@@ -506,6 +543,26 @@ impl Engine {
             .map_err(|v| ConfigError::InconsistentState(v.to_string()))?;
         Ok(engine)
     }
+}
+
+/// Counters grow by one per operation and are never reset. A live engine cannot get anywhere
+/// near this bound (2^63 operations), so a snapshot that starts one above it is corrupt; the
+/// bound is what keeps every `+= 1` on them free of overflow panics.
+const COUNTER_LIMIT: u64 = u64::MAX / 2;
+
+fn counters_in_range(state: &State) -> bool {
+    let rooms_ok = state.rooms.iter().all(|(_, r)| {
+        [
+            r.next_join_seq,
+            r.message_seq,
+            r.attr_version,
+            r.member_attr_version,
+            r.reconnect.next_departure,
+        ]
+        .iter()
+        .all(|&c| c <= COUNTER_LIMIT)
+    });
+    rooms_ok && state.next_incarnation <= COUNTER_LIMIT && state.timers.next_seq() <= COUNTER_LIMIT
 }
 
 impl Serialize for Engine {

@@ -280,6 +280,16 @@ impl Engine {
         }
     }
 
+    /// One page of the member list in join order (reconnecting members included).
+    ///
+    /// Decisions (DESIGN.md is silent on these): the cursor names the room incarnation and the
+    /// join sequence number to resume at, so a member who stays is never skipped or repeated,
+    /// a member who joins meanwhile appears at the end, and one who leaves and comes back
+    /// between pages appears again at the end (it is a new member). A page can be empty with
+    /// an empty `next` when everyone after the cursor left. A cursor from another room, or
+    /// from an earlier room with the same id, is `invalid_argument`, as is a malformed one;
+    /// `count` outside 1..=100 too. Check order: session, room id, count, cursor syntax, then
+    /// membership, then the cursor's room.
     pub(crate) fn query_members(
         &self,
         session: SessionId,

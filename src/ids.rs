@@ -41,7 +41,14 @@ impl InlineId {
     /// The stored text (the kept prefix when overlong).
     #[must_use]
     pub fn as_str(&self) -> &str {
-        let kept = usize::from(self.len).min(ID_CAPACITY);
+        let mut kept = usize::from(self.len).min(ID_CAPACITY);
+        if self.is_overlong() {
+            // `new` may have kept fewer than ID_CAPACITY bytes (to end on a char boundary)
+            // and zero padded the rest: the padding is not part of the text.
+            while kept > 0 && self.bytes[kept - 1] == 0 {
+                kept -= 1;
+            }
+        }
         // Only `new` writes `bytes`, and it copies a prefix that ends on a char boundary.
         std::str::from_utf8(&self.bytes[..kept]).unwrap_or("")
     }

@@ -174,6 +174,48 @@ pub enum Input {
         /// The message body.
         payload: String,
     },
+    /// Set attributes of members of a room (ZIM `setRoomMembersAttributes`): each pair is
+    /// set on every listed member. Any live member may set any member's attributes.
+    SetRoomMembersAttributes {
+        /// The session.
+        session: SessionId,
+        /// Echoed by the reply.
+        request: RequestId,
+        /// The room (the session must be in it).
+        room_id: RoomId,
+        /// Keys and values to set.
+        attributes: BTreeMap<String, String>,
+        /// The members to set them on (1..=`member_attributes_max_users`); absent: the
+        /// caller's own user. Users not in the room are skipped and named in the reply.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_ids: Option<Vec<UserId>>,
+    },
+    /// Delete attributes of members of a room (ZIM `deleteRoomMembersAttributes`).
+    DeleteRoomMembersAttributes {
+        /// The session.
+        session: SessionId,
+        /// Echoed by the reply.
+        request: RequestId,
+        /// The room (the session must be in it).
+        room_id: RoomId,
+        /// Keys to delete from every listed member.
+        keys: Vec<String>,
+        /// The members; absent: the caller's own user.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_ids: Option<Vec<UserId>>,
+    },
+    /// Read the attributes of members of a room (ZIM `queryRoomMembersAttributes`).
+    QueryRoomMembersAttributes {
+        /// The session.
+        session: SessionId,
+        /// Echoed by the reply.
+        request: RequestId,
+        /// The room (the session must be in it).
+        room_id: RoomId,
+        /// The members; absent: the caller's own user.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_ids: Option<Vec<UserId>>,
+    },
     /// Admin: remove (kick) users from a room. Answered by `admin_reply`.
     RemoveUsers {
         /// Echoed by the admin reply.
@@ -212,7 +254,10 @@ impl Input {
             | Input::QueryMembers { session, .. }
             | Input::SetRoomAttributes { session, .. }
             | Input::DeleteRoomAttributes { session, .. }
-            | Input::SendRoomMessage { session, .. } => Some(*session),
+            | Input::SendRoomMessage { session, .. }
+            | Input::SetRoomMembersAttributes { session, .. }
+            | Input::DeleteRoomMembersAttributes { session, .. }
+            | Input::QueryRoomMembersAttributes { session, .. } => Some(*session),
             Input::RemoveUsers { .. } | Input::DismissRoom { .. } | Input::Tick => None,
         }
     }

@@ -24,6 +24,8 @@ pub fn check(engine: &Engine) -> Result<(), InvariantViolation> {
     check_sessions(engine)?;
     check_rooms(engine)?;
     check_timers(engine)?;
+    check_reconnect(engine)?;
+    check_member_attributes(engine)?;
     check_index(engine)
 }
 
@@ -65,6 +67,11 @@ fn check_sessions(e: &Engine) -> Result<(), InvariantViolation> {
                 s.id
             );
         }
+        ensure!(
+            s.is_link_lost() == s.memberships.iter().any(|m| m.is_reconnecting()),
+            "session {} has a grace timer iff it reconnects to a room: broken",
+            s.id
+        );
         if let Some(key) = s.grace_timer {
             let kind = e.state.timers.get(key);
             ensure!(
@@ -123,6 +130,11 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
             "empty room {} kept its attributes",
             r.id
         );
+        ensure!(
+            r.attributes.values().all(|a| a.version <= r.attr_version),
+            "room {} has an attribute from a future version",
+            r.id
+        );
     }
     Ok(())
 }
@@ -164,4 +176,166 @@ fn check_index(e: &Engine) -> Result<(), InvariantViolation> {
     }
     ensure!(ix.closed.len() <= e.state.tombstones.len(), "closed index larger than tombstones");
     Ok(())
+}
+
+/// Reconnect bookkeeping: each room's marks are exactly those of its reconnecting members,
+/// each within the room's counters; the departure log holds only what a reconnecting
+/// member may still need, and nothing when none is reconnecting.
+fn check_reconnect(e: &Engine) -> Result<(), InvariantViolation> {
+    let mut marks: BTreeMap<u32, BTreeMap<(u64, u64), u32>> = BTreeMap::new();
+    for (_, s) in e.state.sessions.iter() {
+        for m in &s.memberships {
+            let (Some(view), Some(r)) = (&m.lost, e.state.rooms.get(m.room)) else {
+                continue;
+            };
+            ensure!(
+                view.join_mark <= r.next_join_seq
+                    && view.departure_mark <= r.reconnect.next_departure
+                    && view.attr_version <= r.attr_version
+                    && view.member_attr_version <= r.member_attr_version,
+                "session {} has a reconnect view of room {} from the future",
+                s.id,
+                r.id
+            );
+            *marks.entry(m.room).or_default().entry(view.mark()).or_insert(0) += 1;
+        }
+    }
+    for (slot, r) in e.state.rooms.iter() {
+        let log = &r.reconnect;
+        ensure!(
+            marks.get(&slot).map_or(log.marks.is_empty(), |m| *m == log.marks),
+            "room {} reconnect marks disagree with its reconnecting members",
+            r.id
+        );
+        let oldest = log.marks.keys().next().map(|&(_, d)| d);
+        let latest_join = log.marks.keys().next_back().map_or(0, |&(j, _)| j);
+        ensure!(
+            log.departures.keys().all(|&d| oldest.is_some_and(|o| d >= o) && d < log.next_departure)
+                && log.departures.values().all(|&(j, _, _)| j < latest_join),
+            "room {} keeps departures no reconnecting member needs",
+            r.id
+        );
+    }
+    Ok(())
+}
+
+/// Member attributes belong to members of the room and stay within the limits.
+fn check_member_attributes(e: &Engine) -> Result<(), InvariantViolation> {
+    let c = &e.state.config;
+    for (slot, r) in e.state.rooms.iter() {
+        for (user, a) in &r.member_attributes {
+            ensure!(
+                e.user_in_room(slot, *user),
+                "room {} keeps attributes of {}, who is not a member",
+                r.id,
+                user
+            );
+            ensure!(
+                a.version <= r.member_attr_version,
+                "room {} member {} attributes from a future version",
+                r.id,
+                user
+            );
+            let pairs_ok = a.values.iter().all(|(k, v)| {
+                !k.is_empty()
+                    && k.len() <= c.member_attribute_key_max_bytes as usize
+                    && v.len() <= c.member_attribute_value_max_bytes as usize
+            });
+            ensure!(
+                pairs_ok
+                    && a.values.len() <= c.max_member_attributes as usize
+                    && a.bytes() <= c.member_attributes_total_max_bytes as usize,
+                "room {} member {} attributes over the limits",
+                r.id,
+                user
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The checker sees broken reconnect and member attribute state (the integration tests
+    //! only ever show it healthy states).
+    use super::check;
+    use crate::ids::{RoomId, SessionId, UserId};
+    use crate::input::{Input, RoomInfo};
+    use crate::rooms::MemberAttributes;
+    use crate::time::Millis;
+    use crate::{Config, Engine};
+
+    /// alice (s1) and bob (s2) in r1; alice's link is lost.
+    fn lost_alice() -> Engine {
+        let mut e = Engine::new(Config::default()).expect("default config is valid");
+        let mut out = Vec::new();
+        let inputs = [
+            Input::Login { session: SessionId::new("s1"), request: 1, user: UserId::new("alice") },
+            Input::Login { session: SessionId::new("s2"), request: 2, user: UserId::new("bob") },
+            Input::CreateRoom {
+                session: SessionId::new("s1"),
+                request: 3,
+                room: RoomInfo { id: RoomId::new("r1"), name: String::new() },
+                config: None,
+            },
+            Input::JoinRoom { session: SessionId::new("s2"), request: 4, room_id: RoomId::new("r1") },
+            Input::LinkLost { session: SessionId::new("s1") },
+        ];
+        for input in &inputs {
+            e.handle_input(Millis(0), input, &mut out);
+        }
+        assert_eq!(check(&e), Ok(()));
+        e
+    }
+
+    #[test]
+    fn a_lost_link_without_its_grace_timer_is_caught() {
+        let mut e = lost_alice();
+        let slot = e.index.sessions[&SessionId::new("s1")];
+        let key = e.state.sessions.get_mut(slot).and_then(|s| s.grace_timer.take());
+        e.state.timers.cancel(key.expect("grace timer"));
+        assert!(check(&e).is_err());
+    }
+
+    #[test]
+    fn reconnect_marks_that_disagree_are_caught() {
+        let mut e = lost_alice();
+        let slot = e.index.rooms[&RoomId::new("r1")];
+        if let Some(r) = e.state.rooms.get_mut(slot) {
+            r.reconnect.marks.clear();
+        }
+        assert!(check(&e).is_err());
+    }
+
+    #[test]
+    fn stale_departures_are_caught() {
+        let mut e = lost_alice();
+        let slot = e.index.rooms[&RoomId::new("r1")];
+        if let Some(r) = e.state.rooms.get_mut(slot) {
+            r.reconnect.departures.insert(0, (99, UserId::new("zed"), false));
+        }
+        assert!(check(&e).is_err());
+    }
+
+    #[test]
+    fn member_attributes_of_a_non_member_are_caught() {
+        let mut e = lost_alice();
+        let slot = e.index.rooms[&RoomId::new("r1")];
+        if let Some(r) = e.state.rooms.get_mut(slot) {
+            r.member_attributes.insert(UserId::new("zed"), MemberAttributes::default());
+        }
+        assert!(check(&e).is_err());
+    }
+
+    #[test]
+    fn member_attributes_over_the_limits_are_caught() {
+        let mut e = lost_alice();
+        let slot = e.index.rooms[&RoomId::new("r1")];
+        if let Some(r) = e.state.rooms.get_mut(slot) {
+            let mut a = MemberAttributes::default();
+            a.values.insert("k".into(), "v".repeat(65));
+            r.member_attributes.insert(UserId::new("bob"), a);
+        }
+        assert!(check(&e).is_err());
+    }
 }

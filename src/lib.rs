@@ -12,17 +12,28 @@ pub mod ids;
 pub mod input;
 pub mod invariants;
 mod lifecycle;
+mod member_attributes;
 mod messages;
 mod ops;
 pub mod output;
+mod reconnect;
 mod rooms;
 mod sessions;
 mod slab;
 pub mod time;
 pub mod timers;
 mod validate;
+pub mod dialect;
+#[cfg(feature = "trace")]
+pub mod trace;
+#[cfg(feature = "trace")]
+pub mod check;
+#[cfg(feature = "trace")]
+pub mod render;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "testing")]
+pub mod model;
 
 pub use config::{Config, DevicePolicy, RoomConfig};
 pub use engine::Engine;
@@ -32,8 +43,8 @@ pub use ids::{RoomId, SessionId, UserId};
 pub use input::{Input, RequestId, RoomInfo};
 pub use invariants::InvariantViolation;
 pub use output::{
-    CloseReason, DestroyCause, ErrorBody, LeaveReason, Member, Members, Outcome, Output, ReplyOk,
-    RoomEvent, RoomState, Stamped,
+    CloseReason, DestroyCause, ErrorBody, LeaveReason, Member, MemberAttributesInfo, Members,
+    Outcome, Output, ReplyOk, RoomEvent, RoomState, Stamped,
 };
 pub use time::Millis;
 pub use timers::TimerKind;

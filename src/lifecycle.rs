@@ -1,16 +1,13 @@
-//! Session lifecycle: login (with the device policy), logout, lost and restored links, and
-//! the reconnect grace.
+//! Session lifecycle: login (with the device policy) and logout. Lost and restored links
+//! and the reconnect grace are in `reconnect.rs`.
 
 use crate::config::DevicePolicy;
 use crate::engine::{Emit, Engine};
 use crate::error::Error;
 use crate::ids::{SessionId, UserId};
 use crate::input::RequestId;
-use crate::output::{
-    CloseReason, LeaveReason, Member, Members, Output, ReplyOk, RoomEvent, RoomState,
-};
-use crate::sessions::{LostView, Session, Tombstone};
-use crate::timers::TimerKind;
+use crate::output::{CloseReason, LeaveReason, Output, ReplyOk, RoomEvent};
+use crate::sessions::{Session, Tombstone};
 
 impl Engine {
     pub(crate) fn login(
@@ -34,6 +31,14 @@ impl Engine {
         if self.state.sessions.len() - u32::try_from(replaced.len()).unwrap_or(0) >= max {
             return Err(Error::SessionLimit { max });
         }
+        // A new login may reuse a closed id: it is no longer closed. Its tombstone goes too
+        // (before the sessions this login replaces are remembered), so each remembered id
+        // has exactly one: a stale one would count against max_closed_sessions, and popping
+        // it could forget a later close of the same id at the same time. Only reuse pays
+        // for this scan.
+        if self.index.closed.remove(&session).is_some() {
+            self.state.tombstones.retain(|t| t.session != session);
+        }
         for old in replaced {
             self.close_session(old, CloseReason::KickedOutByOtherDevice, emit);
         }
@@ -49,8 +54,6 @@ impl Engine {
         });
         self.index.sessions.insert(session, slot);
         self.index.add_user_session(user, slot);
-        // A new login may reuse a closed id: it is no longer closed.
-        self.index.closed.remove(&session);
         Ok(ReplyOk::LoggedIn { user_id: user })
     }
 
@@ -93,147 +96,13 @@ impl Engine {
             forget_at,
         });
         self.index.closed.insert(session.id, forget_at);
+        // Keep the count within max_closed_sessions now, not at the next step.
+        self.forget_tombstones();
     }
 
     fn leave_every_room(&mut self, slot: u32, event: RoomEvent, reason: LeaveReason, emit: &mut Emit<'_>) {
         for (room_slot, _) in self.rooms_of(slot) {
             self.leave_now(slot, room_slot, event, reason, emit);
-        }
-    }
-
-    /// Transport: the link dropped. Each room the session is connected to goes
-    /// `connecting`/`network_interrupted` for it; nobody else is told yet. The grace timer
-    /// starts unless it is already running. Unknown sessions are ignored (no reply exists).
-    pub(crate) fn link_lost(&mut self, session: SessionId, emit: &mut Emit<'_>) {
-        let Ok(slot) = self.check_session(session) else {
-            return;
-        };
-        for (room_slot, reconnecting) in self.rooms_of(slot) {
-            if reconnecting {
-                continue;
-            }
-            let view = self.lost_view(room_slot);
-            let Some(room_id) = self.state.rooms.get(room_slot).map(|r| r.id) else {
-                continue;
-            };
-            if let Some(m) = self
-                .state
-                .sessions
-                .get_mut(slot)
-                .and_then(|s| s.membership_mut(room_slot))
-            {
-                m.lost = Some(Box::new(view));
-            }
-            emit.state(session, room_id, RoomState::Connecting, RoomEvent::NetworkInterrupted);
-        }
-        let grace_ms = self.state.config.reconnect_grace_ms;
-        let deadline = self.state.now.after_ms(grace_ms);
-        let Some(s) = self.state.sessions.get(slot) else {
-            return;
-        };
-        if s.grace_timer.is_none() {
-            let kind = TimerKind::ReconnectGrace {
-                slot,
-                incarnation: s.incarnation,
-            };
-            let key = self.state.timers.arm(deadline, kind);
-            if let Some(s) = self.state.sessions.get_mut(slot) {
-                s.grace_timer = Some(key);
-            }
-        }
-    }
-
-    fn lost_view(&self, room_slot: u32) -> LostView {
-        let Some(room) = self.state.rooms.get(room_slot) else {
-            return LostView {
-                members: Vec::new(),
-                watermark: 0,
-            };
-        };
-        let members = room
-            .members
-            .iter()
-            .filter_map(|(&seq, &s)| Some((seq, self.state.sessions.get(s)?.user)))
-            .collect();
-        LostView {
-            members,
-            watermark: room.next_join_seq,
-        }
-    }
-
-    /// Transport: the link is back within the grace. Each reconnecting room goes back to
-    /// `connected`/`success`, followed by one `members_joined` and one `members_left` with
-    /// exactly what changed meanwhile. A session whose link is not lost is left alone.
-    pub(crate) fn link_restored(&mut self, session: SessionId, emit: &mut Emit<'_>) {
-        let Ok(slot) = self.check_session(session) else {
-            return;
-        };
-        let Some(s) = self.state.sessions.get_mut(slot) else {
-            return;
-        };
-        let Some(key) = s.grace_timer.take() else {
-            return;
-        };
-        self.state.timers.cancel(key);
-        let me = s.user;
-        let lost: Vec<(u32, Box<LostView>)> = s
-            .memberships
-            .iter_mut()
-            .filter_map(|m| Some((m.room, m.lost.take()?)))
-            .collect();
-        for (room_slot, view) in lost {
-            let Some(room) = self.state.rooms.get(room_slot) else {
-                continue;
-            };
-            let room_id = room.id;
-            let user_of = |s: u32| self.state.sessions.get(s).map(|s| s.user);
-            let joined: Members = room
-                .members
-                .range(view.watermark..)
-                .filter_map(|(_, &s)| user_of(s))
-                .filter(|&u| u != me)
-                .map(|user_id| Member { user_id })
-                .collect();
-            let left: Members = view
-                .members
-                .iter()
-                .filter(|(seq, _)| !room.members.contains_key(seq))
-                .map(|&(_, user_id)| Member { user_id })
-                .collect();
-            emit.state(session, room_id, RoomState::Connected, RoomEvent::Success);
-            if !joined.is_empty() {
-                emit.push(Output::MembersJoined {
-                    session,
-                    room_id,
-                    members: joined,
-                });
-            }
-            if !left.is_empty() {
-                emit.push(Output::MembersLeft {
-                    session,
-                    room_id,
-                    members: left,
-                    reason: LeaveReason::Left,
-                });
-            }
-        }
-    }
-
-    /// The grace ran out: the session leaves every room it was reconnecting to (it sees
-    /// `disconnected`/`connect_timeout`, the others `members_left`/`timeout`). It stays logged
-    /// in.
-    pub(crate) fn grace_expired(&mut self, slot: u32, incarnation: u64, emit: &mut Emit<'_>) {
-        let Some(s) = self.state.sessions.get_mut(slot) else {
-            return;
-        };
-        if s.incarnation != incarnation {
-            return;
-        }
-        s.grace_timer = None;
-        for (room_slot, reconnecting) in self.rooms_of(slot) {
-            if reconnecting {
-                self.leave_now(slot, room_slot, RoomEvent::ConnectTimeout, LeaveReason::Timeout, emit);
-            }
         }
     }
 }

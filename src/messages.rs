@@ -1,5 +1,18 @@
 //! Room messages: a payload limit, a per-room gap-free sequence, delivery to every other
 //! live member, and an optional per-session token bucket on the injected clock.
+//!
+//! Decisions (DESIGN.md is silent on these):
+//! - Check order: the session, the room id, the caller must be a live member
+//!   (`user_not_in_room`, `room_connecting`), then the payload limit (bytes of UTF-8,
+//!   `payload_too_large`), then the rate limit (`rate_limited`).
+//! - An empty payload is a message like any other.
+//! - The sequence is per room incarnation: a room destroyed and created again starts at 1.
+//!   A refused message takes no number and no token.
+//! - The bucket is per session (all its rooms), holds `message_burst` messages, starts full
+//!   at login, and refills at `message_rate_per_s` on the injected clock; `message_rate_per_s`
+//!   0 (the default) turns it off.
+//! - Members whose link is lost do not get the message, then or on restore (the room keeps
+//!   no history); the sequence number lets them see the gap.
 
 use crate::engine::{Emit, Engine};
 use crate::error::Error;

@@ -6,7 +6,9 @@
 //!   delay is zero);
 //! - member events go to the other members, never to the subject, and never to a member
 //!   whose link is lost (it gets one delta when it comes back);
-//! - a removed membership takes the member's delete-after-leave attributes with it.
+//! - a removed membership takes the member's delete-after-leave room attributes and all its
+//!   member attributes with it (by any path: leave, switch, kick, timeout, logout, another
+//!   device's login), and ends its reconnect grace for that room.
 
 use crate::engine::{Emit, Engine};
 use crate::ids::{RoomId, UserId};
@@ -92,13 +94,19 @@ impl Engine {
         let room_id = room.id;
         room.members.insert(seq, new);
         if let Some(s) = self.state.sessions.get_mut(old) {
-            s.take_membership(room_slot);
+            let taken = s.take_membership(room_slot);
             emit.state(
                 s.id,
                 room_id,
                 RoomState::Disconnected,
                 RoomEvent::KickedOutByOtherDevice,
             );
+            // The user stays a member, so nothing is logged as a departure; a reconnecting
+            // membership taken over ends its grace for this room.
+            if let Some(view) = taken.and_then(|m| m.lost) {
+                self.unmark_lost(room_slot, &view);
+            }
+            self.settle_grace(old);
         }
         if let Some(s) = self.state.sessions.get_mut(new) {
             s.memberships.push(Membership {
@@ -110,8 +118,10 @@ impl Engine {
     }
 
     /// Removes `session` from `room` on both sides. If `announce` is set, the other members
-    /// get `members_left` with `reason`. Deletes the member's delete-after-leave attributes
-    /// (telling the remaining members), and starts the destroy delay if the room is now empty.
+    /// get `members_left` with `reason`. Deletes the member's delete-after-leave room
+    /// attributes and its member attributes (telling the remaining members), logs the
+    /// departure for members who are reconnecting, and cancels the session's grace timer if
+    /// this was its last reconnecting room. The caller settles the room (destroy delay).
     /// Returns the removed user.
     pub(crate) fn remove_member(
         &mut self,
@@ -120,12 +130,46 @@ impl Engine {
         announce: Option<LeaveReason>,
         emit: &mut Emit<'_>,
     ) -> Option<UserId> {
+        let user = self.detach_member(room_slot, session_slot)?;
+        self.member_gone(room_slot, user, announce, emit);
+        Some(user)
+    }
+
+    /// The silent half of [`Engine::remove_member`]: takes the membership out of both
+    /// sides, logs the departure and settles the session's grace. A caller removing several
+    /// members at once (a kick) detaches them all first, so that what the others are told
+    /// next reaches none of the removed.
+    pub(crate) fn detach_member(&mut self, room_slot: u32, session_slot: u32) -> Option<UserId> {
         let session = self.state.sessions.get_mut(session_slot)?;
         let membership = session.take_membership(room_slot)?;
         let user = session.user;
         let room = self.state.rooms.get_mut(room_slot)?;
         room.members.remove(&membership.join_seq);
-        let room_id = room.id;
+        if let Some(view) = &membership.lost {
+            room.reconnect.remove_mark(view.mark());
+        }
+        let had_attributes = room
+            .member_attributes
+            .get(&user)
+            .is_some_and(|a| !a.values.is_empty());
+        room.reconnect.departed(membership.join_seq, user, had_attributes);
+        self.settle_grace(session_slot);
+        Some(user)
+    }
+
+    /// The telling half of [`Engine::remove_member`], once `user` is detached: the other
+    /// members get `members_left` (if `announce`), then lose its delete-after-leave room
+    /// attributes and its member attributes.
+    pub(crate) fn member_gone(
+        &mut self,
+        room_slot: u32,
+        user: UserId,
+        announce: Option<LeaveReason>,
+        emit: &mut Emit<'_>,
+    ) {
+        let Some(room_id) = self.state.rooms.get(room_slot).map(|r| r.id) else {
+            return;
+        };
         if let Some(reason) = announce {
             let members: Members = smallvec![Member { user_id: user }];
             self.fan_out(room_slot, None, emit, |session| Output::MembersLeft {
@@ -136,7 +180,7 @@ impl Engine {
             });
         }
         self.owner_left(room_slot, user, emit);
-        Some(user)
+        self.member_left_attributes(room_slot, user, emit);
     }
 
     /// After members were removed: an empty room starts its destroy delay (or goes at once

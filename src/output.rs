@@ -96,6 +96,16 @@ pub struct Member {
 /// A member list as carried by outputs; one member stays inline (the common case).
 pub type Members = SmallVec<[Member; 1]>;
 
+/// One member's attributes in a room (ZIM `ZIMRoomMemberAttributesInfo`): the whole set
+/// after the change, so a client replaces what it had; an empty set means none are left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberAttributesInfo {
+    /// The member.
+    pub user_id: UserId,
+    /// All of its attributes now.
+    pub attributes: BTreeMap<String, String>,
+}
+
 /// The error half of a reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -150,6 +160,15 @@ pub enum ReplyOk {
         /// Removed users, in request order.
         removed: Vec<UserId>,
         /// Users skipped because they were not in the room.
+        skipped: Vec<UserId>,
+    },
+    /// `set_room_members_attributes`, `delete_room_members_attributes`,
+    /// `query_room_members_attributes`: each listed member's attributes now, and the listed
+    /// users that are not in the room (ZIM's `errorUserList`).
+    MemberAttributes {
+        /// Members in request order, each with all of its attributes.
+        member_attributes: Vec<MemberAttributesInfo>,
+        /// Users skipped because they are not in the room, in request order.
         skipped: Vec<UserId>,
     },
     /// `leave_room`, `dismiss_room`: the room concerned.
@@ -278,6 +297,16 @@ pub enum Output {
         /// The message body.
         payload: String,
     },
+    /// Member attributes changed (one operation, or a member left and took its attributes
+    /// along): each member concerned with all of its attributes now.
+    RoomMemberAttributesUpdated {
+        /// The session told.
+        session: SessionId,
+        /// The room.
+        room_id: RoomId,
+        /// The members whose attributes changed, each with its whole set.
+        members: Vec<MemberAttributesInfo>,
+    },
 }
 
 impl Output {
@@ -291,7 +320,8 @@ impl Output {
             | Output::MembersLeft { session, .. }
             | Output::SessionClosed { session, .. }
             | Output::RoomAttributesUpdated { session, .. }
-            | Output::RoomMessage { session, .. } => Some(*session),
+            | Output::RoomMessage { session, .. }
+            | Output::RoomMemberAttributesUpdated { session, .. } => Some(*session),
             Output::AdminReply { .. } | Output::RoomCreated { .. } | Output::RoomDestroyed { .. } => {
                 None
             }
@@ -308,7 +338,8 @@ impl Output {
             | Output::RoomCreated { room_id }
             | Output::RoomDestroyed { room_id, .. }
             | Output::RoomAttributesUpdated { room_id, .. }
-            | Output::RoomMessage { room_id, .. } => Some(*room_id),
+            | Output::RoomMessage { room_id, .. }
+            | Output::RoomMemberAttributesUpdated { room_id, .. } => Some(*room_id),
             Output::Reply { .. } | Output::AdminReply { .. } | Output::SessionClosed { .. } => None,
         }
     }

@@ -13,6 +13,85 @@ pub(crate) struct Attribute {
     pub(crate) owner: Option<UserId>,
     #[serde(default)]
     pub(crate) delete_after_owner_left: bool,
+    /// The room's attribute version when this key was last set (see `Room::attr_version`).
+    #[serde(default)]
+    pub(crate) version: u64,
+}
+
+/// One member's attributes in a room (ZIM room member attributes), with the room's member
+/// attribute version when they last changed. Kept while the member is in the room (even
+/// when all keys were deleted, so a reconnecting member can be told), dropped when it leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) struct MemberAttributes {
+    pub(crate) values: BTreeMap<String, String>,
+    pub(crate) version: u64,
+}
+
+impl MemberAttributes {
+    /// Total bytes of keys and values.
+    pub(crate) fn bytes(&self) -> usize {
+        self.values.iter().map(|(k, v)| k.len() + v.len()).sum()
+    }
+}
+
+/// What a room remembers for its members whose link is lost, shared by all of them: a lost
+/// link costs a few counters, never a copy of the member list.
+///
+/// Each reconnecting membership holds two marks taken when its link dropped: the room's
+/// next join sequence number (members with a larger one joined since) and its next
+/// departure number (departures logged with a number at least that happened since). Both
+/// counters only grow, so the first mark has the smallest of each and the last the largest.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) struct ReconnectLog {
+    /// `(join mark, departure mark)` of every reconnecting membership, with how many share it.
+    #[serde(with = "mark_list")]
+    pub(crate) marks: BTreeMap<(u64, u64), u32>,
+    /// Departure number -> (join sequence number, user, whether it took member attributes
+    /// along) of members who left while someone was reconnecting and who were present when
+    /// at least one of them lost its link.
+    pub(crate) departures: BTreeMap<u64, (u64, UserId, bool)>,
+    /// The next departure number; never reused.
+    pub(crate) next_departure: u64,
+}
+
+impl ReconnectLog {
+    /// Records a reconnecting membership's marks.
+    pub(crate) fn add_mark(&mut self, mark: (u64, u64)) {
+        *self.marks.entry(mark).or_insert(0) += 1;
+    }
+
+    /// Forgets a reconnecting membership's marks, and every departure no remaining
+    /// reconnecting member needs.
+    pub(crate) fn remove_mark(&mut self, mark: (u64, u64)) {
+        if let Some(n) = self.marks.get_mut(&mark) {
+            *n -= 1;
+            if *n == 0 {
+                self.marks.remove(&mark);
+            }
+        }
+        let (Some(&(_, oldest)), Some(&(latest_join, _))) =
+            (self.marks.keys().next(), self.marks.keys().next_back())
+        else {
+            self.departures.clear();
+            return;
+        };
+        self.departures = self.departures.split_off(&oldest);
+        self.departures
+            .retain(|_, &mut (join_seq, _, _)| join_seq < latest_join);
+    }
+
+    /// A member left: logged only if it was present when some reconnecting member lost its
+    /// link (it joined before the latest join mark); anyone else joined and left unseen.
+    pub(crate) fn departed(&mut self, join_seq: u64, user: UserId, had_attributes: bool) {
+        let Some(&(latest_join_mark, _)) = self.marks.keys().next_back() else {
+            return;
+        };
+        if join_seq < latest_join_mark {
+            self.departures
+                .insert(self.next_departure, (join_seq, user, had_attributes));
+            self.next_departure += 1;
+        }
+    }
 }
 
 /// A room as the engine stores it.
@@ -34,6 +113,18 @@ pub(crate) struct Room {
     pub(crate) keep_attributes_while_empty: bool,
     /// Sequence number of the last room message (0 before the first).
     pub(crate) message_seq: u64,
+    /// Counts room attribute changes; each key carries the count of its last set.
+    #[serde(default)]
+    pub(crate) attr_version: u64,
+    /// Member attributes by user (members only).
+    #[serde(default)]
+    pub(crate) member_attributes: BTreeMap<UserId, MemberAttributes>,
+    /// Counts member attribute changes; each record carries the count of its last change.
+    #[serde(default)]
+    pub(crate) member_attr_version: u64,
+    /// Bookkeeping for members whose link is lost.
+    #[serde(default)]
+    pub(crate) reconnect: ReconnectLog,
 }
 
 impl Room {
@@ -49,6 +140,10 @@ impl Room {
             attributes: BTreeMap::new(),
             keep_attributes_while_empty: false,
             message_seq: 0,
+            attr_version: 0,
+            member_attributes: BTreeMap::new(),
+            member_attr_version: 0,
+            reconnect: ReconnectLog::default(),
         }
     }
 
@@ -70,5 +165,25 @@ impl Room {
 
     pub(crate) fn member_count(&self) -> u32 {
         u32::try_from(self.members.len()).unwrap_or(u32::MAX)
+    }
+}
+
+/// Serializes the marks as a list (JSON map keys must be strings).
+mod mark_list {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &BTreeMap<(u64, u64), u32>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<(u64, u64), u32>, D::Error> {
+        let list: Vec<((u64, u64), u32)> = Vec::deserialize(d)?;
+        Ok(list.into_iter().collect())
     }
 }

@@ -6,13 +6,28 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 /// What a reconnecting membership remembers from the moment its link was lost, to tell the
-/// session on restore exactly which members changed meanwhile.
+/// session on restore exactly what changed meanwhile. Only counters (and the attribute keys,
+/// at most `max_room_attributes` of them): the departures themselves are kept once per room
+/// in its `ReconnectLog`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LostView {
-    /// Members present at the loss (join sequence number, user), in join order.
-    pub(crate) members: Vec<(u64, UserId)>,
     /// The room's next join sequence number at the loss: later joins have larger numbers.
-    pub(crate) watermark: u64,
+    pub(crate) join_mark: u64,
+    /// The room's next departure number at the loss (see `ReconnectLog`).
+    pub(crate) departure_mark: u64,
+    /// The room's attribute version at the loss: keys set since carry a larger one.
+    pub(crate) attr_version: u64,
+    /// The room attribute keys at the loss, sorted (to tell which were deleted since).
+    pub(crate) attr_keys: Vec<String>,
+    /// The room's member attribute version at the loss.
+    pub(crate) member_attr_version: u64,
+}
+
+impl LostView {
+    /// The marks this view holds in its room's `ReconnectLog`.
+    pub(crate) fn mark(&self) -> (u64, u64) {
+        (self.join_mark, self.departure_mark)
+    }
 }
 
 /// One room a session is in.
@@ -38,7 +53,8 @@ pub(crate) struct Session {
     pub(crate) incarnation: u64,
     /// Rooms in the order they were joined.
     pub(crate) memberships: SmallVec<[Membership; 4]>,
-    /// The reconnect grace timer; `Some` exactly while the link is lost.
+    /// The reconnect grace timer; `Some` exactly while at least one membership is
+    /// reconnecting (it is cancelled when the last one ends, however it ends).
     pub(crate) grace_timer: Option<TimerKey>,
     /// Message rate limit bucket, in thousandths of a message.
     pub(crate) rate_tokens_milli: u64,

@@ -6,7 +6,9 @@
 //! - no output about a room reaches a session that is not in it (before or after the step),
 //!   except the caller's own flow events for the room it named; member events (joins,
 //!   leaves, messages, attribute updates) reach only live members;
-//! - the snapshot taken before the step, restored, gives byte-identical outputs and state.
+//! - the snapshot taken before the step, restored, gives byte-identical outputs and state;
+//! - a sent room message takes the room's next sequence number (gap-free from 1), and goes
+//!   to exactly the other live members, with the number its sender's reply carries.
 //!
 //! It also records the transcript (every input and every output, per step) for snapshots.
 
@@ -127,6 +129,7 @@ impl Harness {
         self.advance(at)?;
         let before_state = snapshot(&self.engine)?;
         let before = memberships(&self.engine);
+        let before_seq = message_room(&input).and_then(|r| self.engine.room_message_seq(r));
         let mut out = Vec::new();
         self.engine.handle_input(Millis(at), &input, &mut out);
         check_stamps(&out, self.engine.now().as_ms())?;
@@ -145,6 +148,7 @@ impl Harness {
         }
         check_recipients(&outs, &before, &after, caller, &named_rooms(&input))
             .map_err(|e| format!("{e} (input {input:?})"))?;
+        check_message(&input, &outs, before_seq, &after).map_err(|e| format!("{e} (input {input:?})"))?;
         if self.check_restore {
             check_restore(&before_state, at, &input, &out, &after_state)?;
         }
@@ -208,6 +212,7 @@ fn check_recipients(
                 | Output::MembersLeft { .. }
                 | Output::RoomMessage { .. }
                 | Output::RoomAttributesUpdated { .. }
+                | Output::RoomMemberAttributesUpdated { .. }
         );
         if member_event {
             if after.get(&(s, r)) != Some(&RoomState::Connected) {
@@ -220,6 +225,63 @@ fn check_recipients(
         if !known && !own_flow {
             return Err(format!("output to {s} about {r}, which it is not in: {o:?}"));
         }
+    }
+    Ok(())
+}
+
+/// The room a `send_room_message` names.
+fn message_room(input: &Input) -> Option<RoomId> {
+    match input {
+        Input::SendRoomMessage { room_id, .. } => Some(*room_id),
+        _ => None,
+    }
+}
+
+/// A message that was sent took the next sequence number and reached exactly the other
+/// live members; a refused one reached nobody.
+fn check_message(
+    input: &Input,
+    outs: &[Output],
+    before_seq: Option<u64>,
+    after: &Memberships,
+) -> Result<(), String> {
+    let Input::SendRoomMessage {
+        session, room_id, ..
+    } = input
+    else {
+        return Ok(());
+    };
+    let sent = outs.iter().find_map(|o| match o {
+        Output::Reply {
+            outcome: crate::output::Outcome::Ok(crate::output::ReplyOk::MessageSent { seq }),
+            ..
+        } => Some(*seq),
+        _ => None,
+    });
+    let delivered: Vec<(SessionId, u64)> = outs
+        .iter()
+        .filter_map(|o| match o {
+            Output::RoomMessage { session, seq, .. } => Some((*session, *seq)),
+            _ => None,
+        })
+        .collect();
+    let Some(seq) = sent else {
+        return match delivered.is_empty() {
+            true => Ok(()),
+            false => Err("a refused message was delivered".into()),
+        };
+    };
+    if Some(seq) != before_seq.map(|s| s + 1) {
+        return Err(format!("message seq {seq} does not follow {before_seq:?}"));
+    }
+    let expected: BTreeSet<SessionId> = after
+        .iter()
+        .filter(|((s, r), st)| r == room_id && s != session && **st == RoomState::Connected)
+        .map(|((s, _), _)| *s)
+        .collect();
+    let got: BTreeSet<SessionId> = delivered.iter().map(|(s, _)| *s).collect();
+    if got != expected || got.len() != delivered.len() || delivered.iter().any(|(_, q)| *q != seq) {
+        return Err(format!("message {seq} delivered to {delivered:?}, expected {expected:?}"));
     }
     Ok(())
 }
@@ -382,6 +444,95 @@ impl Requests {
             payload: payload.to_owned(),
         }
     }
+}
+
+impl Requests {
+    /// `set_room_attributes` with the given flags.
+    pub fn set_attrs(
+        &mut self,
+        session: &str,
+        room: &str,
+        attributes: &[(&str, &str)],
+        is_force: bool,
+        is_update_owner: bool,
+        is_delete_after_owner_left: bool,
+    ) -> Input {
+        Input::SetRoomAttributes {
+            session: SessionId::new(session),
+            request: self.n(),
+            room_id: RoomId::new(room),
+            attributes: pairs(attributes),
+            is_force,
+            is_update_owner,
+            is_delete_after_owner_left,
+        }
+    }
+
+    /// `delete_room_attributes`.
+    pub fn delete_attrs(&mut self, session: &str, room: &str, keys: &[&str], is_force: bool) -> Input {
+        Input::DeleteRoomAttributes {
+            session: SessionId::new(session),
+            request: self.n(),
+            room_id: RoomId::new(room),
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+            is_force,
+        }
+    }
+
+    /// `set_room_members_attributes`; `users` `None` = the caller's own user.
+    pub fn set_member_attrs(
+        &mut self,
+        session: &str,
+        room: &str,
+        attributes: &[(&str, &str)],
+        users: Option<&[&str]>,
+    ) -> Input {
+        Input::SetRoomMembersAttributes {
+            session: SessionId::new(session),
+            request: self.n(),
+            room_id: RoomId::new(room),
+            attributes: pairs(attributes),
+            user_ids: users.map(user_ids),
+        }
+    }
+
+    /// `delete_room_members_attributes`; `users` `None` = the caller's own user.
+    pub fn delete_member_attrs(
+        &mut self,
+        session: &str,
+        room: &str,
+        keys: &[&str],
+        users: Option<&[&str]>,
+    ) -> Input {
+        Input::DeleteRoomMembersAttributes {
+            session: SessionId::new(session),
+            request: self.n(),
+            room_id: RoomId::new(room),
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+            user_ids: users.map(user_ids),
+        }
+    }
+
+    /// `query_room_members_attributes`; `users` `None` = the caller's own user.
+    pub fn query_member_attrs(&mut self, session: &str, room: &str, users: Option<&[&str]>) -> Input {
+        Input::QueryRoomMembersAttributes {
+            session: SessionId::new(session),
+            request: self.n(),
+            room_id: RoomId::new(room),
+            user_ids: users.map(user_ids),
+        }
+    }
+}
+
+fn pairs(attributes: &[(&str, &str)]) -> BTreeMap<String, String> {
+    attributes
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn user_ids(users: &[&str]) -> Vec<UserId> {
+    users.iter().map(|u| UserId::new(u)).collect()
 }
 
 /// `link_lost` (no request number).

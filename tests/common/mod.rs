@@ -129,9 +129,6 @@ pub fn line(o: &Output) -> String {
         Output::RoomCreated { room_id } => format!("created {room_id}"),
         Output::RoomDestroyed { room_id, cause } => format!("destroyed {room_id} {}", wire(cause)),
         Output::SessionClosed { session, reason } => format!("{session} closed {}", wire(reason)),
-        Output::RoomAttributesUpdated {
-            session, room_id, ..
-        } => format!("{session} {room_id} attributes"),
         Output::RoomMessage {
             session,
             room_id,
@@ -139,6 +136,16 @@ pub fn line(o: &Output) -> String {
             seq,
             ..
         } => format!("{session} {room_id} message {seq} from {from}"),
+        // Other outputs (attribute updates, ...): recipient, room and wire type.
+        other => {
+            let kind = serde_json::to_value(other)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|k| k.as_str().map(str::to_owned)))
+                .unwrap_or_default();
+            let session = other.session().map(|s| format!("{s} ")).unwrap_or_default();
+            let room = other.room_id().map(|r| format!("{r} ")).unwrap_or_default();
+            format!("{session}{room}{kind}")
+        }
     }
 }
 

@@ -1,0 +1,244 @@
+//! The conformance checker: plays a vector (a trace whose inputs are each followed by the
+//! outputs they must cause) and reports, per recipient, the first place the engine's outputs
+//! differ from the expected ones.
+//!
+//! Outputs are compared per recipient (each session, and the server for `room_created`,
+//! `room_destroyed` and `admin_reply`), in order, input by input: DESIGN.md fixes the order
+//! each recipient sees, not the interleaving between recipients. An output must follow the
+//! same input in both. Once a recipient diverges its later outputs are not compared (they
+//! would only repeat the first difference). Error `message`s are prose, not contract: they are
+//! compared only with [`CheckOptions::compare_messages`].
+
+use crate::ids::SessionId;
+use crate::output::Stamped;
+use crate::trace::{json_diff, output_line, to_value, Player, Record, TraceError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::io::BufRead;
+
+/// How strictly to compare.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Also compare the `message` of error replies (the crate's own vectors do).
+    pub compare_messages: bool,
+}
+
+/// Who an output is addressed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Recipient {
+    /// A session.
+    Session(SessionId),
+    /// The service: `room_created`, `room_destroyed`, `admin_reply`.
+    Server,
+}
+
+impl Recipient {
+    fn of(s: &Stamped) -> Recipient {
+        s.output.session().map_or(Recipient::Server, Recipient::Session)
+    }
+}
+
+impl fmt::Display for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Recipient::Session(s) => write!(f, "session {s}"),
+            Recipient::Server => f.write_str("server"),
+        }
+    }
+}
+
+/// The first difference seen by one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    /// Who.
+    pub recipient: Recipient,
+    /// The line of the input after which it happened.
+    pub input_line: u64,
+    /// The expected output line (its line number and text); `None`: an extra output.
+    pub expected: Option<(u64, String)>,
+    /// The actual output line; `None`: a missing output.
+    pub actual: Option<String>,
+    /// Field by field, where the two differ.
+    pub differences: Vec<String>,
+    /// Expected outputs of that recipient, for that input, never produced (from this one on).
+    pub missing: usize,
+    /// Actual outputs of that recipient, for that input, not expected (from this one on).
+    pub extra: usize,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match (&self.expected, &self.actual) {
+            (Some(_), Some(_)) => "differs",
+            (Some(_), None) => "missing output",
+            _ => "extra output",
+        };
+        writeln!(
+            f,
+            "{}: {what} after the input on line {}",
+            self.recipient, self.input_line
+        )?;
+        match &self.expected {
+            Some((line, text)) => writeln!(f, "    expected (line {line}): {text}")?,
+            None => writeln!(f, "    expected: nothing more")?,
+        }
+        match &self.actual {
+            Some(text) => writeln!(f, "    actual:            {text}")?,
+            None => writeln!(f, "    actual:   nothing more")?,
+        }
+        for d in &self.differences {
+            writeln!(f, "    - {d}")?;
+        }
+        if self.missing > 1 || self.extra > 1 {
+            writeln!(
+                f,
+                "    ({} expected and {} actual outputs unmatched after that input)",
+                self.missing, self.extra
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The result of checking one vector.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Inputs played.
+    pub inputs: u64,
+    /// Outputs the engine produced.
+    pub outputs: u64,
+    /// At most one per recipient, in the order found.
+    pub divergences: Vec<Divergence>,
+}
+
+impl Report {
+    /// Whether every output matched.
+    #[must_use]
+    pub fn passed(&self) -> bool {
+        self.divergences.is_empty()
+    }
+}
+
+/// One input with what it did and what it should have done.
+struct Pending {
+    input_line: u64,
+    actual: Vec<Stamped>,
+    expected: Vec<(u64, Stamped)>,
+}
+
+/// Checks the vector read from `inner`.
+///
+/// # Errors
+/// The first line that is not a valid trace line.
+pub fn check<R: BufRead>(inner: R, options: CheckOptions) -> Result<Report, TraceError> {
+    let mut player = Player::new(inner);
+    let mut checker = Checker {
+        options,
+        diverged: BTreeSet::new(),
+        report: Report::default(),
+    };
+    let mut pending: Option<Pending> = None;
+    while let Some(step) = player.next_step()? {
+        match step.record {
+            Record::Input { .. } => {
+                if let Some(p) = pending.take() {
+                    checker.compare(&p);
+                }
+                checker.report.inputs += 1;
+                checker.report.outputs += step.outputs.len() as u64;
+                pending = Some(Pending {
+                    input_line: step.line,
+                    actual: step.outputs.to_vec(),
+                    expected: Vec::new(),
+                });
+            }
+            Record::Output(s) => {
+                if let Some(p) = pending.as_mut() {
+                    p.expected.push((step.line, s));
+                }
+            }
+            Record::Config(_) | Record::Note(_) => {}
+        }
+    }
+    if let Some(p) = pending.take() {
+        checker.compare(&p);
+    }
+    Ok(checker.report)
+}
+
+struct Checker {
+    options: CheckOptions,
+    diverged: BTreeSet<Recipient>,
+    report: Report,
+}
+
+type Streams<'a> = BTreeMap<Recipient, (Vec<&'a (u64, Stamped)>, Vec<&'a Stamped>)>;
+
+impl Checker {
+    fn compare(&mut self, p: &Pending) {
+        let mut streams: Streams<'_> = BTreeMap::new();
+        for e in &p.expected {
+            streams.entry(Recipient::of(&e.1)).or_default().0.push(e);
+        }
+        for a in &p.actual {
+            streams.entry(Recipient::of(a)).or_default().1.push(a);
+        }
+        for (who, (expected, actual)) in streams {
+            if self.diverged.contains(&who) {
+                continue;
+            }
+            if let Some(d) = self.first_divergence(who, p.input_line, &expected, &actual) {
+                self.diverged.insert(who);
+                self.report.divergences.push(d);
+            }
+        }
+    }
+
+    fn first_divergence(
+        &self,
+        who: Recipient,
+        input_line: u64,
+        expected: &[&(u64, Stamped)],
+        actual: &[&Stamped],
+    ) -> Option<Divergence> {
+        let longest = expected.len().max(actual.len());
+        let i = (0..longest).find(|&i| {
+            match (expected.get(i), actual.get(i)) {
+                (Some(e), Some(a)) => self.normal(&e.1) != self.normal(a),
+                _ => true,
+            }
+        })?;
+        let (e, a) = (expected.get(i), actual.get(i));
+        let mut differences = Vec::new();
+        if let (Some(e), Some(a)) = (e, a) {
+            json_diff("", &self.normal(&e.1), &self.normal(a), &mut differences);
+            for d in &mut differences {
+                *d = d.trim_start_matches('.').to_owned();
+            }
+        }
+        Some(Divergence {
+            recipient: who,
+            input_line,
+            expected: e.map(|e| (e.0, output_line(&e.1))),
+            actual: a.map(|a| output_line(a)),
+            differences,
+            missing: expected.len().saturating_sub(i),
+            extra: actual.len().saturating_sub(i),
+        })
+    }
+
+    /// The JSON compared: the output line, minus error messages unless they count.
+    fn normal(&self, s: &Stamped) -> serde_json::Value {
+        let mut v = to_value(s);
+        if !self.options.compare_messages {
+            if let Some(err) = v
+                .get_mut("out")
+                .and_then(|o| o.get_mut("error"))
+                .and_then(serde_json::Value::as_object_mut)
+            {
+                err.remove("message");
+            }
+        }
+        v
+    }
+}

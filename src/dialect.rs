@@ -1,0 +1,631 @@
+//! Vendor dialects: the canonical vocabulary as ZEGO ZIM, Tencent TRTC, the ByteDance
+//! mini-program RTC API and LiveKit name it (DESIGN.md section 3, "Dialects").
+//!
+//! Two layers. The number mappings (`zim`, `trtc`, `bytedance`, `livekit` submodules) are
+//! plain functions over the canonical enums, one table each. [`view`] builds on them to show
+//! one engine output as the callbacks a vendor SDK would fire for it; it is stateless, so it
+//! cannot tell, say, a first connect from a reconnect (DESIGN.md's outputs do not say either).
+//! Outputs a vendor has no counterpart for map to no callback at all.
+
+use crate::error::ErrorCode;
+use crate::input::Input;
+use crate::output::{LeaveReason, Members, Outcome, Output, RoomEvent, RoomState};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+/// A vendor vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Dialect {
+    /// ZEGO ZIM: room state and event numbers, SDK error codes.
+    Zim,
+    /// Tencent TRTC: `onExitRoom` reasons and remote leave reasons.
+    Trtc,
+    /// ByteDance mini-program `RtcRoomContext`: `errMsg` strings and `errNo`.
+    ByteDance,
+    /// LiveKit: room events and `DisconnectReason`.
+    LiveKit,
+}
+
+impl Dialect {
+    /// Every dialect, in documentation order.
+    pub const ALL: [Dialect; 4] = [Dialect::Zim, Dialect::Trtc, Dialect::ByteDance, Dialect::LiveKit];
+
+    /// The name used on the command line and as the JSON key of the vendor view.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Zim => "zim",
+            Dialect::Trtc => "trtc",
+            Dialect::ByteDance => "bytedance",
+            Dialect::LiveKit => "livekit",
+        }
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An unknown dialect name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown dialect `{0}` (expected zim, trtc, bytedance or livekit)")]
+pub struct UnknownDialect(pub String);
+
+impl FromStr for Dialect {
+    type Err = UnknownDialect;
+    fn from_str(s: &str) -> Result<Dialect, UnknownDialect> {
+        Dialect::ALL
+            .into_iter()
+            .find(|d| d.name() == s)
+            .ok_or_else(|| UnknownDialect(s.to_owned()))
+    }
+}
+
+/// ZEGO ZIM numbers.
+pub mod zim {
+    use super::{ErrorCode, RoomEvent, RoomState};
+
+    /// `ZIMRoomState`: disconnected 0, connecting 1, connected 2.
+    #[must_use]
+    pub fn room_state(s: RoomState) -> u8 {
+        match s {
+            RoomState::Disconnected => 0,
+            RoomState::Connecting => 1,
+            RoomState::Connected => 2,
+        }
+    }
+
+    /// `ZIMRoomEvent`: 0..=12 in the order DESIGN.md section 2 lists them.
+    #[must_use]
+    pub fn room_event(e: RoomEvent) -> u8 {
+        match e {
+            RoomEvent::Success => 0,
+            RoomEvent::NetworkInterrupted => 1,
+            RoomEvent::NetworkDisconnected => 2,
+            RoomEvent::RoomNotExist => 3,
+            RoomEvent::ActiveCreate => 4,
+            RoomEvent::CreateFailed => 5,
+            RoomEvent::ActiveEnter => 6,
+            RoomEvent::EnterFailed => 7,
+            RoomEvent::KickedOut => 8,
+            RoomEvent::ConnectTimeout => 9,
+            RoomEvent::KickedOutByOtherDevice => 10,
+            RoomEvent::ActiveSwitch => 11,
+            RoomEvent::SwitchFailed => 12,
+        }
+    }
+
+    /// ZIM's generic "parameter invalid" (`CommonModuleParamInvalid`).
+    pub const PARAM_INVALID: u32 = 6_000_001;
+    /// ZIM's room-module common error, for room errors it has no own code for.
+    pub const ROOM_COMMON_ERROR: u32 = 6_000_301;
+    /// ZIM's generic failure.
+    pub const FAILED: u32 = 1;
+
+    /// The `ZIMErrorCode` for a canonical code, and whether ZIM has that exact error (`false`:
+    /// the nearest generic code).
+    #[must_use]
+    pub fn error_code(c: ErrorCode) -> (u32, bool) {
+        match c {
+            ErrorCode::UserAlreadyInRoom => (6_000_320, true),
+            ErrorCode::UserNotInRoom => (6_000_321, true),
+            ErrorCode::RoomNotExist => (6_000_322, true),
+            ErrorCode::RoomAlreadyExists => (6_000_323, true),
+            ErrorCode::ServerRoomLimit => (6_000_324, true),
+            ErrorCode::JoinedRoomLimit => (6_000_325, true),
+            ErrorCode::RoomConnecting => (6_000_326, true),
+            ErrorCode::NotLoggedIn => (6_000_121, true),
+            ErrorCode::AlreadyLoggedIn => (6_000_111, true),
+            ErrorCode::RateLimited => (6_000_004, true),
+            // ZIM forgets a logged-out session: its commands answer "not logged in".
+            ErrorCode::SessionClosed => (6_000_121, false),
+            ErrorCode::InvalidRoomId
+            | ErrorCode::InvalidRoomName
+            | ErrorCode::InvalidUserId
+            | ErrorCode::InvalidConfig
+            | ErrorCode::InvalidArgument
+            | ErrorCode::PayloadTooLarge => (PARAM_INVALID, false),
+            ErrorCode::RoomFull | ErrorCode::AttributeLimit | ErrorCode::AttributeNotOwner => {
+                (ROOM_COMMON_ERROR, false)
+            }
+            ErrorCode::SessionLimit => (FAILED, false),
+        }
+    }
+}
+
+/// Tencent TRTC numbers.
+pub mod trtc {
+    use super::{LeaveReason, RoomEvent};
+
+    /// `onExitRoom(reason)` for a session leaving a room because of `event`: 0 it called
+    /// `exitRoom`, 1 removed by the server (`RemoveUser`; also a same-id login elsewhere),
+    /// 2 the room was dismissed (`DismissRoom`). `None`: TRTC fires no `onExitRoom`.
+    #[must_use]
+    pub fn exit_room_reason(event: RoomEvent) -> Option<u8> {
+        match event {
+            RoomEvent::Success => Some(0),
+            RoomEvent::KickedOut | RoomEvent::KickedOutByOtherDevice => Some(1),
+            RoomEvent::RoomNotExist => Some(2),
+            _ => None,
+        }
+    }
+
+    /// `onRemoteUserLeaveRoom(userId, reason)`: 0 left, 1 timed out, 2 removed (kicked, or
+    /// replaced by the same user's newer device).
+    #[must_use]
+    pub fn remote_leave_reason(reason: LeaveReason) -> u8 {
+        match reason {
+            LeaveReason::Left => 0,
+            LeaveReason::Timeout => 1,
+            LeaveReason::Kicked | LeaveReason::OtherDevice => 2,
+        }
+    }
+}
+
+/// ByteDance mini-program `RtcRoomContext` strings and numbers.
+pub mod bytedance {
+    use super::{ErrorCode, Input, Outcome};
+
+    /// `errNo` for a parameter error.
+    pub const PARAMETER_ERROR: u32 = 20_000;
+    /// `errNo` when the RTC engine (our session) has been destroyed.
+    pub const ENGINE_DESTROYED: u32 = 115_910;
+    /// The detail text ByteDance gives with [`ENGINE_DESTROYED`].
+    pub const ENGINE_DESTROYED_MSG: &str =
+        "engine has been destroyed,please invoke tt.createRtcRoomContext create new engine";
+
+    /// The `errNo` of a failure, where ByteDance documents one.
+    #[must_use]
+    pub fn err_no(c: ErrorCode) -> Option<u32> {
+        match c {
+            ErrorCode::InvalidRoomId
+            | ErrorCode::InvalidRoomName
+            | ErrorCode::InvalidUserId
+            | ErrorCode::InvalidConfig
+            | ErrorCode::InvalidArgument => Some(PARAMETER_ERROR),
+            ErrorCode::SessionClosed => Some(ENGINE_DESTROYED),
+            _ => None,
+        }
+    }
+
+    /// The API a command corresponds to: `exitRtcRoom` (leave), `joinRtcRoom` (create, join,
+    /// enter); other commands keep their canonical name.
+    #[must_use]
+    pub fn api_name(input: &Input) -> &'static str {
+        match input {
+            Input::LeaveRoom { .. } | Input::LeaveAllRooms { .. } => "exitRtcRoom",
+            Input::CreateRoom { .. } | Input::JoinRoom { .. } | Input::EnterRoom { .. } => {
+                "joinRtcRoom"
+            }
+            other => super::canonical_name(other),
+        }
+    }
+
+    /// `errMsg`: `"<api>:ok"`, or `"<api>:fail <detail>"`.
+    #[must_use]
+    pub fn err_msg(api: &str, outcome: &Outcome) -> String {
+        match outcome {
+            Outcome::Ok(_) => format!("{api}:ok"),
+            Outcome::Error(e) if e.code == ErrorCode::SessionClosed => {
+                format!("{api}:fail {ENGINE_DESTROYED_MSG}")
+            }
+            Outcome::Error(e) => format!("{api}:fail {}", e.message),
+        }
+    }
+}
+
+/// LiveKit numbers.
+pub mod livekit {
+    use super::{LeaveReason, RoomEvent};
+
+    /// `DisconnectReason.CLIENT_INITIATED`.
+    pub const CLIENT_INITIATED: u8 = 1;
+    /// `DisconnectReason.DUPLICATE_IDENTITY`.
+    pub const DUPLICATE_IDENTITY: u8 = 2;
+    /// `DisconnectReason.PARTICIPANT_REMOVED`.
+    pub const PARTICIPANT_REMOVED: u8 = 4;
+    /// `DisconnectReason.ROOM_DELETED`.
+    pub const ROOM_DELETED: u8 = 5;
+    /// `DisconnectReason.CONNECTION_TIMEOUT`.
+    pub const CONNECTION_TIMEOUT: u8 = 14;
+
+    /// The `DisconnectReason` of a local `Disconnected` event; `None` when the state change is
+    /// not a disconnect LiveKit reports (a failed connect throws instead).
+    #[must_use]
+    pub fn disconnect_reason(event: RoomEvent) -> Option<u8> {
+        match event {
+            RoomEvent::Success => Some(CLIENT_INITIATED),
+            RoomEvent::KickedOutByOtherDevice => Some(DUPLICATE_IDENTITY),
+            RoomEvent::KickedOut => Some(PARTICIPANT_REMOVED),
+            RoomEvent::RoomNotExist => Some(ROOM_DELETED),
+            RoomEvent::ConnectTimeout => Some(CONNECTION_TIMEOUT),
+            _ => None,
+        }
+    }
+
+    /// The `DisconnectReason` of a remote `ParticipantDisconnected`.
+    #[must_use]
+    pub fn participant_reason(reason: LeaveReason) -> u8 {
+        match reason {
+            LeaveReason::Left => CLIENT_INITIATED,
+            LeaveReason::OtherDevice => DUPLICATE_IDENTITY,
+            LeaveReason::Kicked => PARTICIPANT_REMOVED,
+            LeaveReason::Timeout => CONNECTION_TIMEOUT,
+        }
+    }
+}
+
+/// The canonical `type` of an input.
+#[must_use]
+pub fn canonical_name(input: &Input) -> &'static str {
+    match input {
+        Input::Login { .. } => "login",
+        Input::Logout { .. } => "logout",
+        Input::LinkLost { .. } => "link_lost",
+        Input::LinkRestored { .. } => "link_restored",
+        Input::CreateRoom { .. } => "create_room",
+        Input::JoinRoom { .. } => "join_room",
+        Input::EnterRoom { .. } => "enter_room",
+        Input::SwitchRoom { .. } => "switch_room",
+        Input::LeaveRoom { .. } => "leave_room",
+        Input::LeaveAllRooms { .. } => "leave_all_rooms",
+        Input::QueryMembers { .. } => "query_members",
+        Input::SetRoomAttributes { .. } => "set_room_attributes",
+        Input::DeleteRoomAttributes { .. } => "delete_room_attributes",
+        Input::SendRoomMessage { .. } => "send_room_message",
+        Input::SetRoomMembersAttributes { .. } => "set_room_members_attributes",
+        Input::DeleteRoomMembersAttributes { .. } => "delete_room_members_attributes",
+        Input::QueryRoomMembersAttributes { .. } => "query_room_members_attributes",
+        Input::RemoveUsers { .. } => "remove_users",
+        Input::DismissRoom { .. } => "dismiss_room",
+        Input::Tick => "tick",
+    }
+}
+
+/// One argument of a vendor callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// A number.
+    Int(u64),
+    /// A string.
+    Str(String),
+    /// A list of strings (user ids, keys).
+    List(Vec<String>),
+}
+
+impl Serialize for Arg {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Arg::Int(n) => s.serialize_u64(*n),
+            Arg::Str(v) => s.serialize_str(v),
+            Arg::List(v) => v.serialize(s),
+        }
+    }
+}
+
+impl fmt::Display for Arg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Arg::Int(n) => write!(f, "{n}"),
+            Arg::Str(v) => write!(f, "{v:?}"),
+            Arg::List(v) => write!(f, "[{}]", v.join(", ")),
+        }
+    }
+}
+
+/// One callback a vendor SDK fires, with its arguments in the vendor's names. Serializes as
+/// `{"callback": name, arg: value, ...}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorEvent {
+    /// The callback (or API result) name.
+    pub callback: &'static str,
+    /// Named arguments, in the vendor's order.
+    pub args: Vec<(&'static str, Arg)>,
+}
+
+impl VendorEvent {
+    fn new(callback: &'static str) -> VendorEvent {
+        VendorEvent {
+            callback,
+            args: Vec::new(),
+        }
+    }
+
+    fn arg(mut self, name: &'static str, value: Arg) -> VendorEvent {
+        self.args.push((name, value));
+        self
+    }
+
+    fn int(self, name: &'static str, n: impl Into<u64>) -> VendorEvent {
+        self.arg(name, Arg::Int(n.into()))
+    }
+
+    fn str(self, name: &'static str, v: impl fmt::Display) -> VendorEvent {
+        self.arg(name, Arg::Str(v.to_string()))
+    }
+}
+
+impl Serialize for VendorEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.args.len() + 1))?;
+        m.serialize_entry("callback", self.callback)?;
+        for (k, v) in &self.args {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl fmt::Display for VendorEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}(", self.callback)?;
+        for (i, (k, v)) in self.args.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{k}={v}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// The callbacks `dialect`'s SDK would fire for `out`. `cause` is the input being handled
+/// (`None` for timer outputs); replies need it to name the API they answer. Empty when the
+/// vendor has no counterpart.
+#[must_use]
+pub fn view(dialect: Dialect, out: &Output, cause: Option<&Input>) -> Vec<VendorEvent> {
+    match dialect {
+        Dialect::Zim => zim_view(out, cause),
+        Dialect::Trtc => trtc_view(out),
+        Dialect::ByteDance => bytedance_view(out, cause),
+        Dialect::LiveKit => livekit_view(out),
+    }
+}
+
+fn user_ids(members: &Members) -> Arg {
+    Arg::List(members.iter().map(|m| m.user_id.to_string()).collect())
+}
+
+/// ZIM's result callback for each command.
+fn zim_callback(input: &Input) -> &'static str {
+    match input {
+        Input::Login { .. } => "onLoggedIn",
+        Input::CreateRoom { .. } => "onRoomCreated",
+        Input::JoinRoom { .. } => "onRoomJoined",
+        Input::EnterRoom { .. } => "onRoomEntered",
+        Input::SwitchRoom { .. } => "onRoomSwitched",
+        Input::LeaveRoom { .. } => "onRoomLeft",
+        Input::LeaveAllRooms { .. } => "onRoomAllLeft",
+        Input::QueryMembers { .. } => "onRoomMemberQueried",
+        Input::SetRoomAttributes { .. } | Input::DeleteRoomAttributes { .. } => {
+            "onRoomAttributesOperated"
+        }
+        Input::SendRoomMessage { .. } => "onMessageSent",
+        Input::SetRoomMembersAttributes { .. } | Input::DeleteRoomMembersAttributes { .. } => {
+            "onRoomMembersAttributesOperated"
+        }
+        Input::QueryRoomMembersAttributes { .. } => "onRoomMembersAttributesQueried",
+        other => canonical_name(other),
+    }
+}
+
+fn zim_view(out: &Output, cause: Option<&Input>) -> Vec<VendorEvent> {
+    match out {
+        Output::RoomStateChanged {
+            session,
+            room_id,
+            state,
+            event,
+        } => vec![VendorEvent::new("onRoomStateChanged")
+            .str("session", session)
+            .str("roomID", room_id)
+            .int("state", zim::room_state(*state))
+            .int("event", zim::room_event(*event))],
+        Output::Reply {
+            session, outcome, ..
+        } => {
+            let callback = cause.map_or("reply", zim_callback);
+            let code = outcome.error_code().map_or(0, |c| zim::error_code(c).0);
+            vec![VendorEvent::new(callback)
+                .str("session", session)
+                .int("errorCode", code)]
+        }
+        _ => zim_member_view(out),
+    }
+}
+
+fn zim_member_view(out: &Output) -> Vec<VendorEvent> {
+    let (callback, session, room_id, members) = match out {
+        Output::MembersJoined {
+            session,
+            room_id,
+            members,
+        } => ("onRoomMemberJoined", session, room_id, members),
+        Output::MembersLeft {
+            session,
+            room_id,
+            members,
+            ..
+        } => ("onRoomMemberLeft", session, room_id, members),
+        _ => return zim_room_data_view(out),
+    };
+    vec![VendorEvent::new(callback)
+        .str("session", session)
+        .str("roomID", room_id)
+        .arg("memberList", user_ids(members))]
+}
+
+fn zim_room_data_view(out: &Output) -> Vec<VendorEvent> {
+    match out {
+        Output::RoomAttributesUpdated {
+            session,
+            room_id,
+            set,
+            deleted,
+        } => {
+            let event = |action: u8, keys: Vec<String>| {
+                VendorEvent::new("onRoomAttributesUpdated")
+                    .str("session", session)
+                    .str("roomID", room_id)
+                    .int("action", action)
+                    .arg("keys", Arg::List(keys))
+            };
+            let mut v = Vec::new();
+            if !set.is_empty() {
+                v.push(event(0, set.keys().cloned().collect()));
+            }
+            if !deleted.is_empty() {
+                v.push(event(1, deleted.clone()));
+            }
+            v
+        }
+        Output::RoomMessage {
+            session,
+            room_id,
+            from,
+            seq,
+            payload,
+        } => vec![VendorEvent::new("onReceiveRoomMessage")
+            .str("session", session)
+            .str("fromRoomID", room_id)
+            .str("senderUserID", from)
+            .int("messageSeq", *seq)
+            .str("message", payload)],
+        _ => Vec::new(),
+    }
+}
+
+fn trtc_view(out: &Output) -> Vec<VendorEvent> {
+    match out {
+        Output::RoomStateChanged {
+            session,
+            state,
+            event,
+            ..
+        } => trtc_state(session, *state, *event).into_iter().collect(),
+        Output::MembersJoined {
+            session, members, ..
+        } => members
+            .iter()
+            .map(|m| {
+                VendorEvent::new("onRemoteUserEnterRoom")
+                    .str("session", session)
+                    .str("userId", m.user_id)
+            })
+            .collect(),
+        Output::MembersLeft {
+            session,
+            members,
+            reason,
+            ..
+        } => members
+            .iter()
+            .map(|m| {
+                VendorEvent::new("onRemoteUserLeaveRoom")
+                    .str("session", session)
+                    .str("userId", m.user_id)
+                    .int("reason", trtc::remote_leave_reason(*reason))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn trtc_state(
+    session: &crate::ids::SessionId,
+    state: RoomState,
+    event: RoomEvent,
+) -> Option<VendorEvent> {
+    let base = |name| VendorEvent::new(name).str("session", session);
+    match (state, event) {
+        (RoomState::Disconnected, _) => {
+            Some(base("onExitRoom").int("reason", trtc::exit_room_reason(event)?))
+        }
+        (RoomState::Connecting, RoomEvent::NetworkInterrupted) => Some(base("onConnectionLost")),
+        (RoomState::Connected, RoomEvent::Success) => Some(base("onEnterRoom")),
+        _ => None,
+    }
+}
+
+fn bytedance_view(out: &Output, cause: Option<&Input>) -> Vec<VendorEvent> {
+    let (Output::Reply {
+        session, outcome, ..
+    }, Some(input)) = (out, cause)
+    else {
+        return Vec::new();
+    };
+    let api = bytedance::api_name(input);
+    let callback = match outcome {
+        Outcome::Ok(_) => "success",
+        Outcome::Error(_) => "fail",
+    };
+    let mut e = VendorEvent::new(callback)
+        .str("session", session)
+        .str("errMsg", bytedance::err_msg(api, outcome));
+    if let Some(n) = outcome.error_code().and_then(bytedance::err_no) {
+        e = e.int("errNo", n);
+    }
+    vec![e]
+}
+
+fn livekit_view(out: &Output) -> Vec<VendorEvent> {
+    match out {
+        Output::RoomStateChanged {
+            session,
+            state,
+            event,
+            ..
+        } => livekit_state(session, *state, *event).into_iter().collect(),
+        Output::MembersJoined {
+            session, members, ..
+        } => members
+            .iter()
+            .map(|m| {
+                VendorEvent::new("ParticipantConnected")
+                    .str("session", session)
+                    .str("identity", m.user_id)
+            })
+            .collect(),
+        Output::MembersLeft {
+            session,
+            members,
+            reason,
+            ..
+        } => members
+            .iter()
+            .map(|m| {
+                VendorEvent::new("ParticipantDisconnected")
+                    .str("session", session)
+                    .str("identity", m.user_id)
+                    .int("reason", livekit::participant_reason(*reason))
+            })
+            .collect(),
+        Output::RoomMessage {
+            session,
+            from,
+            payload,
+            ..
+        } => vec![VendorEvent::new("DataReceived")
+            .str("session", session)
+            .str("participant", from)
+            .str("payload", payload)],
+        _ => Vec::new(),
+    }
+}
+
+fn livekit_state(
+    session: &crate::ids::SessionId,
+    state: RoomState,
+    event: RoomEvent,
+) -> Option<VendorEvent> {
+    let base = |name| VendorEvent::new(name).str("session", session);
+    match (state, event) {
+        (RoomState::Disconnected, _) => {
+            Some(base("Disconnected").int("reason", livekit::disconnect_reason(event)?))
+        }
+        (RoomState::Connecting, RoomEvent::NetworkInterrupted) => Some(base("Reconnecting")),
+        (RoomState::Connected, RoomEvent::Success) => Some(base("Connected")),
+        _ => None,
+    }
+}

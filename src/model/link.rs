@@ -1,0 +1,209 @@
+//! Network interruption (DESIGN.md section 3, "Sessions, network and devices"): link loss,
+//! restore within the grace with one delta per room, grace expiry.
+//!
+//! Where DESIGN.md is silent the model follows the engine's documented choices
+//! (src/reconnect.rs): a loss takes the rooms connected at that moment (a second loss also
+//! takes rooms joined since, without moving the deadline); the grace runs exactly while some
+//! room is reconnecting; link events for sessions not logged in are ignored; the restore
+//! delta is net (who joined and is still there, in join order; who was there and is gone,
+//! in the order they left, with reason `left`; keys written since with their values and keys
+//! gone since; members who left and came back have their (empty) member attributes resent).
+
+use super::state::{LostView, TimerWhat};
+use super::Model;
+use crate::ids::{RoomId, SessionId, UserId};
+use crate::output::{LeaveReason, Member, Members, Output, RoomEvent, RoomState};
+use std::collections::{BTreeMap, BTreeSet};
+
+impl Model {
+    pub(super) fn link_lost(&mut self, session: SessionId) {
+        let Some(s) = self.sessions.get(&session) else {
+            return;
+        };
+        let fresh: Vec<RoomId> = s
+            .rooms
+            .iter()
+            .filter(|r| !s.lost_views.contains_key(r))
+            .copied()
+            .collect();
+        for r in fresh {
+            let view = LostView {
+                users: self.users_in(r),
+                departures: Vec::new(),
+                attr_keys: self
+                    .rooms
+                    .get(&r)
+                    .map(|x| x.attrs.keys().cloned().collect())
+                    .unwrap_or_default(),
+                touched: BTreeSet::new(),
+            };
+            if let Some(s) = self.sessions.get_mut(&session) {
+                s.lost_views.insert(r, view);
+            }
+            self.emit(Output::RoomStateChanged {
+                session,
+                room_id: r,
+                state: RoomState::Connecting,
+                event: RoomEvent::NetworkInterrupted,
+            });
+        }
+        let needs_timer = self
+            .sessions
+            .get(&session)
+            .is_some_and(|s| s.grace_timer.is_none() && !s.lost_views.is_empty());
+        if needs_timer {
+            let seq = self.arm(self.cfg.reconnect_grace_ms, TimerWhat::Grace(session));
+            if let Some(s) = self.sessions.get_mut(&session) {
+                s.grace_timer = Some(seq);
+            }
+        }
+    }
+
+    /// After a reconnecting membership ended another way: no room left to reconnect to means
+    /// no grace.
+    pub(super) fn settle_grace(&mut self, session: SessionId) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        if !s.lost_views.is_empty() {
+            return;
+        }
+        if let Some(seq) = s.grace_timer.take() {
+            self.cancel(seq);
+        }
+    }
+
+    /// Someone left `room`: every session reconnecting to it notes the departure.
+    pub(super) fn note_departure(&mut self, room: RoomId, user: UserId) {
+        for s in self.sessions.values_mut() {
+            if let Some(v) = s.lost_views.get_mut(&room) {
+                v.departures.push(user);
+            }
+        }
+    }
+
+    /// Attribute keys were written in `room`: every session reconnecting to it notes them.
+    pub(super) fn note_attrs_written(&mut self, room: RoomId, keys: &[String]) {
+        for s in self.sessions.values_mut() {
+            if let Some(v) = s.lost_views.get_mut(&room) {
+                v.touched.extend(keys.iter().cloned());
+            }
+        }
+    }
+
+    pub(super) fn link_restored(&mut self, session: SessionId) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        let Some(seq) = s.grace_timer.take() else {
+            return;
+        };
+        let views = std::mem::take(&mut s.lost_views);
+        let (me, rooms) = (s.user, s.rooms.clone());
+        self.cancel(seq);
+        for r in rooms {
+            if let Some(view) = views.get(&r) {
+                self.restore_room(session, me, r, view);
+            }
+        }
+    }
+
+    fn restore_room(&mut self, session: SessionId, me: UserId, room: RoomId, view: &LostView) {
+        self.emit(Output::RoomStateChanged {
+            session,
+            room_id: room,
+            state: RoomState::Connected,
+            event: RoomEvent::Success,
+        });
+        let now: Vec<UserId> = self
+            .users_in(room)
+            .into_iter()
+            .filter(|u| *u != me)
+            .collect();
+        let before: Vec<UserId> = view.users.iter().copied().filter(|u| *u != me).collect();
+        let mut gone: Vec<UserId> = Vec::new();
+        for u in &view.departures {
+            if before.contains(u) && !gone.contains(u) {
+                gone.push(*u);
+            }
+        }
+        let back: BTreeSet<UserId> = gone.iter().filter(|u| now.contains(u)).copied().collect();
+        let joined: Members = now
+            .iter()
+            .filter(|u| !before.contains(u))
+            .map(|u| Member { user_id: *u })
+            .collect();
+        let left: Members = gone
+            .iter()
+            .filter(|u| !back.contains(u))
+            .map(|u| Member { user_id: *u })
+            .collect();
+        if !joined.is_empty() {
+            self.emit(Output::MembersJoined {
+                session,
+                room_id: room,
+                members: joined,
+            });
+        }
+        if !left.is_empty() {
+            self.emit(Output::MembersLeft {
+                session,
+                room_id: room,
+                members: left,
+                reason: LeaveReason::Left,
+            });
+        }
+        let attrs: BTreeMap<String, String> = self
+            .rooms
+            .get(&room)
+            .map(|r| {
+                r.attrs
+                    .iter()
+                    .map(|(k, a)| (k.clone(), a.value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let set: BTreeMap<String, String> = attrs
+            .iter()
+            .filter(|(k, _)| view.touched.contains(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let deleted: Vec<String> = view
+            .attr_keys
+            .iter()
+            .filter(|k| !attrs.contains_key(*k))
+            .cloned()
+            .collect();
+        if !set.is_empty() || !deleted.is_empty() {
+            self.emit(Output::RoomAttributesUpdated {
+                session,
+                room_id: room,
+                set,
+                deleted,
+            });
+        }
+    }
+
+    /// The reconnect grace ran out: the session leaves the rooms it was reconnecting to (and
+    /// keeps those it joined meanwhile); it stays logged in.
+    pub(super) fn grace_due(&mut self, session: SessionId) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        s.grace_timer = None;
+        let rooms: Vec<RoomId> = s
+            .rooms
+            .iter()
+            .filter(|r| s.lost_views.contains_key(r))
+            .copied()
+            .collect();
+        for r in rooms {
+            self.remove_member(
+                r,
+                session,
+                Some((RoomState::Disconnected, RoomEvent::ConnectTimeout)),
+                LeaveReason::Timeout,
+            );
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! Human-readable views of a played trace: a per-step text table, or a mermaid sequence
+//! diagram with the sessions and the server as participants. Either can show outputs in a
+//! vendor's vocabulary instead of the canonical one.
+
+use crate::config::RoomConfig;
+use crate::dialect::{self, Dialect, VendorEvent};
+use crate::ids::SessionId;
+use crate::input::Input;
+use crate::output::{Members, Outcome, Output, ReplyOk, Stamped};
+use crate::trace::{Record, Step};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+/// The output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A table: one row per input, then one per output.
+    Text,
+    /// A mermaid `sequenceDiagram`.
+    Mermaid,
+}
+
+fn names(members: &Members) -> String {
+    let v: Vec<String> = members.iter().map(|m| m.user_id.to_string()).collect();
+    format!("[{}]", v.join(", "))
+}
+
+fn room_config(config: Option<&RoomConfig>) -> String {
+    let Some(c) = config else {
+        return String::new();
+    };
+    let mut s = format!(" destroy_delay_s={}", c.destroy_delay_s);
+    if !c.attributes.is_empty() {
+        let kv: Vec<String> = c.attributes.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+        let _ = write!(s, " attributes={{{}}}", kv.join(", "));
+    }
+    s
+}
+
+/// A short description of an input, without its session.
+#[must_use]
+pub fn describe_input(input: &Input) -> String {
+    let name = dialect::canonical_name(input);
+    match input {
+        Input::Login { request, user, .. } => format!("{name} {user} #{request}"),
+        Input::CreateRoom {
+            request,
+            room,
+            config,
+            ..
+        }
+        | Input::EnterRoom {
+            request,
+            room,
+            config,
+            ..
+        } => format!("{name} {} {:?}{} #{request}", room.id, room.name, room_config(config.as_ref())),
+        Input::SwitchRoom {
+            request,
+            from,
+            to,
+            create_if_missing,
+            config,
+            ..
+        } => {
+            let create = if *create_if_missing { " create_if_missing" } else { "" };
+            format!(
+                "{name} {from} -> {}{create}{} #{request}",
+                to.id,
+                room_config(config.as_ref())
+            )
+        }
+        _ => describe_room_input(input),
+    }
+}
+
+fn describe_room_input(input: &Input) -> String {
+    let name = dialect::canonical_name(input);
+    match input {
+        Input::JoinRoom {
+            request, room_id, ..
+        }
+        | Input::LeaveRoom {
+            request, room_id, ..
+        }
+        | Input::DismissRoom { request, room_id } => format!("{name} {room_id} #{request}"),
+        Input::QueryMembers {
+            request,
+            room_id,
+            next,
+            count,
+            ..
+        } => format!("{name} {room_id} next={next:?} count={count} #{request}"),
+        Input::RemoveUsers {
+            request,
+            room_id,
+            users,
+        } => {
+            let u: Vec<String> = users.iter().map(ToString::to_string).collect();
+            format!("{name} {room_id} [{}] #{request}", u.join(", "))
+        }
+        _ => describe_data_input(input),
+    }
+}
+
+fn describe_data_input(input: &Input) -> String {
+    let name = dialect::canonical_name(input);
+    match input {
+        Input::SetRoomAttributes {
+            request,
+            room_id,
+            attributes,
+            ..
+        } => {
+            let kv: Vec<String> = attributes.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            format!("{name} {room_id} {{{}}} #{request}", kv.join(", "))
+        }
+        Input::DeleteRoomAttributes {
+            request,
+            room_id,
+            keys,
+            ..
+        } => format!("{name} {room_id} [{}] #{request}", keys.join(", ")),
+        Input::SendRoomMessage {
+            request,
+            room_id,
+            payload,
+            ..
+        } => format!("{name} {room_id} {payload:?} #{request}"),
+        Input::Logout { request, .. } | Input::LeaveAllRooms { request, .. } => {
+            format!("{name} #{request}")
+        }
+        _ => name.to_owned(),
+    }
+}
+
+fn describe_ok(ok: &ReplyOk) -> String {
+    match ok {
+        ReplyOk::LoggedIn { user_id } => format!("ok user_id={user_id}"),
+        ReplyOk::Room { room } => format!("ok room={} {:?}", room.id, room.name),
+        ReplyOk::LeftAll { room_ids } => {
+            let r: Vec<String> = room_ids.iter().map(ToString::to_string).collect();
+            format!("ok room_ids=[{}]", r.join(", "))
+        }
+        ReplyOk::Members { members, next } => {
+            let m: Vec<String> = members.iter().map(|m| m.user_id.to_string()).collect();
+            format!("ok members=[{}] next={next:?}", m.join(", "))
+        }
+        ReplyOk::MessageSent { seq } => format!("ok seq={seq}"),
+        ReplyOk::UsersRemoved { removed, skipped } => {
+            let r: Vec<String> = removed.iter().map(ToString::to_string).collect();
+            let s: Vec<String> = skipped.iter().map(ToString::to_string).collect();
+            format!("ok removed=[{}] skipped=[{}]", r.join(", "), s.join(", "))
+        }
+        ReplyOk::RoomId { room_id } => format!("ok room_id={room_id}"),
+        ReplyOk::Empty {} => "ok".to_owned(),
+        other => format!("ok {}", compact(other)),
+    }
+}
+
+fn describe_outcome(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Ok(ok) => describe_ok(ok),
+        Outcome::Error(e) => format!("error {} ({})", e.code.as_str(), e.message),
+    }
+}
+
+/// A short description of an output, without its recipient.
+#[must_use]
+pub fn describe_output(out: &Output) -> String {
+    match out {
+        Output::Reply {
+            request, outcome, ..
+        } => format!("reply #{request} {}", describe_outcome(outcome)),
+        Output::AdminReply { request, outcome } => {
+            format!("admin_reply #{request} {}", describe_outcome(outcome))
+        }
+        Output::RoomStateChanged {
+            room_id,
+            state,
+            event,
+            ..
+        } => format!("{room_id} {}/{}", snake(state), snake(event)),
+        Output::MembersJoined {
+            room_id, members, ..
+        } => format!("{room_id} members_joined {}", names(members)),
+        Output::MembersLeft {
+            room_id,
+            members,
+            reason,
+            ..
+        } => format!("{room_id} members_left {} ({})", names(members), snake(reason)),
+        _ => describe_other_output(out),
+    }
+}
+
+fn describe_other_output(out: &Output) -> String {
+    match out {
+        Output::RoomCreated { room_id } => format!("room_created {room_id}"),
+        Output::RoomDestroyed { room_id, cause } => {
+            format!("room_destroyed {room_id} ({})", snake(cause))
+        }
+        Output::SessionClosed { reason, .. } => format!("session_closed ({})", snake(reason)),
+        Output::RoomAttributesUpdated {
+            room_id,
+            set,
+            deleted,
+            ..
+        } => {
+            let kv: Vec<String> = set.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            format!(
+                "{room_id} attributes set {{{}}} deleted [{}]",
+                kv.join(", "),
+                deleted.join(", ")
+            )
+        }
+        Output::RoomMessage {
+            room_id,
+            from,
+            seq,
+            payload,
+            ..
+        } => format!("{room_id} message #{seq} from {from}: {payload:?}"),
+        other => compact(other),
+    }
+}
+
+/// Compact JSON, for values without a hand-written description.
+fn compact<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// The wire name of a unit enum value (its serde string).
+fn snake<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// A vendor callback without the session argument (the recipient column shows it).
+fn vendor_text(e: &VendorEvent) -> String {
+    let args: Vec<String> = e
+        .args
+        .iter()
+        .filter(|(k, _)| *k != "session")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!("{}({})", e.callback, args.join(", "))
+}
+
+/// Writes played steps in one of the [`Format`]s.
+#[derive(Debug)]
+pub struct Renderer<W> {
+    w: W,
+    format: Format,
+    dialect: Option<Dialect>,
+    /// Mermaid participant aliases, in order of appearance.
+    participants: BTreeMap<SessionId, usize>,
+    started: bool,
+}
+
+impl<W: Write> Renderer<W> {
+    /// A renderer writing to `w`.
+    pub fn new(w: W, format: Format, dialect: Option<Dialect>) -> Renderer<W> {
+        Renderer {
+            w,
+            format,
+            dialect,
+            participants: BTreeMap::new(),
+            started: false,
+        }
+    }
+
+    /// Writes one step.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn step(&mut self, step: &Step<'_>) -> io::Result<()> {
+        if !self.started {
+            self.started = true;
+            self.header()?;
+        }
+        match self.format {
+            Format::Text => self.text_step(step),
+            Format::Mermaid => self.mermaid_step(step),
+        }
+    }
+
+    /// Finishes the document and returns the writer.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn finish(mut self) -> io::Result<W> {
+        if !self.started {
+            self.header()?;
+        }
+        self.w.flush()?;
+        Ok(self.w)
+    }
+
+    fn header(&mut self) -> io::Result<()> {
+        match self.format {
+            Format::Text => writeln!(self.w, "{:>5} {:>8}  {:<10} what", "line", "at", "who"),
+            Format::Mermaid => writeln!(self.w, "sequenceDiagram\n    participant server"),
+        }
+    }
+
+    /// What to show for an output: the canonical description, or the vendor callbacks.
+    fn output_text(&self, s: &Stamped, cause: Option<&Input>) -> String {
+        let canonical = describe_output(&s.output);
+        let Some(d) = self.dialect else {
+            return canonical;
+        };
+        let views = dialect::view(d, &s.output, cause);
+        if views.is_empty() {
+            return format!("({d}: none) {canonical}");
+        }
+        let v: Vec<String> = views.iter().map(vendor_text).collect();
+        v.join("; ")
+    }
+
+    fn text_step(&mut self, step: &Step<'_>) -> io::Result<()> {
+        let line = step.line;
+        match &step.record {
+            Record::Note(n) => writeln!(self.w, "{line:>5}  # {n}"),
+            Record::Config(_) => writeln!(self.w, "{line:>5}  config {}", step.text.trim()),
+            Record::Output(_) => Ok(()),
+            Record::Input { at, input } => {
+                // Due timers fire before the input: show their outputs first.
+                self.text_outputs(step, 0..step.fired)?;
+                let who = input.session().map_or_else(|| admin_or_time(input), |s| s.to_string());
+                let at = at.as_ms();
+                writeln!(self.w, "{line:>5} {at:>8}  {who:<10} > {}", describe_input(input))?;
+                self.text_outputs(step, step.fired..step.outputs.len())
+            }
+        }
+    }
+
+    fn text_outputs(&mut self, step: &Step<'_>, range: std::ops::Range<usize>) -> io::Result<()> {
+        for (i, s) in step.outputs.iter().enumerate().take(range.end).skip(range.start) {
+            let timer = i < step.fired;
+            let cause = if timer { None } else { step.input() };
+            let who = s.output.session().map_or_else(|| "server".to_owned(), |x| x.to_string());
+            let mark = if timer { "  [timer]" } else { "" };
+            let text = self.output_text(s, cause);
+            let at = s.at.as_ms();
+            writeln!(self.w, "{:>5} {at:>8}  {who:<10} < {text}{mark}", "")?;
+        }
+        Ok(())
+    }
+
+    fn participant(&mut self, s: SessionId) -> io::Result<String> {
+        if let Some(n) = self.participants.get(&s) {
+            return Ok(format!("p{n}"));
+        }
+        let n = self.participants.len() + 1;
+        self.participants.insert(s, n);
+        writeln!(self.w, "    participant p{n} as {}", mermaid_text(s.as_str()))?;
+        Ok(format!("p{n}"))
+    }
+
+    fn mermaid_step(&mut self, step: &Step<'_>) -> io::Result<()> {
+        match &step.record {
+            Record::Note(n) => writeln!(self.w, "    Note over server: {}", mermaid_text(n)),
+            Record::Config(_) | Record::Output(_) => Ok(()),
+            Record::Input { at, input } => {
+                // Due timers fire before the input: show their outputs first.
+                self.mermaid_outputs(step, 0..step.fired)?;
+                let text = mermaid_text(&format!("[{}] {}", at.as_ms(), describe_input(input)));
+                match input.session() {
+                    Some(s) => {
+                        let p = self.participant(s)?;
+                        writeln!(self.w, "    {p}->>server: {text}")?;
+                    }
+                    None => writeln!(self.w, "    Note over server: {} {text}", admin_or_time(input))?,
+                }
+                self.mermaid_outputs(step, step.fired..step.outputs.len())
+            }
+        }
+    }
+
+    fn mermaid_outputs(&mut self, step: &Step<'_>, range: std::ops::Range<usize>) -> io::Result<()> {
+        for (i, s) in step.outputs.iter().enumerate().take(range.end).skip(range.start) {
+            let timer = i < step.fired;
+            let cause = if timer { None } else { step.input() };
+            let mark = if timer { format!("timer at {}: ", s.at.as_ms()) } else { String::new() };
+            let text = mermaid_text(&format!("{mark}{}", self.output_text(s, cause)));
+            match s.output.session() {
+                Some(x) => {
+                    let p = self.participant(x)?;
+                    writeln!(self.w, "    server-->>{p}: {text}")?;
+                }
+                None => writeln!(self.w, "    Note over server: {text}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Who sends an input that has no session: the admin API, or time itself.
+fn admin_or_time(input: &Input) -> String {
+    match input {
+        Input::Tick => "time".to_owned(),
+        _ => "admin".to_owned(),
+    }
+}
+
+/// Text safe inside a mermaid message: entity codes for the characters mermaid treats
+/// specially, spaces for control characters.
+#[must_use]
+pub fn mermaid_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '#' => out.push_str("#35;"),
+            ';' => out.push_str("#59;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '%' => out.push_str("#37;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
