@@ -34,7 +34,9 @@ pub enum Recipient {
 
 impl Recipient {
     fn of(s: &Stamped) -> Recipient {
-        s.output.session().map_or(Recipient::Server, Recipient::Session)
+        s.output
+            .session()
+            .map_or(Recipient::Server, Recipient::Session)
     }
 }
 
@@ -202,11 +204,9 @@ impl Checker {
         actual: &[&Stamped],
     ) -> Option<Divergence> {
         let longest = expected.len().max(actual.len());
-        let i = (0..longest).find(|&i| {
-            match (expected.get(i), actual.get(i)) {
-                (Some(e), Some(a)) => self.normal(&e.1) != self.normal(a),
-                _ => true,
-            }
+        let i = (0..longest).find(|&i| match (expected.get(i), actual.get(i)) {
+            (Some(e), Some(a)) => self.normal(&e.1) != self.normal(a),
+            _ => true,
         })?;
         let (e, a) = (expected.get(i), actual.get(i));
         let mut differences = Vec::new();

@@ -29,7 +29,12 @@ pub enum Dialect {
 
 impl Dialect {
     /// Every dialect, in documentation order.
-    pub const ALL: [Dialect; 4] = [Dialect::Zim, Dialect::Trtc, Dialect::ByteDance, Dialect::LiveKit];
+    pub const ALL: [Dialect; 4] = [
+        Dialect::Zim,
+        Dialect::Trtc,
+        Dialect::ByteDance,
+        Dialect::LiveKit,
+    ];
 
     /// The name used on the command line and as the JSON key of the vendor view.
     #[must_use]
@@ -471,14 +476,9 @@ fn zim_room_data_view(out: &Output) -> Vec<VendorEvent> {
                     .int("action", action)
                     .arg("keys", Arg::List(keys))
             };
-            let mut v = Vec::new();
-            if !set.is_empty() {
-                v.push(event(0, set.keys().cloned().collect()));
-            }
-            if !deleted.is_empty() {
-                v.push(event(1, deleted.clone()));
-            }
-            v
+            let set = (!set.is_empty()).then(|| event(0, set.keys().cloned().collect()));
+            let deleted = (!deleted.is_empty()).then(|| event(1, deleted.clone()));
+            set.into_iter().chain(deleted).collect()
         }
         Output::RoomMessage {
             session,
@@ -506,28 +506,18 @@ fn trtc_view(out: &Output) -> Vec<VendorEvent> {
         } => trtc_state(session, *state, *event).into_iter().collect(),
         Output::MembersJoined {
             session, members, ..
-        } => members
-            .iter()
-            .map(|m| {
-                VendorEvent::new("onRemoteUserEnterRoom")
-                    .str("session", session)
-                    .str("userId", m.user_id)
-            })
-            .collect(),
+        } => per_member(session, members, |e| {
+            e.str_first("onRemoteUserEnterRoom", "userId")
+        }),
         Output::MembersLeft {
             session,
             members,
             reason,
             ..
-        } => members
-            .iter()
-            .map(|m| {
-                VendorEvent::new("onRemoteUserLeaveRoom")
-                    .str("session", session)
-                    .str("userId", m.user_id)
-                    .int("reason", trtc::remote_leave_reason(*reason))
-            })
-            .collect(),
+        } => per_member(session, members, |e| {
+            e.str_first("onRemoteUserLeaveRoom", "userId")
+                .int("reason", trtc::remote_leave_reason(*reason))
+        }),
         _ => Vec::new(),
     }
 }
@@ -549,9 +539,12 @@ fn trtc_state(
 }
 
 fn bytedance_view(out: &Output, cause: Option<&Input>) -> Vec<VendorEvent> {
-    let (Output::Reply {
-        session, outcome, ..
-    }, Some(input)) = (out, cause)
+    let (
+        Output::Reply {
+            session, outcome, ..
+        },
+        Some(input),
+    ) = (out, cause)
     else {
         return Vec::new();
     };
@@ -579,28 +572,18 @@ fn livekit_view(out: &Output) -> Vec<VendorEvent> {
         } => livekit_state(session, *state, *event).into_iter().collect(),
         Output::MembersJoined {
             session, members, ..
-        } => members
-            .iter()
-            .map(|m| {
-                VendorEvent::new("ParticipantConnected")
-                    .str("session", session)
-                    .str("identity", m.user_id)
-            })
-            .collect(),
+        } => per_member(session, members, |e| {
+            e.str_first("ParticipantConnected", "identity")
+        }),
         Output::MembersLeft {
             session,
             members,
             reason,
             ..
-        } => members
-            .iter()
-            .map(|m| {
-                VendorEvent::new("ParticipantDisconnected")
-                    .str("session", session)
-                    .str("identity", m.user_id)
-                    .int("reason", livekit::participant_reason(*reason))
-            })
-            .collect(),
+        } => per_member(session, members, |e| {
+            e.str_first("ParticipantDisconnected", "identity")
+                .int("reason", livekit::participant_reason(*reason))
+        }),
         Output::RoomMessage {
             session,
             from,
@@ -611,6 +594,39 @@ fn livekit_view(out: &Output) -> Vec<VendorEvent> {
             .str("participant", from)
             .str("payload", payload)],
         _ => Vec::new(),
+    }
+}
+
+/// One event per member: `make` names the callback and the member argument of a draft that
+/// carries the session and the member's user id.
+fn per_member(
+    session: &crate::ids::SessionId,
+    members: &Members,
+    make: impl Fn(Draft) -> VendorEvent,
+) -> Vec<VendorEvent> {
+    members
+        .iter()
+        .map(|m| {
+            make(Draft {
+                session: session.to_string(),
+                user: m.user_id.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// A per-member callback before its name is known.
+struct Draft {
+    session: String,
+    user: String,
+}
+
+impl Draft {
+    /// The event `callback` with the session, then the member as `arg`.
+    fn str_first(self, callback: &'static str, arg: &'static str) -> VendorEvent {
+        VendorEvent::new(callback)
+            .arg("session", Arg::Str(self.session))
+            .arg(arg, Arg::Str(self.user))
     }
 }
 

@@ -34,6 +34,10 @@ pub mod render;
 pub mod testing;
 #[cfg(feature = "testing")]
 pub mod model;
+#[cfg(feature = "testing")]
+pub mod sim;
+#[cfg(feature = "fuzzing")]
+pub mod fuzz;
 
 pub use config::{Config, DevicePolicy, RoomConfig};
 pub use engine::Engine;
@@ -47,4 +51,4 @@ pub use output::{
     Outcome, Output, ReplyOk, RoomEvent, RoomState, Stamped,
 };
 pub use time::Millis;
-pub use timers::TimerKind;
+pub use timers::{TimerKey, TimerKind, Timers};

@@ -183,7 +183,9 @@ fn play(
 fn replay(file: &str, dialect: Option<Dialect>) -> Result<(), Fail> {
     let input = open(file)?;
     let mut w = stdout();
-    play(file, input, |step| write_step_outputs(&mut w, step, dialect))?;
+    play(file, input, |step| {
+        write_step_outputs(&mut w, step, dialect)
+    })?;
     w.flush()?;
     Ok(())
 }
@@ -262,7 +264,11 @@ fn check_all(args: &[PathBuf], strict: bool) -> Result<(), Fail> {
         match check_one(&path, options) {
             Ok(r) if r.passed() => {
                 passed += 1;
-                writeln!(w, "ok      {name} ({} inputs, {} outputs)", r.inputs, r.outputs)?;
+                writeln!(
+                    w,
+                    "ok      {name} ({} inputs, {} outputs)",
+                    r.inputs, r.outputs
+                )?;
             }
             Ok(r) => {
                 failed += 1;
@@ -280,7 +286,9 @@ fn check_all(args: &[PathBuf], strict: bool) -> Result<(), Fail> {
     writeln!(w, "{passed} passed, {failed} failed, {invalid} invalid")?;
     w.flush()?;
     if invalid > 0 {
-        Err(Fail::Input(format!("{invalid} vector(s) are not valid traces")))
+        Err(Fail::Input(format!(
+            "{invalid} vector(s) are not valid traces"
+        )))
     } else if failed > 0 {
         Err(Fail::Mismatch)
     } else {
@@ -360,11 +368,17 @@ impl Gen {
         self.pick(session, request, joined, roll)
     }
 
-    fn pick(&mut self, session: SessionId, request: u64, joined: Option<RoomId>, roll: u32) -> Input {
+    fn pick(
+        &mut self,
+        session: SessionId,
+        request: u64,
+        joined: Option<RoomId>,
+        roll: u32,
+    ) -> Input {
         match (roll, joined) {
             (0..=29, _) | (30..=79, None) => {
                 let id = self.room();
-                let config = (roll % 2 == 0).then(|| RoomConfig {
+                let config = roll.is_multiple_of(2).then(|| RoomConfig {
                     destroy_delay_s: 5,
                     ..RoomConfig::default()
                 });

@@ -32,7 +32,11 @@ fn room_config(config: Option<&RoomConfig>) -> String {
     };
     let mut s = format!(" destroy_delay_s={}", c.destroy_delay_s);
     if !c.attributes.is_empty() {
-        let kv: Vec<String> = c.attributes.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+        let kv: Vec<String> = c
+            .attributes
+            .iter()
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect();
         let _ = write!(s, " attributes={{{}}}", kv.join(", "));
     }
     s
@@ -55,7 +59,10 @@ pub fn describe_input(input: &Input) -> String {
             room,
             config,
             ..
-        } => format!("{name} {} {:?}{} #{request}", room.id, room.name, room_config(config.as_ref())),
+        } => {
+            let config = room_config(config.as_ref());
+            format!("{name} {} {:?}{config} #{request}", room.id, room.name)
+        }
         Input::SwitchRoom {
             request,
             from,
@@ -64,12 +71,13 @@ pub fn describe_input(input: &Input) -> String {
             config,
             ..
         } => {
-            let create = if *create_if_missing { " create_if_missing" } else { "" };
-            format!(
-                "{name} {from} -> {}{create}{} #{request}",
-                to.id,
-                room_config(config.as_ref())
-            )
+            let create = if *create_if_missing {
+                " create_if_missing"
+            } else {
+                ""
+            };
+            let config = room_config(config.as_ref());
+            format!("{name} {from} -> {}{create}{config} #{request}", to.id)
         }
         _ => describe_room_input(input),
     }
@@ -113,7 +121,10 @@ fn describe_data_input(input: &Input) -> String {
             attributes,
             ..
         } => {
-            let kv: Vec<String> = attributes.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            let kv: Vec<String> = attributes
+                .iter()
+                .map(|(k, v)| format!("{k}={v:?}"))
+                .collect();
             format!("{name} {room_id} {{{}}} #{request}", kv.join(", "))
         }
         Input::DeleteRoomAttributes {
@@ -190,7 +201,11 @@ pub fn describe_output(out: &Output) -> String {
             members,
             reason,
             ..
-        } => format!("{room_id} members_left {} ({})", names(members), snake(reason)),
+        } => format!(
+            "{room_id} members_left {} ({})",
+            names(members),
+            snake(reason)
+        ),
         _ => describe_other_output(out),
     }
 }
@@ -330,19 +345,34 @@ impl<W: Write> Renderer<W> {
             Record::Input { at, input } => {
                 // Due timers fire before the input: show their outputs first.
                 self.text_outputs(step, 0..step.fired)?;
-                let who = input.session().map_or_else(|| admin_or_time(input), |s| s.to_string());
+                let who = input
+                    .session()
+                    .map_or_else(|| admin_or_time(input), |s| s.to_string());
                 let at = at.as_ms();
-                writeln!(self.w, "{line:>5} {at:>8}  {who:<10} > {}", describe_input(input))?;
+                writeln!(
+                    self.w,
+                    "{line:>5} {at:>8}  {who:<10} > {}",
+                    describe_input(input)
+                )?;
                 self.text_outputs(step, step.fired..step.outputs.len())
             }
         }
     }
 
     fn text_outputs(&mut self, step: &Step<'_>, range: std::ops::Range<usize>) -> io::Result<()> {
-        for (i, s) in step.outputs.iter().enumerate().take(range.end).skip(range.start) {
+        for (i, s) in step
+            .outputs
+            .iter()
+            .enumerate()
+            .take(range.end)
+            .skip(range.start)
+        {
             let timer = i < step.fired;
             let cause = if timer { None } else { step.input() };
-            let who = s.output.session().map_or_else(|| "server".to_owned(), |x| x.to_string());
+            let who = s
+                .output
+                .session()
+                .map_or_else(|| "server".to_owned(), |x| x.to_string());
             let mark = if timer { "  [timer]" } else { "" };
             let text = self.output_text(s, cause);
             let at = s.at.as_ms();
@@ -357,7 +387,11 @@ impl<W: Write> Renderer<W> {
         }
         let n = self.participants.len() + 1;
         self.participants.insert(s, n);
-        writeln!(self.w, "    participant p{n} as {}", mermaid_text(s.as_str()))?;
+        writeln!(
+            self.w,
+            "    participant p{n} as {}",
+            mermaid_text(s.as_str())
+        )?;
         Ok(format!("p{n}"))
     }
 
@@ -374,18 +408,36 @@ impl<W: Write> Renderer<W> {
                         let p = self.participant(s)?;
                         writeln!(self.w, "    {p}->>server: {text}")?;
                     }
-                    None => writeln!(self.w, "    Note over server: {} {text}", admin_or_time(input))?,
+                    None => writeln!(
+                        self.w,
+                        "    Note over server: {} {text}",
+                        admin_or_time(input)
+                    )?,
                 }
                 self.mermaid_outputs(step, step.fired..step.outputs.len())
             }
         }
     }
 
-    fn mermaid_outputs(&mut self, step: &Step<'_>, range: std::ops::Range<usize>) -> io::Result<()> {
-        for (i, s) in step.outputs.iter().enumerate().take(range.end).skip(range.start) {
+    fn mermaid_outputs(
+        &mut self,
+        step: &Step<'_>,
+        range: std::ops::Range<usize>,
+    ) -> io::Result<()> {
+        for (i, s) in step
+            .outputs
+            .iter()
+            .enumerate()
+            .take(range.end)
+            .skip(range.start)
+        {
             let timer = i < step.fired;
             let cause = if timer { None } else { step.input() };
-            let mark = if timer { format!("timer at {}: ", s.at.as_ms()) } else { String::new() };
+            let mark = if timer {
+                format!("timer at {}: ", s.at.as_ms())
+            } else {
+                String::new()
+            };
             let text = mermaid_text(&format!("{mark}{}", self.output_text(s, cause)));
             match s.output.session() {
                 Some(x) => {

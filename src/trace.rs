@@ -153,9 +153,18 @@ impl<R: BufRead> LineReader<R> {
             return Err(TraceError::new(self.line, Problem::TooLong));
         }
         let text = std::str::from_utf8(&self.buf).map_err(|e| {
-            TraceError::new(self.line, Problem::NotUtf8 { offset: e.valid_up_to() })
+            TraceError::new(
+                self.line,
+                Problem::NotUtf8 {
+                    offset: e.valid_up_to(),
+                },
+            )
         })?;
-        let skip = if self.line == 1 && text.starts_with('\u{feff}') { 3 } else { 0 };
+        let skip = if self.line == 1 && text.starts_with('\u{feff}') {
+            3
+        } else {
+            0
+        };
         self.text = (skip, self.buf.len());
         Ok(Some(self.current()))
     }
@@ -245,36 +254,22 @@ pub fn parse_line(text: &str) -> Result<Record, Problem> {
         return Err(not_an_object(text));
     }
     let raw: RawLine<'_> = serde_json::from_str(text).map_err(|e| json_problem(&e, 0, ""))?;
-    match raw {
-        RawLine {
-            at: None,
-            input: None,
-            out: None,
-            config: Some(c),
-            note: None,
-        } => parse_config(c, text),
-        RawLine {
-            at: None,
-            input: None,
-            out: None,
-            config: None,
-            note: Some(n),
-        } => Ok(Record::Note(n)),
-        RawLine {
-            at: Some(at),
-            input: Some(i),
-            out: None,
-            config: None,
-            note: None,
-        } => parse_input(i, text).map(|input| Record::Input { at: Millis(at), input }),
-        RawLine {
-            at: Some(at),
-            input: None,
-            out: Some(o),
-            config: None,
-            note: None,
-        } => parse_output(o, text).map(|output| Record::Output(Stamped { at: Millis(at), output })),
-        other => Err(shape_problem(&other)),
+    let shape = Shape {
+        at: raw.at.is_some(),
+        input: raw.input.is_some(),
+        out: raw.out.is_some(),
+        alone: raw.config.is_some() || raw.note.is_some(),
+    };
+    match (raw.at.map(Millis), raw.input, raw.out, raw.config, raw.note) {
+        (None, None, None, Some(c), None) => parse_config(c, text),
+        (None, None, None, None, Some(n)) => Ok(Record::Note(n)),
+        (Some(at), Some(i), None, None, None) => {
+            parse_input(i, text).map(|input| Record::Input { at, input })
+        }
+        (Some(at), None, Some(o), None, None) => {
+            parse_output(o, text).map(|output| Record::Output(Stamped { at, output }))
+        }
+        _ => Err(shape.problem()),
     }
 }
 
@@ -286,27 +281,40 @@ fn not_an_object(text: &str) -> Problem {
     }
 }
 
-/// Explains a line whose keys do not form one of the four line kinds.
-fn shape_problem(raw: &RawLine<'_>) -> Problem {
-    let msg = if raw.input.is_some() && raw.out.is_some() {
-        "a line has `in` or `out`, not both"
-    } else if raw.config.is_some() || raw.note.is_some() {
-        "`config` and `note` must be alone on their line"
-    } else if raw.input.is_some() || raw.out.is_some() {
-        "missing field `at`"
-    } else if raw.at.is_some() {
-        "`at` needs an `in` or an `out`"
-    } else {
-        "expected `in`, `out`, `config` or `note`"
-    };
-    Problem::Schema(msg.to_owned())
+/// Which keys a line has, to explain a combination that is not one of the four line kinds.
+#[derive(Clone, Copy)]
+struct Shape {
+    at: bool,
+    input: bool,
+    out: bool,
+    /// `config` or `note`.
+    alone: bool,
+}
+
+impl Shape {
+    fn problem(self) -> Problem {
+        let msg = if self.input && self.out {
+            "a line has `in` or `out`, not both"
+        } else if self.alone {
+            "`config` and `note` must be alone on their line"
+        } else if self.input || self.out {
+            "missing field `at`"
+        } else if self.at {
+            "`at` needs an `in` or an `out`"
+        } else {
+            "expected `in`, `out`, `config` or `note`"
+        };
+        Problem::Schema(msg.to_owned())
+    }
 }
 
 /// Where `part` starts within `line`, for column numbers (0 if it is not inside).
 fn offset_in(line: &str, part: &str) -> usize {
     let start = line.as_ptr() as usize;
     let at = part.as_ptr() as usize;
-    at.checked_sub(start).filter(|&o| o <= line.len()).unwrap_or(0)
+    at.checked_sub(start)
+        .filter(|&o| o <= line.len())
+        .unwrap_or(0)
 }
 
 /// A serde_json error as a problem: syntax errors are malformed JSON; data errors are
@@ -323,7 +331,11 @@ fn json_problem(e: &serde_json::Error, offset: usize, what: &str) -> Problem {
             Problem::Json { column, message }
         }
         _ => {
-            let place = if e.column() == 0 { String::new() } else { format!(" (column {column})") };
+            let place = if e.column() == 0 {
+                String::new()
+            } else {
+                format!(" (column {column})")
+            };
             Problem::Schema(format!("{what}{message}{place}"))
         }
     }
@@ -333,14 +345,17 @@ fn parse_config(raw: &RawValue, line: &str) -> Result<Record, Problem> {
     let offset = offset_in(line, raw.get());
     let config: Config =
         serde_json::from_str(raw.get()).map_err(|e| json_problem(&e, offset, "`config`: "))?;
-    config.validate().map_err(|e| Problem::Config(e.to_string()))?;
+    config
+        .validate()
+        .map_err(|e| Problem::Config(e.to_string()))?;
     Ok(Record::Config(Box::new(config)))
 }
 
 fn parse_input(raw: &RawValue, line: &str) -> Result<Input, Problem> {
     let offset = offset_in(line, raw.get());
     let input: Input = serde_json::from_str(raw.get()).map_err(|e| {
-        let what = culprit_field(raw.get(), &e).map_or("`in`: ".to_owned(), |k| format!("`in.{k}`: "));
+        let what =
+            culprit_field(raw.get(), &e).map_or("`in`: ".to_owned(), |k| format!("`in.{k}`: "));
         json_problem(&e, offset, &what)
     })?;
     if input == Input::Tick {
@@ -349,6 +364,9 @@ fn parse_input(raw: &RawValue, line: &str) -> Result<Input, Problem> {
     }
     Ok(input)
 }
+
+/// Inputs have at most a handful of fields; objects with more are not probed.
+const MAX_PROBED_FIELDS: usize = 16;
 
 /// The field of an `in` object a type error is about. serde's internally tagged enums lose
 /// the field name; removing the culprit is the only removal that makes that error go away
@@ -360,11 +378,18 @@ fn culprit_field(text: &str, error: &serde_json::Error) -> Option<String> {
         return None;
     }
     let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).ok()?;
+    // Each probe copies the object: keep a hostile line with thousands of keys cheap.
+    if object.len() > MAX_PROBED_FIELDS {
+        return None;
+    }
     object.keys().filter(|k| *k != "type").find_map(|k| {
         let mut without = object.clone();
         without.remove(k);
         let again = serde_json::from_value::<Input>(serde_json::Value::Object(without));
-        let same = again.as_ref().err().is_some_and(|e| e.to_string() == message);
+        let same = again
+            .as_ref()
+            .err()
+            .is_some_and(|e| e.to_string() == message);
         (!same).then(|| k.clone())
     })
 }
@@ -372,9 +397,11 @@ fn culprit_field(text: &str, error: &serde_json::Error) -> Option<String> {
 /// An output must be in canonical form: parsing and printing it again gives the same JSON.
 fn parse_output(raw: &RawValue, line: &str) -> Result<Output, Problem> {
     let offset = offset_in(line, raw.get());
+    // Parsed from the text (not from a JSON value) so that duplicate keys are caught.
+    let output: Output =
+        serde_json::from_str(raw.get()).map_err(|e| json_problem(&e, offset, "`out`: "))?;
     let value: serde_json::Value =
         serde_json::from_str(raw.get()).map_err(|e| json_problem(&e, offset, "`out`: "))?;
-    let output = Output::deserialize(&value).map_err(|e| json_problem(&e, 0, "`out`: "))?;
     let again = serde_json::to_value(&output).map_err(|e| json_problem(&e, 0, "`out`: "))?;
     if again != value {
         let mut diffs = Vec::new();
@@ -406,7 +433,10 @@ pub fn json_diff(
         (Value::Object(a), Value::Object(b)) => {
             let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
             for k in keys {
-                let (x, y) = (a.get(k).unwrap_or(&Value::Null), b.get(k).unwrap_or(&Value::Null));
+                let (x, y) = (
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                );
                 let p = format!("{path}.{k}");
                 match (a.contains_key(k), b.contains_key(k)) {
                     (true, false) => out.push(format!("{p}: expected {x}, absent")),
@@ -581,14 +611,16 @@ impl<R: BufRead> Player<R> {
     fn play(&mut self, record: &Record) -> Result<usize, Problem> {
         match record {
             Record::Config(c) => {
-                let engine = Engine::new((**c).clone()).map_err(|e| Problem::Config(e.to_string()))?;
+                let engine =
+                    Engine::new((**c).clone()).map_err(|e| Problem::Config(e.to_string()))?;
                 self.engine = Some(engine);
                 Ok(0)
             }
             Record::Input { at, input } => {
                 let engine = match self.engine.take() {
                     Some(e) => e,
-                    None => Engine::new(Config::default()).map_err(|e| Problem::Config(e.to_string()))?,
+                    None => Engine::new(Config::default())
+                        .map_err(|e| Problem::Config(e.to_string()))?,
                 };
                 let engine = self.engine.insert(engine);
                 engine.handle_timeout(*at, &mut self.outputs);
@@ -727,8 +759,10 @@ mod tests {
     #[test]
     fn line_reader_splits_across_chunks_and_strips_line_ends() {
         let got = lines(b"\xef\xbb\xbfabc\r\ndefgh\n\nlast");
-        let want: Vec<Result<String, Problem>> =
-            ["abc", "defgh", "", "last"].iter().map(|s| Ok((*s).to_owned())).collect();
+        let want: Vec<Result<String, Problem>> = ["abc", "defgh", "", "last"]
+            .iter()
+            .map(|s| Ok((*s).to_owned()))
+            .collect();
         assert_eq!(got, want);
     }
 
@@ -745,7 +779,10 @@ mod tests {
 
     #[test]
     fn line_reader_reports_the_first_bad_byte() {
-        assert_eq!(lines(b"ok\nab\xffc\n")[1], Err(Problem::NotUtf8 { offset: 2 }));
+        assert_eq!(
+            lines(b"ok\nab\xffc\n")[1],
+            Err(Problem::NotUtf8 { offset: 2 })
+        );
     }
 
     #[test]
@@ -753,10 +790,16 @@ mod tests {
         let trace = "{\"note\":\"n\"}\n{\"config\":{}}\n{\"at\":5,\"in\":{\"type\":\"tick\"}}\n{\"at\":4,\"in\":{\"type\":\"tick\"}}\n";
         let got: Vec<_> = TraceReader::new(trace.as_bytes()).collect();
         assert_eq!(got.len(), 4);
-        assert!(got[..3].iter().all(Result::is_ok), "a note may precede the config");
+        assert!(
+            got[..3].iter().all(Result::is_ok),
+            "a note may precede the config"
+        );
         assert_eq!(
             got[3],
-            Err(TraceError::new(4, Problem::AtBackwards { at: 4, previous: 5 }))
+            Err(TraceError::new(
+                4,
+                Problem::AtBackwards { at: 4, previous: 5 }
+            ))
         );
     }
 

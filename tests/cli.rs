@@ -1,7 +1,6 @@
 //! The `roomcore` binary: replay, check, render, record, the demo, and bad input (every kind
 //! is exit code 2 with a message naming the line, and applies nothing of the bad line).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -15,20 +14,16 @@ struct Run {
 }
 
 fn run(args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(BIN)
+    // Standard input comes from a file, so a child that writes a lot before reading
+    // everything (or stops reading at a bad line) can never block on us.
+    let input = temp_file(stdin);
+    let file = std::fs::File::open(&input).expect("temp file readable");
+    let out = Command::new(BIN)
         .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .stdin(Stdio::from(file))
+        .output()
         .expect("binary runs");
-    // Feed stdin from another thread so a child writing lots of output cannot deadlock us.
-    let mut pipe = child.stdin.take().expect("stdin");
-    let input = stdin.to_vec();
-    // The child may exit before reading everything (a bad first line): ignore a broken pipe.
-    let feeder = std::thread::spawn(move || drop(pipe.write_all(&input)));
-    let out = child.wait_with_output().expect("binary finishes");
-    feeder.join().expect("feeder thread");
+    let _ = std::fs::remove_file(input);
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -37,7 +32,9 @@ fn run(args: &[&str], stdin: &[u8]) -> Run {
 }
 
 fn vector(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(name)
 }
 
 fn vector_path(name: &str) -> String {
@@ -62,7 +59,8 @@ fn out_lines(text: &str) -> String {
 }
 
 const LOGIN: &str = r#"{"at":0,"in":{"type":"login","session":"s1","request":1,"user":"alice"}}"#;
-const LOGIN_REPLY: &str = r#"{"at":0,"out":{"type":"reply","session":"s1","request":1,"ok":{"user_id":"alice"}}}"#;
+const LOGIN_REPLY: &str =
+    r#"{"at":0,"out":{"type":"reply","session":"s1","request":1,"ok":{"user_id":"alice"}}}"#;
 
 // ---- replay --------------------------------------------------------------------------------
 
@@ -86,14 +84,22 @@ fn replay_prints_exactly_the_outputs_every_vector_expects() {
 #[test]
 fn replay_reads_standard_input() {
     let r = run(&["replay", "-"], format!("{LOGIN}\n").as_bytes());
-    assert_eq!((r.code, r.stdout.as_str()), (0, format!("{LOGIN_REPLY}\n").as_str()));
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, format!("{LOGIN_REPLY}\n").as_str())
+    );
 }
 
 #[test]
 fn replay_accepts_crlf_a_bom_blank_lines_and_no_final_newline() {
     let input = format!("\u{feff}{{\"note\":\"x\"}}\r\n\r\n{LOGIN}");
     let r = run(&["replay", "-"], input.as_bytes());
-    assert_eq!((r.code, r.stdout.as_str()), (0, format!("{LOGIN_REPLY}\n").as_str()), "{}", r.stderr);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, format!("{LOGIN_REPLY}\n").as_str()),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -123,16 +129,52 @@ fn replay_with_a_dialect_adds_the_vendor_callbacks() {
     assert!(r.stdout.contains(
         r#""zim":[{"callback":"onRoomStateChanged","session":"s1","roomID":"r9","state":0,"event":12}]"#
     ));
-    assert!(r.stdout.contains(r#""zim":[{"callback":"onRoomSwitched","session":"s1","errorCode":6000322}]"#));
-    let r = run(&["replay", &vector_path("leave_room_ok.jsonl"), "--dialect", "trtc"], b"");
-    assert!(r.stdout.contains(r#""trtc":[{"callback":"onExitRoom","session":"s2","reason":0}]"#));
-    assert!(r.stdout.contains(r#"{"callback":"onRemoteUserLeaveRoom","session":"s1","userId":"bob","reason":0}"#));
-    let r = run(&["replay", &vector_path("leave_room_ok.jsonl"), "--dialect", "bytedance"], b"");
-    assert!(r.stdout.contains(r#""bytedance":[{"callback":"success","session":"s2","errMsg":"exitRtcRoom:ok"}]"#));
-    let r = run(&["replay", &vector_path("dismiss_room.jsonl"), "--dialect", "livekit"], b"");
-    assert!(r.stdout.contains(r#""livekit":[{"callback":"Disconnected","session":"s1","reason":5}]"#));
+    assert!(r
+        .stdout
+        .contains(r#""zim":[{"callback":"onRoomSwitched","session":"s1","errorCode":6000322}]"#));
+    let r = run(
+        &[
+            "replay",
+            &vector_path("leave_room_ok.jsonl"),
+            "--dialect",
+            "trtc",
+        ],
+        b"",
+    );
+    assert!(r
+        .stdout
+        .contains(r#""trtc":[{"callback":"onExitRoom","session":"s2","reason":0}]"#));
+    assert!(r.stdout.contains(
+        r#"{"callback":"onRemoteUserLeaveRoom","session":"s1","userId":"bob","reason":0}"#
+    ));
+    let r = run(
+        &[
+            "replay",
+            &vector_path("leave_room_ok.jsonl"),
+            "--dialect",
+            "bytedance",
+        ],
+        b"",
+    );
+    assert!(r.stdout.contains(
+        r#""bytedance":[{"callback":"success","session":"s2","errMsg":"exitRtcRoom:ok"}]"#
+    ));
+    let r = run(
+        &[
+            "replay",
+            &vector_path("dismiss_room.jsonl"),
+            "--dialect",
+            "livekit",
+        ],
+        b"",
+    );
+    assert!(r
+        .stdout
+        .contains(r#""livekit":[{"callback":"Disconnected","session":"s1","reason":5}]"#));
     // Outputs with no vendor counterpart keep their canonical line and an empty list.
-    assert!(r.stdout.contains(r#""out":{"type":"room_destroyed","room_id":"r1","cause":"dismissed"},"livekit":[]"#));
+    assert!(r.stdout.contains(
+        r#""out":{"type":"room_destroyed","room_id":"r1","cause":"dismissed"},"livekit":[]"#
+    ));
 }
 
 // ---- bad input -----------------------------------------------------------------------------
@@ -150,8 +192,16 @@ fn assert_rejected(trace: &[u8], line: u64, problem: &str, stdout: &str) {
             r
         };
         assert_eq!(r.code, 2, "{source}: exit code; stderr: {}", r.stderr);
-        assert!(r.stderr.contains(&format!("line {line}: ")), "{source}: {}", r.stderr);
-        assert!(r.stderr.contains(problem), "{source}: wanted {problem:?} in {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("line {line}: ")),
+            "{source}: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(problem),
+            "{source}: wanted {problem:?} in {}",
+            r.stderr
+        );
         assert_eq!(r.stdout, stdout, "{source}: stdout");
     }
 }
@@ -163,7 +213,12 @@ fn after_login(bad: &str) -> Vec<u8> {
 #[test]
 fn malformed_json_is_rejected() {
     let bad = r#"{"at":5,"in":{"type":"logout","session":"s1","request":2}"#;
-    assert_rejected(&after_login(bad), 2, "malformed JSON", &format!("{LOGIN_REPLY}\n"));
+    assert_rejected(
+        &after_login(bad),
+        2,
+        "malformed JSON",
+        &format!("{LOGIN_REPLY}\n"),
+    );
     assert_rejected(b"not json\n", 1, "malformed JSON at column 2", "");
     assert_rejected(b"[1,2]\n", 1, "must be a JSON object", "");
 }
@@ -171,13 +226,23 @@ fn malformed_json_is_rejected() {
 #[test]
 fn unknown_type_is_rejected() {
     let bad = r#"{"at":5,"in":{"type":"teleport","session":"s1","request":2}}"#;
-    assert_rejected(&after_login(bad), 2, "unknown type `teleport`", &format!("{LOGIN_REPLY}\n"));
+    assert_rejected(
+        &after_login(bad),
+        2,
+        "unknown type `teleport`",
+        &format!("{LOGIN_REPLY}\n"),
+    );
 }
 
 #[test]
 fn missing_field_is_rejected() {
     let bad = r#"{"at":5,"in":{"type":"join_room","session":"s1","request":2}}"#;
-    assert_rejected(&after_login(bad), 2, "missing field `room_id`", &format!("{LOGIN_REPLY}\n"));
+    assert_rejected(
+        &after_login(bad),
+        2,
+        "missing field `room_id`",
+        &format!("{LOGIN_REPLY}\n"),
+    );
     assert_rejected(br#"{"in":{"type":"tick"}}"#, 1, "missing field `at`", "");
 }
 
@@ -186,8 +251,18 @@ fn mistyped_field_is_rejected_and_named() {
     let bad = r#"{"at":5,"in":{"type":"join_room","session":"s1","request":"two","room_id":"r1"}}"#;
     let want = "`in.request`: invalid type: string \"two\", expected u64";
     assert_rejected(&after_login(bad), 2, want, &format!("{LOGIN_REPLY}\n"));
-    assert_rejected(br#"{"at":-1,"in":{"type":"tick"}}"#, 1, "`at`: invalid value", "");
-    assert_rejected(br#"{"at":"5","in":{"type":"tick"}}"#, 1, "`at`: invalid type", "");
+    assert_rejected(
+        br#"{"at":-1,"in":{"type":"tick"}}"#,
+        1,
+        "`at`: invalid value",
+        "",
+    );
+    assert_rejected(
+        br#"{"at":"5","in":{"type":"tick"}}"#,
+        1,
+        "`at`: invalid type",
+        "",
+    );
 }
 
 #[test]
@@ -195,39 +270,96 @@ fn at_going_backwards_is_rejected() {
     let bad = r#"{"at":3,"in":{"type":"tick"}}"#;
     let trace = format!("{}\n{bad}\n", LOGIN.replace("\"at\":0", "\"at\":7"));
     let reply = LOGIN_REPLY.replace("\"at\":0", "\"at\":7");
-    assert_rejected(trace.as_bytes(), 2, "`at` went backwards: 3 after 7", &format!("{reply}\n"));
+    assert_rejected(
+        trace.as_bytes(),
+        2,
+        "`at` went backwards: 3 after 7",
+        &format!("{reply}\n"),
+    );
 }
 
 #[test]
 fn a_line_over_one_mebibyte_is_rejected() {
     let note = format!("{{\"note\":\"{}\"}}", "x".repeat(1 << 20));
-    assert_rejected(&after_login(&note), 2, "longer than 1048576 bytes", &format!("{LOGIN_REPLY}\n"));
+    assert_rejected(
+        &after_login(&note),
+        2,
+        "longer than 1048576 bytes",
+        &format!("{LOGIN_REPLY}\n"),
+    );
     // Exactly at the limit is fine.
     let fits = format!("{{\"note\":\"{}\"}}", "x".repeat((1 << 20) - 11));
     assert_eq!(fits.len(), 1 << 20);
     let r = run(&["replay", "-"], &after_login(&fits));
-    assert_eq!((r.code, r.stdout), (0, format!("{LOGIN_REPLY}\n")), "{}", r.stderr);
+    assert_eq!(
+        (r.code, r.stdout),
+        (0, format!("{LOGIN_REPLY}\n")),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn a_non_utf8_byte_is_rejected() {
     let mut trace = after_login("");
-    trace.extend_from_slice(b"{\"at\":5,\"in\":{\"type\":\"logout\",\"session\":\"s\xff1\",\"request\":2}}\n");
-    assert_rejected(&trace, 3, "not valid UTF-8 (bad byte at offset 42)", &format!("{LOGIN_REPLY}\n"));
+    trace.extend_from_slice(
+        b"{\"at\":5,\"in\":{\"type\":\"logout\",\"session\":\"s\xff1\",\"request\":2}}\n",
+    );
+    assert_rejected(
+        &trace,
+        3,
+        "not valid UTF-8 (bad byte at offset 42)",
+        &format!("{LOGIN_REPLY}\n"),
+    );
 }
 
 #[test]
 fn structural_mistakes_are_rejected() {
     let reply = format!("{LOGIN_REPLY}\n");
-    assert_rejected(&after_login(r#"{"config":{}}"#), 2, "`config` line must come before", &reply);
-    assert_rejected(LOGIN_REPLY.as_bytes(), 1, "`out` line must follow an input", "");
-    assert_rejected(&after_login(r#"{"at":5,"in":{"type":"tick"},"extra":1}"#), 2, "unknown field `extra`", &reply);
-    assert_rejected(&after_login(r#"{"at":5,"in":{"type":"tick","session":"s1"}}"#), 2, "unknown field `session`", &reply);
-    assert_rejected(&after_login(r#"{"at":5}"#), 2, "`at` needs an `in` or an `out`", &reply);
-    assert_rejected(&after_login(r#"{"config":{"max_roomz":1}}"#), 2, "unknown field `max_roomz`", &reply);
+    assert_rejected(
+        &after_login(r#"{"config":{}}"#),
+        2,
+        "`config` line must come before",
+        &reply,
+    );
+    assert_rejected(
+        LOGIN_REPLY.as_bytes(),
+        1,
+        "`out` line must follow an input",
+        "",
+    );
+    assert_rejected(
+        &after_login(r#"{"at":5,"in":{"type":"tick"},"extra":1}"#),
+        2,
+        "unknown field `extra`",
+        &reply,
+    );
+    assert_rejected(
+        &after_login(r#"{"at":5,"in":{"type":"tick","session":"s1"}}"#),
+        2,
+        "unknown field `session`",
+        &reply,
+    );
+    assert_rejected(
+        &after_login(r#"{"at":5}"#),
+        2,
+        "`at` needs an `in` or an `out`",
+        &reply,
+    );
+    assert_rejected(
+        &after_login(r#"{"config":{"max_roomz":1}}"#),
+        2,
+        "unknown field `max_roomz`",
+        &reply,
+    );
     assert_rejected(br#"{"config":{"max_rooms":0}}"#, 1, "invalid config", "");
     let noncanonical = r#"{"at":0,"out":{"type":"room_created","room_id":"r1","extra":true}}"#;
-    assert_rejected(&after_login(noncanonical), 2, "not a canonical output: out.extra", &reply);
+    assert_rejected(
+        &after_login(noncanonical),
+        2,
+        "not a canonical output: out.extra",
+        &reply,
+    );
 }
 
 #[test]
@@ -236,7 +368,15 @@ fn a_bad_line_applies_nothing() {
     let trace = "{\"at\":0,\"in\":{\"type\":\"login\",\"session\":\"s1\",\"request\":1,\"user\":\"alice\"}}\n\
         {\"at\":1,\"in\":{\"type\":\"create_room\",\"session\":\"s1\",\"request\":2,\"room\":{\"id\":\"r1\"}}}\n\
         {\"at\":2,\"in\":{\"type\":\"switch_room\",\"session\":\"s1\",\"request\":3,\"from\":\"r1\"}}\n";
-    let good = run(&["replay", "-"], trace.lines().take(2).collect::<Vec<_>>().join("\n").as_bytes());
+    let good = run(
+        &["replay", "-"],
+        trace
+            .lines()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_bytes(),
+    );
     assert_eq!(good.code, 0);
     assert_rejected(trace.as_bytes(), 3, "missing field `to`", &good.stdout);
 }
@@ -249,7 +389,11 @@ fn ids_that_are_invalid_still_parse_and_the_engine_answers() {
     );
     let r = run(&["replay", "-"], trace.as_bytes());
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains(r#""code":"invalid_room_id""#), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(r#""code":"invalid_room_id""#),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -269,7 +413,11 @@ fn check_passes_the_published_vectors() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
     let r = run(&["check", "--strict", &dir.to_string_lossy()], b"");
     assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(r.stdout.contains(" passed, 0 failed, 0 invalid"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(" passed, 0 failed, 0 invalid"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -283,20 +431,40 @@ fn check_reports_a_failing_vector_with_a_diff_and_exits_1() {
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("ok      "), "{}", r.stdout);
     assert!(r.stdout.contains(&format!("FAIL    {p}")), "{}", r.stdout);
-    assert!(r.stdout.contains("session s1: differs after the input on line 23"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("session s1: differs after the input on line 23"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("expected (line 24): "), "{}", r.stdout);
-    assert!(r.stdout.contains("- out.event: expected \"active_enter\", actual \"active_switch\""), "{}", r.stdout);
-    assert!(r.stdout.contains("1 passed, 1 failed, 0 invalid"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("- out.event: expected \"active_enter\", actual \"active_switch\""),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("1 passed, 1 failed, 0 invalid"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
 fn check_reports_an_invalid_vector_and_exits_2() {
-    let path = temp_file(format!("{LOGIN}\n{{\"at\":0,\"out\":{{\"type\":\"nope\"}}}}\n").as_bytes());
+    let path =
+        temp_file(format!("{LOGIN}\n{{\"at\":0,\"out\":{{\"type\":\"nope\"}}}}\n").as_bytes());
     let p = path.to_string_lossy().into_owned();
     let r = run(&["check", &p], b"");
     let _ = std::fs::remove_file(&path);
     assert_eq!(r.code, 2);
-    assert!(r.stdout.contains(&format!("INVALID {p}: line 2: `out`: unknown type `nope`")), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains(&format!("INVALID {p}: line 2: `out`: unknown type `nope`")),
+        "{}",
+        r.stdout
+    );
 }
 
 // ---- record, render, demo, gen-trace -------------------------------------------------------
@@ -311,14 +479,25 @@ fn record_of_a_vector_gives_the_vector_back() {
 
 #[test]
 fn render_text_is_a_table_with_timers_before_the_input() {
-    let r = run(&["render", &vector_path("demo_switch_room_flow.jsonl")], b"");
+    let r = run(
+        &["render", &vector_path("demo_switch_room_flow.jsonl")],
+        b"",
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     insta::assert_snapshot!("render_demo_text", r.stdout);
 }
 
 #[test]
 fn render_mermaid_is_a_sequence_diagram() {
-    let r = run(&["render", &vector_path("demo_switch_room_flow.jsonl"), "--format", "mermaid"], b"");
+    let r = run(
+        &[
+            "render",
+            &vector_path("demo_switch_room_flow.jsonl"),
+            "--format",
+            "mermaid",
+        ],
+        b"",
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     insta::assert_snapshot!("render_demo_mermaid", r.stdout);
 }
@@ -328,11 +507,33 @@ fn render_with_a_dialect_shows_vendor_callbacks() {
     let path = vector_path("remove_users_kicks.jsonl");
     let r = run(&["render", &path, "--dialect", "trtc"], b"");
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("s2         < onExitRoom(reason=1)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("s2         < onExitRoom(reason=1)"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("onRemoteUserLeaveRoom(userId=\"bob\", reason=2); onRemoteUserLeaveRoom(userId=\"carol\", reason=2)"), "{}", r.stdout);
-    assert!(r.stdout.contains("(trtc: none) admin_reply #8"), "{}", r.stdout);
-    let r = run(&["render", &path, "--format", "mermaid", "--dialect", "livekit"], b"");
-    assert!(r.stdout.contains("server-->>p2: Disconnected(reason=4)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("(trtc: none) admin_reply #8"),
+        "{}",
+        r.stdout
+    );
+    let r = run(
+        &[
+            "render",
+            &path,
+            "--format",
+            "mermaid",
+            "--dialect",
+            "livekit",
+        ],
+        b"",
+    );
+    assert!(
+        r.stdout.contains("server-->>p2: Disconnected(reason=4)"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -342,7 +543,10 @@ fn no_arguments_plays_the_demo() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/demo.jsonl");
     let rendered = run(&["render", &demo.to_string_lossy()], b"");
     assert!(r.stdout.starts_with("roomcore demo: "), "{}", r.stdout);
-    assert!(r.stdout.ends_with(&rendered.stdout), "the demo is the text render of src/demo.jsonl");
+    assert!(
+        r.stdout.ends_with(&rendered.stdout),
+        "the demo is the text render of src/demo.jsonl"
+    );
 }
 
 #[test]
@@ -354,7 +558,13 @@ fn gen_trace_is_deterministic_and_replays() {
     assert_eq!(a.stdout.lines().count(), 3000);
     let r = run(&["replay", "-"], a.stdout.as_bytes());
     assert_eq!(r.code, 0, "{}", r.stderr);
-    for kind in ["room_state_changed", "members_joined", "members_left", "room_message", "room_destroyed"] {
+    for kind in [
+        "room_state_changed",
+        "members_joined",
+        "members_left",
+        "room_message",
+        "room_destroyed",
+    ] {
         assert!(r.stdout.contains(kind), "the workload produces {kind}");
     }
 }

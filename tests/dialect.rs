@@ -163,7 +163,11 @@ fn zim_view_shows_numbers_and_the_api_callback() {
         room_id: r("r1"),
     };
     assert_eq!(
-        json(Dialect::Zim, &error_reply(ErrorCode::RoomNotExist, "m"), Some(&cause)),
+        json(
+            Dialect::Zim,
+            &error_reply(ErrorCode::RoomNotExist, "m"),
+            Some(&cause)
+        ),
         r#"[{"callback":"onRoomJoined","session":"s1","errorCode":6000322}]"#
     );
     assert_eq!(
@@ -171,7 +175,10 @@ fn zim_view_shows_numbers_and_the_api_callback() {
         r#"[{"callback":"onRoomMemberLeft","session":"s2","roomID":"r1","memberList":["alice"]}]"#
     );
     let created = Output::RoomCreated { room_id: r("r1") };
-    assert!(view(Dialect::Zim, &created, None).is_empty(), "server events have no SDK callback");
+    assert!(
+        view(Dialect::Zim, &created, None).is_empty(),
+        "server events have no SDK callback"
+    );
 }
 
 // ---- TRTC ---------------------------------------------------------------------------------
@@ -180,16 +187,26 @@ fn zim_view_shows_numbers_and_the_api_callback() {
 fn trtc_exit_room_reasons_are_0_active_1_removed_2_dismissed() {
     assert_eq!(trtc::exit_room_reason(RoomEvent::Success), Some(0));
     assert_eq!(trtc::exit_room_reason(RoomEvent::KickedOut), Some(1));
-    assert_eq!(trtc::exit_room_reason(RoomEvent::KickedOutByOtherDevice), Some(1));
+    assert_eq!(
+        trtc::exit_room_reason(RoomEvent::KickedOutByOtherDevice),
+        Some(1)
+    );
     assert_eq!(trtc::exit_room_reason(RoomEvent::RoomNotExist), Some(2));
-    for e in [RoomEvent::ConnectTimeout, RoomEvent::SwitchFailed, RoomEvent::EnterFailed] {
+    for e in [
+        RoomEvent::ConnectTimeout,
+        RoomEvent::SwitchFailed,
+        RoomEvent::EnterFailed,
+    ] {
         assert_eq!(trtc::exit_room_reason(e), None, "{e:?}");
     }
 }
 
 #[test]
 fn trtc_remote_leave_reasons_are_0_left_1_timeout_2_removed() {
-    let got: Vec<u8> = REASONS.iter().map(|&r| trtc::remote_leave_reason(r)).collect();
+    let got: Vec<u8> = REASONS
+        .iter()
+        .map(|&r| trtc::remote_leave_reason(r))
+        .collect();
     assert_eq!(got, [0, 2, 1, 2]);
 }
 
@@ -205,7 +222,10 @@ fn trtc_view_fires_exit_and_remote_leave_callbacks() {
         r#"[{"callback":"onRemoteUserLeaveRoom","session":"s2","userId":"alice","reason":1}]"#
     );
     let lost = state_change(RoomState::Connecting, RoomEvent::NetworkInterrupted);
-    assert_eq!(json(Dialect::Trtc, &lost, None), r#"[{"callback":"onConnectionLost","session":"s1"}]"#);
+    assert_eq!(
+        json(Dialect::Trtc, &lost, None),
+        r#"[{"callback":"onConnectionLost","session":"s1"}]"#
+    );
     let timeout = state_change(RoomState::Disconnected, RoomEvent::ConnectTimeout);
     assert!(view(Dialect::Trtc, &timeout, None).is_empty());
 }
@@ -235,7 +255,10 @@ fn bytedance_err_msg_is_api_ok_or_api_fail_detail() {
         code: ErrorCode::UserNotInRoom,
         message: "not in the room".to_owned(),
     });
-    assert_eq!(bytedance::err_msg("exitRtcRoom", &fail), "exitRtcRoom:fail not in the room");
+    assert_eq!(
+        bytedance::err_msg("exitRtcRoom", &fail),
+        "exitRtcRoom:fail not in the room"
+    );
     let closed = Outcome::Error(ErrorBody {
         code: ErrorCode::SessionClosed,
         message: "session is closed".to_owned(),
@@ -274,12 +297,21 @@ fn bytedance_view_answers_replies_only() {
 #[test]
 fn livekit_disconnect_reasons() {
     assert_eq!(livekit::disconnect_reason(RoomEvent::Success), Some(1));
-    assert_eq!(livekit::disconnect_reason(RoomEvent::KickedOutByOtherDevice), Some(2));
+    assert_eq!(
+        livekit::disconnect_reason(RoomEvent::KickedOutByOtherDevice),
+        Some(2)
+    );
     assert_eq!(livekit::disconnect_reason(RoomEvent::KickedOut), Some(4));
     assert_eq!(livekit::disconnect_reason(RoomEvent::RoomNotExist), Some(5));
-    assert_eq!(livekit::disconnect_reason(RoomEvent::ConnectTimeout), Some(14));
+    assert_eq!(
+        livekit::disconnect_reason(RoomEvent::ConnectTimeout),
+        Some(14)
+    );
     assert_eq!(livekit::disconnect_reason(RoomEvent::SwitchFailed), None);
-    let got: Vec<u8> = REASONS.iter().map(|&r| livekit::participant_reason(r)).collect();
+    let got: Vec<u8> = REASONS
+        .iter()
+        .map(|&r| livekit::participant_reason(r))
+        .collect();
     assert_eq!(got, [1, 4, 14, 2]);
 }
 
@@ -295,7 +327,10 @@ fn livekit_view_fires_room_events() {
         r#"[{"callback":"ParticipantDisconnected","session":"s2","identity":"alice","reason":1}]"#
     );
     let back = state_change(RoomState::Connecting, RoomEvent::NetworkInterrupted);
-    assert_eq!(json(Dialect::LiveKit, &back, None), r#"[{"callback":"Reconnecting","session":"s1"}]"#);
+    assert_eq!(
+        json(Dialect::LiveKit, &back, None),
+        r#"[{"callback":"Reconnecting","session":"s1"}]"#
+    );
 }
 
 #[test]
@@ -310,7 +345,11 @@ fn every_state_change_with_a_disconnect_maps_in_every_dialect_that_reports_it() 
     ];
     for e in ends {
         assert!(livekit::disconnect_reason(e).is_some(), "{e:?}");
-        let zim_view = view(Dialect::Zim, &state_change(RoomState::Disconnected, e), None);
+        let zim_view = view(
+            Dialect::Zim,
+            &state_change(RoomState::Disconnected, e),
+            None,
+        );
         assert_eq!(zim_view.len(), 1, "{e:?}");
     }
     assert_eq!(dialect::canonical_name(&leave("r1")), "leave_room");

@@ -123,7 +123,10 @@ impl Coverage {
         self.events.extend(json_str(&v, "event"));
         for key in ["reason", "cause"] {
             if let Some(r) = json_str(&v, key) {
-                self.reasons.insert(format!("{}.{key}={r}", json_str(&v, "type").unwrap_or_default()));
+                self.reasons.insert(format!(
+                    "{}.{key}={r}",
+                    json_str(&v, "type").unwrap_or_default()
+                ));
             }
         }
     }
@@ -149,7 +152,10 @@ fn coverage() -> Coverage {
 }
 
 fn missing(have: &BTreeSet<String>, want: &[&str]) -> Vec<String> {
-    want.iter().filter(|w| !have.contains(**w)).map(|w| (*w).to_owned()).collect()
+    want.iter()
+        .filter(|w| !have.contains(**w))
+        .map(|w| (*w).to_owned())
+        .collect()
 }
 
 #[test]
@@ -246,8 +252,9 @@ fn vectors_cover_every_input_type_output_type_event_and_reason() {
 
 #[test]
 fn the_demo_vector_has_the_builtin_demos_inputs() {
-    let demo = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/demo.jsonl"))
-        .expect("src/demo.jsonl");
+    let demo =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/demo.jsonl"))
+            .expect("src/demo.jsonl");
     let vector = read(&vector_dir().join("demo_switch_room_flow.jsonl"));
     let without_outputs: Vec<Record> = records(&vector)
         .into_iter()
@@ -268,7 +275,10 @@ fn session(s: &str) -> Recipient {
 
 /// The line number (1-based) of the first line containing `needle`.
 fn line_of(text: &str, needle: &str) -> u64 {
-    let i = text.lines().position(|l| l.contains(needle)).expect("needle present");
+    let i = text
+        .lines()
+        .position(|l| l.contains(needle))
+        .expect("needle present");
     i as u64 + 1
 }
 
@@ -276,16 +286,29 @@ fn line_of(text: &str, needle: &str) -> u64 {
 fn checker_reports_the_first_difference_of_the_session_concerned() {
     let good = switch_vector();
     let target = r#""session":"s1","room_id":"r1","state":"disconnected","event":"success""#;
-    let bad = good.replacen(target, r#""session":"s1","room_id":"r1","state":"disconnected","event":"switch_failed""#, 1);
+    let bad = good.replacen(
+        target,
+        r#""session":"s1","room_id":"r1","state":"disconnected","event":"switch_failed""#,
+        1,
+    );
     assert_ne!(good, bad);
     let report = check_text(&bad, STRICT);
     assert_eq!(report.divergences.len(), 1, "{report:?}");
     let d = &report.divergences[0];
     assert_eq!(d.recipient, session("s1"));
     assert_eq!(d.input_line, line_of(&bad, r#""type":"switch_room""#));
-    assert_eq!(d.expected.as_ref().map(|e| e.0), Some(line_of(&bad, "switch_failed")));
-    assert!(d.actual.as_deref().is_some_and(|a| a.contains(r#""event":"success""#)));
-    assert_eq!(d.differences, ["out.event: expected \"switch_failed\", actual \"success\""]);
+    assert_eq!(
+        d.expected.as_ref().map(|e| e.0),
+        Some(line_of(&bad, "switch_failed"))
+    );
+    assert!(d
+        .actual
+        .as_deref()
+        .is_some_and(|a| a.contains(r#""event":"success""#)));
+    assert_eq!(
+        d.differences,
+        ["out.event: expected \"switch_failed\", actual \"success\""]
+    );
 }
 
 #[test]
@@ -301,21 +324,44 @@ fn checker_reports_missing_and_extra_outputs_per_recipient() {
     let bad = good.replace(carol, &for_bob);
     let report = check_text(&bad, STRICT);
     assert_eq!(report.divergences.len(), 2, "{report:?}");
-    let bob = report.divergences.iter().find(|d| d.recipient == session("s2")).expect("bob");
-    assert!(bob.expected.as_ref().is_some_and(|e| e.1.contains("members_joined")));
-    assert!(bob.actual.as_deref().is_some_and(|a| a.contains("members_left")));
+    let bob = report
+        .divergences
+        .iter()
+        .find(|d| d.recipient == session("s2"))
+        .expect("bob");
+    assert!(bob
+        .expected
+        .as_ref()
+        .is_some_and(|e| e.1.contains("members_joined")));
+    assert!(bob
+        .actual
+        .as_deref()
+        .is_some_and(|a| a.contains("members_left")));
     assert_eq!((bob.missing, bob.extra), (2, 1));
-    let carol = report.divergences.iter().find(|d| d.recipient == session("s3")).expect("carol");
+    let carol = report
+        .divergences
+        .iter()
+        .find(|d| d.recipient == session("s3"))
+        .expect("carol");
     assert!(carol.expected.is_none(), "nothing expected for carol");
-    assert!(carol.actual.as_deref().is_some_and(|a| a.contains("members_joined")));
+    assert!(carol
+        .actual
+        .as_deref()
+        .is_some_and(|a| a.contains("members_joined")));
     assert_eq!((carol.missing, carol.extra), (0, 1));
 }
 
 #[test]
 fn checker_compares_server_outputs_in_order() {
     let good = read(&vector_dir().join("timers_fire_in_deadline_order.jsonl"));
-    let r1 = good.lines().find(|l| l.contains(r#""room_destroyed","room_id":"r1""#)).expect("r1");
-    let r2 = good.lines().find(|l| l.contains(r#""room_destroyed","room_id":"r2""#)).expect("r2");
+    let r1 = good
+        .lines()
+        .find(|l| l.contains(r#""room_destroyed","room_id":"r1""#))
+        .expect("r1");
+    let r2 = good
+        .lines()
+        .find(|l| l.contains(r#""room_destroyed","room_id":"r2""#))
+        .expect("r2");
     let swapped = good.replace(r1, "@@").replace(r2, r1).replace("@@", r2);
     let report = check_text(&swapped, STRICT);
     assert_eq!(report.divergences.len(), 1);
@@ -347,5 +393,40 @@ fn checker_wants_each_output_after_the_input_that_caused_it() {
     assert_eq!(report.divergences.len(), 1);
     let d = &report.divergences[0];
     assert_eq!((d.recipient, d.input_line), (session("s1"), 1));
-    assert!(d.expected.is_none() && d.actual.is_some(), "an extra reply after line 1");
+    assert!(
+        d.expected.is_none() && d.actual.is_some(),
+        "an extra reply after line 1"
+    );
+}
+
+#[test]
+fn mangled_vector_lines_never_panic() {
+    // Every vector line with one byte replaced or removed, at every position of a sample of
+    // lines: the reader answers an error or a record, never a panic.
+    let replacements: &[&[u8]] = &[
+        b"",
+        b"\"",
+        b"}",
+        b"0",
+        b"-",
+        b"\xff",
+        b"\\",
+        b"9999999999999999999999",
+    ];
+    for path in vectors().iter().step_by(7) {
+        let text = read(path);
+        for line in text.lines().take(12) {
+            let bytes = line.as_bytes();
+            for i in 0..bytes.len() {
+                for r in replacements {
+                    let mut m = bytes[..i].to_vec();
+                    m.extend_from_slice(r);
+                    m.extend_from_slice(&bytes[i + 1..]);
+                    m.push(b'\n');
+                    let mut player = roomcore::trace::Player::new(&m[..]);
+                    while let Ok(Some(_)) = player.next_step() {}
+                }
+            }
+        }
+    }
 }

@@ -12,10 +12,12 @@
 //! engine's methods of the same names. [`lockstep`] drives both side by side; [`cmd`] is a
 //! small-domain command alphabet the property tests, the explorer and the fuzzer share.
 
+mod admin;
 pub mod cmd;
 mod extras;
 mod link;
 pub mod lockstep;
+mod paging;
 mod rooms;
 mod sessions;
 mod state;

@@ -1,5 +1,5 @@
 //! Room flows (DESIGN.md section 3: create / join / enter, switch, leave, delayed
-//! destruction, kick and dismiss, member paging), on plain maps and lists.
+//! destruction), on plain maps and lists.
 
 use super::state::{MMember, MRoom, TimerWhat};
 use super::valid;
@@ -12,9 +12,6 @@ use crate::output::{
     DestroyCause, LeaveReason, Member, Members, Output, ReplyOk, RoomEvent, RoomState,
 };
 use std::collections::BTreeMap;
-
-/// Largest `count` a member query may ask for (DESIGN.md: "at most 100").
-const MAX_PAGE: u32 = 100;
 
 /// The events that bracket one kind of flow: started, failed.
 #[derive(Clone, Copy)]
@@ -36,7 +33,7 @@ const SWITCH: Flow = Flow {
     fail: RoomEvent::SwitchFailed,
 };
 
-fn members_of(users: &[UserId]) -> Members {
+pub(super) fn members_of(users: &[UserId]) -> Members {
     users.iter().map(|u| Member { user_id: *u }).collect()
 }
 
@@ -85,7 +82,13 @@ impl Model {
         self.room_members(room).unwrap_or_default()
     }
 
-    fn state(&mut self, session: SessionId, room: RoomId, state: RoomState, event: RoomEvent) {
+    pub(super) fn state(
+        &mut self,
+        session: SessionId,
+        room: RoomId,
+        state: RoomState,
+        event: RoomEvent,
+    ) {
         self.emit(Output::RoomStateChanged {
             session,
             room_id: room,
@@ -480,136 +483,6 @@ impl Model {
         }
         Ok(ReplyOk::LeftAll { room_ids: rooms })
     }
-
-    pub(super) fn query(
-        &mut self,
-        session: SessionId,
-        room: RoomId,
-        next: &str,
-        count: u32,
-    ) -> Result<ReplyOk, Error> {
-        self.caller(session)?;
-        valid::room_id(&self.cfg, room)?;
-        if count == 0 || count > MAX_PAGE {
-            return Err(Error::InvalidArgument(""));
-        }
-        let cursor = parse_cursor(next)?;
-        self.must_be_member(session, room)?;
-        let Some(r) = self.rooms.get(&room) else {
-            return Err(Error::RoomNotExist);
-        };
-        let from = match cursor {
-            None => 0,
-            Some((generation, join_no)) if generation == r.generation => join_no,
-            Some(_) => return Err(Error::InvalidArgument("")),
-        };
-        let rest: Vec<MMember> = r
-            .members
-            .iter()
-            .filter(|m| m.join_no >= from)
-            .copied()
-            .collect();
-        let page: Vec<Member> = rest
-            .iter()
-            .take(count as usize)
-            .filter_map(|m| self.user_of(m.session).map(|user_id| Member { user_id }))
-            .collect();
-        let next = match rest.get(count as usize) {
-            Some(m) => format!("{}:{}", r.generation, m.join_no),
-            None => String::new(),
-        };
-        Ok(ReplyOk::Members {
-            members: page,
-            next,
-        })
-    }
-
-    // ---- admin ---------------------------------------------------------------------------
-
-    pub(super) fn kick(&mut self, room: RoomId, users: &[UserId]) -> Result<ReplyOk, Error> {
-        valid::room_id(&self.cfg, room)?;
-        if users.is_empty() || users.len() > self.cfg.max_kick_users as usize {
-            return Err(Error::InvalidArgument(""));
-        }
-        for u in users {
-            valid::user_id(&self.cfg, *u)?;
-        }
-        if !self.rooms.contains_key(&room) {
-            return Err(Error::RoomNotExist);
-        }
-        let (mut removed, mut skipped) = (Vec::new(), Vec::new());
-        // DESIGN.md is silent on a user named twice; as the engine, the repeat is ignored.
-        let mut named: Vec<UserId> = Vec::new();
-        for u in users {
-            if named.contains(u) {
-                continue;
-            }
-            named.push(*u);
-            let target = self
-                .room_sessions(room)
-                .unwrap_or_default()
-                .into_iter()
-                .find(|s| self.user_of(*s) == Some(*u));
-            match target {
-                Some(s) => {
-                    self.detach(room, s);
-                    self.state(s, room, RoomState::Disconnected, RoomEvent::KickedOut);
-                    removed.push(*u);
-                }
-                None => skipped.push(*u),
-            }
-        }
-        // All are out before anyone is told anything; as the engine documents, the keys that
-        // go with their owners are announced before the kick's `members_left`.
-        for u in &removed {
-            self.owner_left(room, *u);
-        }
-        if !removed.is_empty() {
-            for other in self.live_members(room, None) {
-                self.emit(Output::MembersLeft {
-                    session: other,
-                    room_id: room,
-                    members: members_of(&removed),
-                    reason: LeaveReason::Kicked,
-                });
-            }
-        }
-        self.after_leave(room);
-        Ok(ReplyOk::UsersRemoved { removed, skipped })
-    }
-
-    pub(super) fn dismiss(&mut self, room: RoomId) -> Result<ReplyOk, Error> {
-        valid::room_id(&self.cfg, room)?;
-        let Some(r) = self.rooms.get(&room) else {
-            return Err(Error::RoomNotExist);
-        };
-        let timer = r.destroy_timer;
-        for s in self.room_sessions(room).unwrap_or_default() {
-            self.detach(room, s);
-            self.state(s, room, RoomState::Disconnected, RoomEvent::RoomNotExist);
-        }
-        if let Some(seq) = timer {
-            self.cancel(seq);
-        }
-        self.rooms.remove(&room);
-        self.emit(Output::RoomDestroyed {
-            room_id: room,
-            cause: DestroyCause::Dismissed,
-        });
-        Ok(ReplyOk::RoomId { room_id: room })
-    }
-}
-
-/// The model's own cursor: `<room generation>:<join number>`; empty means the first page.
-fn parse_cursor(s: &str) -> Result<Option<(u64, u64)>, Error> {
-    if s.is_empty() {
-        return Ok(None);
-    }
-    let bad = || Error::InvalidArgument("");
-    let (a, b) = s.split_once(':').ok_or_else(bad)?;
-    let g = a.parse::<u64>().map_err(|_| bad())?;
-    let j = b.parse::<u64>().map_err(|_| bad())?;
-    Ok(Some((g, j)))
 }
 
 /// Whether the single-device policy applies.

@@ -108,13 +108,28 @@ impl Model {
         let mut c = String::new();
         for (id, s) in &self.sessions {
             let order = logins.iter().position(|(_, x)| x == id);
+            // A view's departures matter only as the first departure of each user who was
+            // there at the loss (that is all the restore delta reads).
+            let mut views = String::new();
+            for (r, v) in &s.lost_views {
+                let mut gone: Vec<UserId> = Vec::new();
+                for u in &v.departures {
+                    if v.users.contains(u) && !gone.contains(u) {
+                        gone.push(*u);
+                    }
+                }
+                let _ = write!(
+                    views,
+                    "{r}:{:?}:{gone:?}:{:?}:{:?},",
+                    v.users, v.attr_keys, v.touched
+                );
+            }
             let _ = write!(
                 c,
-                "S{id}:{}:{order:?}:{:?}:{:?}:{:?};",
+                "S{id}:{}:{order:?}:{:?}:{:?}:{views};",
                 s.user,
                 s.rooms,
                 s.grace_timer.map(rank),
-                s.lost_views
             );
         }
         for (id, forget_at) in &self.closed {

@@ -1,0 +1,332 @@
+//! A simulated client: one session of one user. It issues valid and invalid commands,
+//! retries the ones whose reply does not come, and rebuilds its view of its rooms only from
+//! what the core sends it (room state changes, member deltas, query replies).
+
+use super::rng::Rng;
+use crate::config::RoomConfig;
+use crate::ids::{RoomId, SessionId, UserId};
+use crate::input::{Input, RequestId, RoomInfo};
+use crate::output::{Outcome, Output, ReplyOk, RoomState};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A client's idea of one room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomView {
+    /// Its state for the room.
+    pub state: RoomState,
+    /// The members, once a query answered (then kept up to date by deltas).
+    pub members: Option<BTreeSet<UserId>>,
+}
+
+/// A command waiting for its reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pending {
+    input: Input,
+    sent_at: u64,
+    tries: u32,
+}
+
+/// How long a client waits for a reply before sending the command again, and how often.
+const RETRY_AFTER_MS: u64 = 400;
+const MAX_TRIES: u32 = 4;
+
+/// See the module docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// Its session id.
+    pub session: SessionId,
+    /// Its user.
+    pub user: UserId,
+    /// Whether it believes it is logged in.
+    pub logged_in: bool,
+    /// Its rooms, as it believes them to be.
+    pub view: BTreeMap<RoomId, RoomView>,
+    pending: BTreeMap<RequestId, Pending>,
+    /// The room each member query was about.
+    queries: BTreeMap<RequestId, RoomId>,
+    next_request: RequestId,
+}
+
+impl Client {
+    /// Client number `index` (its request numbers are disjoint from other clients').
+    #[must_use]
+    pub fn new(index: usize, session: SessionId, user: UserId) -> Client {
+        let base = (u64::try_from(index).unwrap_or(0) + 1) * 1_000_000_000;
+        Client {
+            session,
+            user,
+            logged_in: false,
+            view: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            queries: BTreeMap::new(),
+            next_request: base,
+        }
+    }
+
+    /// Whether it waits for any reply.
+    #[must_use]
+    pub fn busy(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Stops waiting for any reply.
+    pub fn forget_pending(&mut self) {
+        self.pending.clear();
+    }
+
+    fn request(&mut self) -> RequestId {
+        self.next_request += 1;
+        self.next_request
+    }
+
+    /// Records `input` as sent at `now` and returns it.
+    fn track(&mut self, now: u64, request: RequestId, input: Input) -> Input {
+        if let Input::QueryMembers { room_id, .. } = &input {
+            self.queries.insert(request, *room_id);
+        }
+        self.pending.insert(
+            request,
+            Pending {
+                input: input.clone(),
+                sent_at: now,
+                tries: 1,
+            },
+        );
+        input
+    }
+
+    /// Commands to send again: those unanswered for too long (given up after a few tries).
+    pub fn retries(&mut self, now: u64) -> Vec<Input> {
+        let mut again = Vec::new();
+        self.pending.retain(|_, p| {
+            if now < p.sent_at + RETRY_AFTER_MS {
+                return true;
+            }
+            if p.tries >= MAX_TRIES {
+                return false;
+            }
+            p.tries += 1;
+            p.sent_at = now;
+            again.push(p.input.clone());
+            true
+        });
+        again
+    }
+
+    /// A member query for `room` (one page covers the simulated rooms).
+    pub fn query(&mut self, now: u64, room: RoomId) -> Input {
+        let request = self.request();
+        let input = Input::QueryMembers {
+            session: self.session,
+            request,
+            room_id: room,
+            next: String::new(),
+            count: 100,
+        };
+        self.track(now, request, input)
+    }
+
+    /// `leave_all_rooms`.
+    pub fn leave_all(&mut self, now: u64) -> Input {
+        let request = self.request();
+        let input = Input::LeaveAllRooms {
+            session: self.session,
+            request,
+        };
+        self.track(now, request, input)
+    }
+
+    /// `login`.
+    pub fn login(&mut self, now: u64) -> Input {
+        let request = self.request();
+        let input = Input::Login {
+            session: self.session,
+            request,
+            user: self.user,
+        };
+        self.track(now, request, input)
+    }
+
+    /// A random command: mostly sensible for its view, sometimes invalid or stale.
+    pub fn act(&mut self, rng: &mut Rng, now: u64, rooms: &[RoomId]) -> Option<Input> {
+        if !self.logged_in {
+            if self.busy() {
+                return None;
+            }
+            return Some(self.login(now));
+        }
+        let session = self.session;
+        let mine: Vec<RoomId> = self.view.keys().copied().collect();
+        let any_room = *rng.pick(rooms)?;
+        let my_room = rng.pick(&mine).copied().unwrap_or(any_room);
+        let delay = rng.below(3);
+        let config = Some(RoomConfig {
+            destroy_delay_s: delay,
+            ..RoomConfig::default()
+        });
+        let info = |id: RoomId| RoomInfo {
+            id,
+            name: format!("room {id}"),
+        };
+        let request = self.request();
+        let input = match rng.below(100) {
+            0..=14 => Input::EnterRoom {
+                session,
+                request,
+                room: info(any_room),
+                config,
+            },
+            15..=22 => Input::CreateRoom {
+                session,
+                request,
+                room: info(any_room),
+                config,
+            },
+            23..=34 => Input::JoinRoom {
+                session,
+                request,
+                room_id: any_room,
+            },
+            35..=46 => Input::SwitchRoom {
+                session,
+                request,
+                from: my_room,
+                to: info(any_room),
+                create_if_missing: rng.chance(50),
+                config,
+            },
+            47..=59 => Input::LeaveRoom {
+                session,
+                request,
+                room_id: my_room,
+            },
+            60..=63 => Input::LeaveAllRooms { session, request },
+            64..=71 => Input::QueryMembers {
+                session,
+                request,
+                room_id: my_room,
+                next: String::new(),
+                count: 100,
+            },
+            72..=79 => Input::SendRoomMessage {
+                session,
+                request,
+                room_id: my_room,
+                payload: "hi".to_owned(),
+            },
+            80..=83 => Input::Logout { session, request },
+            84..=87 => Input::JoinRoom {
+                session,
+                request,
+                room_id: RoomId::new("bad room!"),
+            },
+            88..=91 => Input::QueryMembers {
+                session,
+                request,
+                room_id: my_room,
+                next: "bogus".to_owned(),
+                count: 0,
+            },
+            92..=95 => Input::EnterRoom {
+                session,
+                request,
+                room: info(any_room),
+                config: Some(RoomConfig {
+                    destroy_delay_s: 99_999,
+                    ..RoomConfig::default()
+                }),
+            },
+            _ => Input::Login {
+                session,
+                request,
+                user: self.user,
+            },
+        };
+        Some(self.track(now, request, input))
+    }
+
+    /// Applies one output from the core to the view. Returns a room the client should now
+    /// query (it has just entered it and does not know who is there).
+    pub fn receive(&mut self, output: &Output) -> Option<RoomId> {
+        match output {
+            Output::Reply {
+                request, outcome, ..
+            } => {
+                self.pending.remove(request);
+                let Outcome::Ok(ok) = outcome else {
+                    return None;
+                };
+                match ok {
+                    ReplyOk::LoggedIn { .. } => self.logged_in = true,
+                    ReplyOk::Members { members, next } if next.is_empty() => {
+                        let room = self.queries.get(request).copied()?;
+                        if let Some(v) = self.view.get_mut(&room) {
+                            v.members = Some(members.iter().map(|m| m.user_id).collect());
+                        }
+                    }
+                    _ => {}
+                }
+                None
+            }
+            Output::RoomStateChanged { room_id, state, .. } => self.state_changed(*room_id, *state),
+            Output::MembersJoined {
+                room_id, members, ..
+            } => {
+                if let Some(set) = self.view.get_mut(room_id).and_then(|v| v.members.as_mut()) {
+                    set.extend(members.iter().map(|m| m.user_id));
+                }
+                None
+            }
+            Output::MembersLeft {
+                room_id, members, ..
+            } => {
+                if let Some(set) = self.view.get_mut(room_id).and_then(|v| v.members.as_mut()) {
+                    for m in members {
+                        set.remove(&m.user_id);
+                    }
+                }
+                None
+            }
+            Output::SessionClosed { .. } => {
+                self.logged_in = false;
+                self.view.clear();
+                self.pending.clear();
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn state_changed(&mut self, room: RoomId, state: RoomState) -> Option<RoomId> {
+        match state {
+            RoomState::Disconnected => {
+                self.view.remove(&room);
+                None
+            }
+            RoomState::Connecting => {
+                // A flow starting (the room is not ours yet) or a lost link (it is).
+                if let Some(v) = self.view.get_mut(&room) {
+                    v.state = RoomState::Connecting;
+                }
+                None
+            }
+            RoomState::Connected => match self.view.get_mut(&room) {
+                // Back after a lost link: the deltas that follow bring the members up to date.
+                Some(v) => {
+                    v.state = RoomState::Connected;
+                    None
+                }
+                None => {
+                    self.view.insert(
+                        room,
+                        RoomView {
+                            state,
+                            members: None,
+                        },
+                    );
+                    Some(room)
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! Deterministic simulation (feature `testing`): several clients, the core (engine and
+//! reference model in lockstep, every harness check on every step), and a seeded network
+//! that drops, delays, reorders and duplicates client messages and loses links.
+//!
+//! One seed determines everything: the configuration, every client decision, every network
+//! fault. [`Sim::safety`] runs the faulty phase, checking after every step that each client
+//! that has received everything sent to it sees its rooms (and, where it knows them, their
+//! members) exactly as the core holds them. [`Sim::liveness`] then heals the network, makes
+//! everyone leave and lets every delay pass: no room, no membership and no timer may be
+//! left. [`Sim::transcript_hash`] fingerprints every output (FNV-1a of their JSON).
+
+pub mod client;
+pub mod net;
+pub mod rng;
+
+use crate::config::{Config, DevicePolicy};
+use crate::ids::{RoomId, SessionId, UserId};
+use crate::input::Input;
+use crate::model::cmd::Domain;
+use crate::model::lockstep::Lockstep;
+use crate::output::{RoomState, Stamped};
+use client::Client;
+use net::{Faults, Net};
+use rng::{Fnv1a, Rng};
+use std::collections::BTreeSet;
+
+/// Clients (sessions) per simulation; clients 0 and 1 are two devices of one user.
+const CLIENTS: usize = 6;
+/// Rooms the clients pick from.
+const ROOMS: usize = 4;
+/// Longest time a step may move the clock, ms.
+const MAX_TICK_MS: u64 = 250;
+
+/// See the module docs.
+#[derive(Debug, Clone)]
+pub struct Sim {
+    /// The core: engine and model in lockstep.
+    pub core: Lockstep,
+    /// The clients.
+    pub clients: Vec<Client>,
+    /// The network.
+    pub net: Net,
+    rng: Rng,
+    rooms: Vec<RoomId>,
+    now: u64,
+    admin_request: u64,
+    hash: Fnv1a,
+    /// Core inputs applied so far.
+    pub inputs: u64,
+}
+
+/// A configuration drawn from the seed: device policy, short delays, small limits.
+fn config(rng: &mut Rng) -> Config {
+    Config {
+        device_policy: if rng.chance(50) {
+            DevicePolicy::Single
+        } else {
+            DevicePolicy::Multi
+        },
+        reconnect_grace_ms: 500 + rng.below(2500),
+        closed_session_ttl_ms: rng.below(3000),
+        max_members_per_room: 2 + u32::try_from(rng.below(4)).unwrap_or(0),
+        max_rooms: 2 + u32::try_from(rng.below(3)).unwrap_or(0),
+        max_rooms_per_session: 1 + u32::try_from(rng.below(3)).unwrap_or(0),
+        ..Config::default()
+    }
+}
+
+impl Sim {
+    /// A simulation entirely determined by `seed`.
+    ///
+    /// # Errors
+    /// If the drawn configuration is invalid (it cannot be).
+    pub fn new(seed: u64) -> Result<Sim, String> {
+        Sim::with_hash_seed(seed, 0)
+    }
+
+    /// As [`Sim::new`], with the engine's id-lookup hash seeded with `hash_seed` (which must
+    /// change nothing observable).
+    ///
+    /// # Errors
+    /// As [`Sim::new`].
+    pub fn with_hash_seed(seed: u64, hash_seed: u64) -> Result<Sim, String> {
+        let mut rng = Rng::new(seed);
+        let config = Config {
+            hash_seed,
+            ..config(&mut rng)
+        };
+        let sessions: Vec<SessionId> = (0..CLIENTS)
+            .map(|i| SessionId::new(&format!("c{i}")))
+            .collect();
+        let users: Vec<UserId> = (0..CLIENTS)
+            .map(|i| UserId::new(&format!("u{}", i.saturating_sub(1))))
+            .collect();
+        let rooms: Vec<RoomId> = (0..ROOMS).map(|i| RoomId::new(&format!("r{i}"))).collect();
+        let domain = Domain {
+            sessions: sessions.clone(),
+            users: users.clone(),
+            rooms: rooms.clone(),
+            invalid: false,
+        };
+        let clients = (0..CLIENTS)
+            .map(|i| Client::new(i, sessions[i], users[i]))
+            .collect();
+        let faults = Faults {
+            drop: rng.below(20),
+            duplicate: rng.below(10),
+            max_delay: 1 + rng.below(600),
+            max_latency: rng.below(300),
+        };
+        Ok(Sim {
+            core: Lockstep::new(config, domain)?,
+            clients,
+            net: Net::new(CLIENTS, faults),
+            rng,
+            rooms,
+            now: 0,
+            admin_request: 0,
+            hash: Fnv1a::default(),
+            inputs: 0,
+        })
+    }
+
+    /// The FNV-1a hash of every core output so far (as JSON lines).
+    #[must_use]
+    pub fn transcript_hash(&self) -> u64 {
+        self.hash.finish()
+    }
+
+    /// The simulated time.
+    #[must_use]
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Applies `input` to the core at `at` and routes its outputs.
+    fn core_input(&mut self, at: u64, input: &Input) -> Result<(), String> {
+        let wait = at.saturating_sub(self.core.now());
+        let out = self.core.step_input(wait, input)?;
+        self.inputs += 1;
+        self.route(&out);
+        Ok(())
+    }
+
+    fn route(&mut self, out: &[Stamped]) {
+        for s in out {
+            if let Ok(line) = serde_json::to_string(s) {
+                self.hash.write(line.as_bytes());
+                self.hash.write(b"\n");
+            }
+            let Some(session) = s.output.session() else {
+                continue;
+            };
+            if let Some(i) = self.clients.iter().position(|c| c.session == session) {
+                self.net
+                    .push_to_client(&mut self.rng, s.at.as_ms(), i, s.output.clone());
+            }
+        }
+    }
+
+    /// Moves time on by one random tick and delivers everything due.
+    fn tick(&mut self, max_ms: u64) -> Result<(), String> {
+        self.now += self.rng.below(max_ms + 1);
+        while let Some((at, _, input)) = self.net.next_to_core(self.now) {
+            self.core_input(at, &input)?;
+        }
+        // Timers due by now fire (their outputs are stamped with their deadlines).
+        self.core_input(self.now, &Input::Tick)?;
+        for i in 0..self.clients.len() {
+            while let Some(o) = self.net.next_to_client(self.now, i) {
+                if let Some(room) = self.clients[i].receive(&o) {
+                    let q = self.clients[i].query(self.now, room);
+                    self.net.send(&mut self.rng, self.now, i, q);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One step of the faulty phase: time passes, messages arrive, links fail and heal,
+    /// clients act and retry, the admin interferes.
+    ///
+    /// # Errors
+    /// The first failed check.
+    pub fn step(&mut self) -> Result<(), String> {
+        self.tick(MAX_TICK_MS)?;
+        let i = usize::try_from(self.rng.below(CLIENTS as u64)).unwrap_or(0);
+        match self.rng.below(100) {
+            0..=3 if self.net.is_up(i) => {
+                self.net.set_up(i, false);
+                let session = self.clients[i].session;
+                self.core_input(self.now, &Input::LinkLost { session })?;
+            }
+            4..=9 if !self.net.is_up(i) => {
+                self.net.set_up(i, true);
+                let session = self.clients[i].session;
+                self.core_input(self.now, &Input::LinkRestored { session })?;
+            }
+            10..=12 => self.admin()?,
+            _ => {
+                if let Some(input) = self.clients[i].act(&mut self.rng, self.now, &self.rooms) {
+                    self.net.send(&mut self.rng, self.now, i, input);
+                }
+            }
+        }
+        for i in 0..self.clients.len() {
+            for input in self.clients[i].retries(self.now) {
+                self.net.send(&mut self.rng, self.now, i, input);
+            }
+        }
+        self.check_views()
+    }
+
+    fn admin(&mut self) -> Result<(), String> {
+        self.admin_request += 1;
+        let request = self.admin_request;
+        let Some(room) = self.rng.pick(&self.rooms).copied() else {
+            return Ok(());
+        };
+        let input = if self.rng.chance(30) {
+            Input::DismissRoom {
+                request,
+                room_id: room,
+            }
+        } else {
+            let user =
+                self.clients[usize::try_from(self.rng.below(CLIENTS as u64)).unwrap_or(0)].user;
+            Input::RemoveUsers {
+                request,
+                room_id: room,
+                users: vec![user],
+            }
+        };
+        self.core_input(self.now, &input)
+    }
+
+    /// Every client that has received everything sent to it sees its rooms as the core
+    /// holds them, and the members of each room it knows them for (connected rooms only: a
+    /// reconnecting client is told what it missed when its link is back).
+    ///
+    /// # Errors
+    /// The first client whose view is wrong.
+    pub fn check_views(&self) -> Result<(), String> {
+        let engine = &self.core.harness.engine;
+        for (i, c) in self.clients.iter().enumerate() {
+            if !self.net.caught_up(i) {
+                continue;
+            }
+            let core_rooms = engine.session_rooms(c.session).unwrap_or_default();
+            let view: Vec<(RoomId, RoomState)> =
+                c.view.iter().map(|(r, v)| (*r, v.state)).collect();
+            let mut core_sorted = core_rooms.clone();
+            core_sorted.sort_by_key(|(r, _)| *r);
+            if view != core_sorted {
+                return Err(format!(
+                    "{} at {}: view {view:?}, core {core_sorted:?}",
+                    c.session, self.now
+                ));
+            }
+            for (room, v) in &c.view {
+                let (Some(members), RoomState::Connected) = (&v.members, v.state) else {
+                    continue;
+                };
+                let core: BTreeSet<UserId> = engine
+                    .room_members(*room)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect();
+                if *members != core {
+                    return Err(format!(
+                        "{} at {}: members of {room}: view {members:?}, core {core:?}",
+                        c.session, self.now
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `steps` faulty steps.
+    ///
+    /// # Errors
+    /// The first failed check, with the step number.
+    pub fn safety(&mut self, steps: u64) -> Result<(), String> {
+        for n in 0..steps {
+            self.step().map_err(|e| format!("safety step {n}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Heals the network, has every client leave all its rooms (retrying until it is out),
+    /// then lets every delay pass: no room, no membership and no pending timer may be left.
+    ///
+    /// # Errors
+    /// What is left, or the first failed check.
+    pub fn liveness(&mut self) -> Result<(), String> {
+        self.net.faults = Faults::CALM;
+        for i in 0..self.clients.len() {
+            if !self.net.is_up(i) {
+                self.net.set_up(i, true);
+                let session = self.clients[i].session;
+                self.core_input(self.now, &Input::LinkRestored { session })?;
+            }
+        }
+        // Whatever was outstanding is given up on (late replies are ignored).
+        for c in &mut self.clients {
+            c.forget_pending();
+        }
+        for _ in 0..400 {
+            self.tick(50)?;
+            let engine = &self.core.harness.engine;
+            let done = self.net.quiet()
+                && self.clients.iter().all(|c| c.view.is_empty() && !c.busy())
+                && self.clients.iter().all(|c| {
+                    engine
+                        .session_rooms(c.session)
+                        .unwrap_or_default()
+                        .is_empty()
+                });
+            if done {
+                break;
+            }
+            for i in 0..self.clients.len() {
+                if !self.clients[i].view.is_empty() && !self.clients[i].busy() {
+                    let input = self.clients[i].leave_all(self.now);
+                    self.net.send(&mut self.rng, self.now, i, input);
+                }
+            }
+            self.check_views()?;
+        }
+        // Every delay passes: destroy delays (at most 2 s here), grace, tombstones.
+        let c = self.core.harness.engine.config().clone();
+        let longest = 10_000 + c.reconnect_grace_ms.max(c.closed_session_ttl_ms);
+        self.now += longest;
+        self.core_input(self.now, &Input::Tick)?;
+        let e = &self.core.harness.engine;
+        let in_rooms: Vec<SessionId> = self
+            .clients
+            .iter()
+            .filter(|c| !e.session_rooms(c.session).unwrap_or_default().is_empty())
+            .map(|c| c.session)
+            .collect();
+        if e.room_count() != 0 || !in_rooms.is_empty() || e.pending_timers() != 0 {
+            let clients: Vec<String> = self
+                .clients
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}: logged in {}, busy {}, view {:?}, core {:?}",
+                        c.session,
+                        c.logged_in,
+                        c.busy(),
+                        c.view,
+                        e.session_rooms(c.session)
+                    )
+                })
+                .collect();
+            return Err(format!(
+                "after everyone left: {} rooms, sessions still in rooms {in_rooms:?}, {} timers\n{}",
+                e.room_count(),
+                e.pending_timers(),
+                clients.join("\n")
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every output so far is also kept by the core when asked (for replay comparisons).
+    pub fn keep_outputs(&mut self) {
+        self.core.keep_outputs = true;
+    }
+
+    /// The outputs kept so far (see [`Sim::keep_outputs`]).
+    #[must_use]
+    pub fn outputs(&self) -> &[Stamped] {
+        &self.core.outputs
+    }
+}
