@@ -132,9 +132,8 @@ fn key(c: &Canonical) -> u128 {
     let text = format!("{c:?}");
     let mut fnv = roomcore::sim::rng::Fnv1a::default();
     fnv.write(text.as_bytes());
-    // SipHash with std's fixed keys: the same in every run.
-    #[allow(deprecated)]
-    let mut sip = std::hash::SipHasher::new();
+    // std's default hasher with its fixed keys: the same in every run of this build.
+    let mut sip = std::collections::hash_map::DefaultHasher::new();
     text.hash(&mut sip);
     (u128::from(fnv.finish()) << 64) | u128::from(sip.finish())
 }
