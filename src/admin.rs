@@ -4,7 +4,9 @@
 use crate::engine::{Emit, Engine};
 use crate::error::Error;
 use crate::ids::{RoomId, UserId};
-use crate::output::{DestroyCause, LeaveReason, Member, Members, Output, ReplyOk, RoomEvent, RoomState};
+use crate::output::{
+    DestroyCause, LeaveReason, Member, Members, Output, ReplyOk, RoomEvent, RoomState,
+};
 
 impl Engine {
     /// Kicks `users` out of the room. Each kicked session sees `disconnected`/`kicked_out`;
@@ -19,7 +21,9 @@ impl Engine {
         self.check_room_id(room_id)?;
         let max = self.state.config.max_kick_users as usize;
         if users.is_empty() || users.len() > max {
-            return Err(Error::InvalidArgument("users must name 1..=max_kick_users users"));
+            return Err(Error::InvalidArgument(
+                "users must name 1..=max_kick_users users",
+            ));
         }
         for &u in users {
             self.check_user_id(u)?;
@@ -73,7 +77,11 @@ impl Engine {
 
     /// Destroys the room at once: every member (lost links included) sees
     /// `disconnected`/`room_not_exist`; its timers are cancelled.
-    pub(crate) fn dismiss_room(&mut self, room_id: RoomId, emit: &mut Emit<'_>) -> Result<ReplyOk, Error> {
+    pub(crate) fn dismiss_room(
+        &mut self,
+        room_id: RoomId,
+        emit: &mut Emit<'_>,
+    ) -> Result<ReplyOk, Error> {
         self.check_room_id(room_id)?;
         let room_slot = self.room_slot(room_id).ok_or(Error::RoomNotExist)?;
         let members: Vec<u32> = self
@@ -87,7 +95,12 @@ impl Engine {
                 continue;
             };
             s.take_membership(room_slot);
-            emit.state(s.id, room_id, RoomState::Disconnected, RoomEvent::RoomNotExist);
+            emit.state(
+                s.id,
+                room_id,
+                RoomState::Disconnected,
+                RoomEvent::RoomNotExist,
+            );
             // A lost session whose last reconnecting room this was has no grace left to run.
             self.settle_grace(session_slot);
         }

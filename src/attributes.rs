@@ -65,7 +65,10 @@ impl Engine {
 
     /// Attributes in a create config: over a limit is an `invalid_config` (it is a request
     /// check, before the flow starts).
-    pub(crate) fn check_initial_attributes(&self, attrs: &BTreeMap<String, String>) -> Result<(), Error> {
+    pub(crate) fn check_initial_attributes(
+        &self,
+        attrs: &BTreeMap<String, String>,
+    ) -> Result<(), Error> {
         let total: usize = attrs.iter().map(|(k, v)| k.len() + v.len()).sum();
         attrs
             .iter()
@@ -129,7 +132,11 @@ impl Engine {
             },
         );
         self.check_totals(count, total)?;
-        let room = self.state.rooms.get_mut(room_slot).ok_or(Error::RoomNotExist)?;
+        let room = self
+            .state
+            .rooms
+            .get_mut(room_slot)
+            .ok_or(Error::RoomNotExist)?;
         room.attr_version += 1;
         let version = room.attr_version;
         for (k, v) in attrs {
@@ -170,7 +177,11 @@ impl Engine {
         if !is_force && keys.iter().any(|k| owned_by_other(room, k, me)) {
             return Err(Error::AttributeNotOwner);
         }
-        let room = self.state.rooms.get_mut(room_slot).ok_or(Error::RoomNotExist)?;
+        let room = self
+            .state
+            .rooms
+            .get_mut(room_slot)
+            .ok_or(Error::RoomNotExist)?;
         let mut deleted = Vec::new();
         for k in keys {
             if room.attributes.remove(k).is_some() {
@@ -225,11 +236,13 @@ impl Engine {
         let Some(room_id) = self.state.rooms.get(room_slot).map(|r| r.id) else {
             return;
         };
-        self.fan_out(room_slot, None, emit, |session| Output::RoomAttributesUpdated {
-            session,
-            room_id,
-            set: set.clone(),
-            deleted: deleted.clone(),
+        self.fan_out(room_slot, None, emit, |session| {
+            Output::RoomAttributesUpdated {
+                session,
+                room_id,
+                set: set.clone(),
+                deleted: deleted.clone(),
+            }
         });
     }
 

@@ -157,10 +157,7 @@ impl Config {
                 "room_name_max_bytes",
                 self.room_name_max_bytes <= ROOM_NAME_MAX_BYTES_CAP,
             ),
-            (
-                "max_rooms_per_session",
-                self.max_rooms_per_session <= 1024,
-            ),
+            ("max_rooms_per_session", self.max_rooms_per_session <= 1024),
             // A rate limit with an empty bucket would refuse every message.
             (
                 "message_burst",

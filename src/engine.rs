@@ -109,7 +109,12 @@ impl Emit<'_> {
         });
     }
 
-    pub(crate) fn reply(&mut self, session: SessionId, request: RequestId, r: Result<ReplyOk, Error>) {
+    pub(crate) fn reply(
+        &mut self,
+        session: SessionId,
+        request: RequestId,
+        r: Result<ReplyOk, Error>,
+    ) {
         let outcome = match r {
             Ok(ok) => Outcome::Ok(ok),
             Err(e) => Outcome::Error((&e).into()),
@@ -368,7 +373,14 @@ impl Engine {
                 create_if_missing,
                 config,
             } => {
-                let r = self.switch_room(*session, *from, to, *create_if_missing, config.as_ref(), emit);
+                let r = self.switch_room(
+                    *session,
+                    *from,
+                    to,
+                    *create_if_missing,
+                    config.as_ref(),
+                    emit,
+                );
                 emit.reply(*session, *request, r);
             }
             Input::LeaveRoom {
@@ -437,7 +449,8 @@ impl Engine {
                 user_ids,
             } => {
                 let users = user_ids.as_deref();
-                let r = self.set_room_members_attributes(*session, *room_id, attributes, users, emit);
+                let r =
+                    self.set_room_members_attributes(*session, *room_id, attributes, users, emit);
                 emit.reply(*session, *request, r);
             }
             Input::DeleteRoomMembersAttributes {
@@ -521,12 +534,18 @@ impl Engine {
         let mut index = Index::new(state.config.hash_seed);
         for (slot, room) in state.rooms.iter() {
             if index.rooms.insert(room.id, slot).is_some() {
-                return Err(ConfigError::InconsistentState(format!("duplicate room {}", room.id)));
+                return Err(ConfigError::InconsistentState(format!(
+                    "duplicate room {}",
+                    room.id
+                )));
             }
         }
         for (slot, s) in state.sessions.iter() {
             if index.sessions.insert(s.id, slot).is_some() {
-                return Err(ConfigError::InconsistentState(format!("duplicate session {}", s.id)));
+                return Err(ConfigError::InconsistentState(format!(
+                    "duplicate session {}",
+                    s.id
+                )));
             }
             index.add_user_session(s.user, slot);
         }

@@ -265,7 +265,12 @@ impl Engine {
         }
     }
 
-    fn create_with_config(&mut self, creator: u32, target: &Target<'_>, emit: &mut Emit<'_>) -> u32 {
+    fn create_with_config(
+        &mut self,
+        creator: u32,
+        target: &Target<'_>,
+        emit: &mut Emit<'_>,
+    ) -> u32 {
         let slot = self.create_room_now(target.info, target.delay_ms, emit);
         if let Some(config) = target.config {
             self.seed_attributes(slot, creator, config);
@@ -274,7 +279,10 @@ impl Engine {
     }
 
     fn room_reply(&self, room_id: RoomId) -> ReplyOk {
-        let name = self.room(room_id).map(|r| r.name.clone()).unwrap_or_default();
+        let name = self
+            .room(room_id)
+            .map(|r| r.name.clone())
+            .unwrap_or_default();
         ReplyOk::Room {
             room: RoomInfo { id: room_id, name },
         }

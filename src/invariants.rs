@@ -31,14 +31,26 @@ pub fn check(engine: &Engine) -> Result<(), InvariantViolation> {
 
 fn check_limits(e: &Engine) -> Result<(), InvariantViolation> {
     let c = &e.state.config;
-    ensure!(e.state.rooms.len() <= c.max_rooms, "more rooms than max_rooms");
-    ensure!(e.state.sessions.len() <= c.max_sessions, "more sessions than max_sessions");
+    ensure!(
+        e.state.rooms.len() <= c.max_rooms,
+        "more rooms than max_rooms"
+    );
+    ensure!(
+        e.state.sessions.len() <= c.max_sessions,
+        "more sessions than max_sessions"
+    );
     ensure!(
         e.state.tombstones.len() <= c.max_closed_sessions as usize,
         "more tombstones than max_closed_sessions"
     );
-    ensure!(e.state.rooms.is_consistent(), "room slab free list is inconsistent");
-    ensure!(e.state.sessions.is_consistent(), "session slab free list is inconsistent");
+    ensure!(
+        e.state.rooms.is_consistent(),
+        "room slab free list is inconsistent"
+    );
+    ensure!(
+        e.state.sessions.is_consistent(),
+        "session slab free list is inconsistent"
+    );
     Ok(())
 }
 
@@ -75,7 +87,10 @@ fn check_sessions(e: &Engine) -> Result<(), InvariantViolation> {
         if let Some(key) = s.grace_timer {
             let kind = e.state.timers.get(key);
             ensure!(
-                kind == Some(TimerKind::ReconnectGrace { slot, incarnation: s.incarnation }),
+                kind == Some(TimerKind::ReconnectGrace {
+                    slot,
+                    incarnation: s.incarnation
+                }),
                 "session {} grace timer is missing or foreign",
                 s.id
             );
@@ -98,7 +113,12 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
             let session = e.state.sessions.get(s);
             ensure!(session.is_some(), "room {} has a missing member", r.id);
             if let Some(session) = session {
-                ensure!(users.insert(session.user), "room {} has user {} twice", r.id, session.user);
+                ensure!(
+                    users.insert(session.user),
+                    "room {} has user {} twice",
+                    r.id,
+                    session.user
+                );
                 ensure!(
                     session.membership(slot).map(|m| m.join_seq) == Some(seq),
                     "room {} member {} has no matching membership",
@@ -109,15 +129,26 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
         }
         match r.destroy_timer {
             Some(key) => {
-                ensure!(r.members.is_empty(), "room {} has members and a destroy timer", r.id);
+                ensure!(
+                    r.members.is_empty(),
+                    "room {} has members and a destroy timer",
+                    r.id
+                );
                 ensure!(
                     e.state.timers.get(key)
-                        == Some(TimerKind::DestroyRoom { slot, incarnation: r.incarnation }),
+                        == Some(TimerKind::DestroyRoom {
+                            slot,
+                            incarnation: r.incarnation
+                        }),
                     "room {} destroy timer is missing or foreign",
                     r.id
                 );
             }
-            None => ensure!(!r.members.is_empty(), "empty room {} has no destroy timer", r.id),
+            None => ensure!(
+                !r.members.is_empty(),
+                "empty room {} has no destroy timer",
+                r.id
+            ),
         }
         ensure!(
             r.attributes.len() <= c.max_room_attributes as usize
@@ -140,8 +171,17 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
 }
 
 fn check_timers(e: &Engine) -> Result<(), InvariantViolation> {
-    let owned = e.state.rooms.iter().filter(|(_, r)| r.destroy_timer.is_some()).count()
-        + e.state.sessions.iter().filter(|(_, s)| s.grace_timer.is_some()).count();
+    let owned = e
+        .state
+        .rooms
+        .iter()
+        .filter(|(_, r)| r.destroy_timer.is_some())
+        .count()
+        + e.state
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.grace_timer.is_some())
+            .count();
     ensure!(
         owned == e.state.timers.len(),
         "{} timers pending but {} owned",
@@ -149,22 +189,43 @@ fn check_timers(e: &Engine) -> Result<(), InvariantViolation> {
         owned
     );
     for (key, _) in e.state.timers.iter() {
-        ensure!(key.seq < e.state.timers.next_seq(), "timer with a future seq");
+        ensure!(
+            key.seq < e.state.timers.next_seq(),
+            "timer with a future seq"
+        );
     }
     Ok(())
 }
 
 fn check_index(e: &Engine) -> Result<(), InvariantViolation> {
     let ix = &e.index;
-    ensure!(ix.rooms.len() == e.state.rooms.len() as usize, "room index size differs");
+    ensure!(
+        ix.rooms.len() == e.state.rooms.len() as usize,
+        "room index size differs"
+    );
     for (slot, r) in e.state.rooms.iter() {
-        ensure!(ix.rooms.get(&r.id) == Some(&slot), "room index misses {}", r.id);
+        ensure!(
+            ix.rooms.get(&r.id) == Some(&slot),
+            "room index misses {}",
+            r.id
+        );
     }
-    ensure!(ix.sessions.len() == e.state.sessions.len() as usize, "session index size differs");
+    ensure!(
+        ix.sessions.len() == e.state.sessions.len() as usize,
+        "session index size differs"
+    );
     let mut per_user: BTreeMap<_, Vec<u32>> = BTreeMap::new();
     for (slot, s) in e.state.sessions.iter() {
-        ensure!(ix.sessions.get(&s.id) == Some(&slot), "session index misses {}", s.id);
-        ensure!(!ix.closed.contains_key(&s.id), "live session {} is also closed", s.id);
+        ensure!(
+            ix.sessions.get(&s.id) == Some(&slot),
+            "session index misses {}",
+            s.id
+        );
+        ensure!(
+            !ix.closed.contains_key(&s.id),
+            "live session {} is also closed",
+            s.id
+        );
         per_user.entry(s.user).or_default().push(slot);
     }
     ensure!(ix.users.len() == per_user.len(), "user index size differs");
@@ -174,7 +235,10 @@ fn check_index(e: &Engine) -> Result<(), InvariantViolation> {
             "user index differs for {user}"
         );
     }
-    ensure!(ix.closed.len() <= e.state.tombstones.len(), "closed index larger than tombstones");
+    ensure!(
+        ix.closed.len() <= e.state.tombstones.len(),
+        "closed index larger than tombstones"
+    );
     Ok(())
 }
 
@@ -197,20 +261,28 @@ fn check_reconnect(e: &Engine) -> Result<(), InvariantViolation> {
                 s.id,
                 r.id
             );
-            *marks.entry(m.room).or_default().entry(view.mark()).or_insert(0) += 1;
+            *marks
+                .entry(m.room)
+                .or_default()
+                .entry(view.mark())
+                .or_insert(0) += 1;
         }
     }
     for (slot, r) in e.state.rooms.iter() {
         let log = &r.reconnect;
         ensure!(
-            marks.get(&slot).map_or(log.marks.is_empty(), |m| *m == log.marks),
+            marks
+                .get(&slot)
+                .map_or(log.marks.is_empty(), |m| *m == log.marks),
             "room {} reconnect marks disagree with its reconnecting members",
             r.id
         );
         let oldest = log.marks.keys().next().map(|&(_, d)| d);
         let latest_join = log.marks.keys().next_back().map_or(0, |&(j, _)| j);
         ensure!(
-            log.departures.keys().all(|&d| oldest.is_some_and(|o| d >= o) && d < log.next_departure)
+            log.departures
+                .keys()
+                .all(|&d| oldest.is_some_and(|o| d >= o) && d < log.next_departure)
                 && log.departures.values().all(|&(j, _, _)| j < latest_join),
             "room {} keeps departures no reconnecting member needs",
             r.id
@@ -270,16 +342,33 @@ mod tests {
         let mut e = Engine::new(Config::default()).expect("default config is valid");
         let mut out = Vec::new();
         let inputs = [
-            Input::Login { session: SessionId::new("s1"), request: 1, user: UserId::new("alice") },
-            Input::Login { session: SessionId::new("s2"), request: 2, user: UserId::new("bob") },
+            Input::Login {
+                session: SessionId::new("s1"),
+                request: 1,
+                user: UserId::new("alice"),
+            },
+            Input::Login {
+                session: SessionId::new("s2"),
+                request: 2,
+                user: UserId::new("bob"),
+            },
             Input::CreateRoom {
                 session: SessionId::new("s1"),
                 request: 3,
-                room: RoomInfo { id: RoomId::new("r1"), name: String::new() },
+                room: RoomInfo {
+                    id: RoomId::new("r1"),
+                    name: String::new(),
+                },
                 config: None,
             },
-            Input::JoinRoom { session: SessionId::new("s2"), request: 4, room_id: RoomId::new("r1") },
-            Input::LinkLost { session: SessionId::new("s1") },
+            Input::JoinRoom {
+                session: SessionId::new("s2"),
+                request: 4,
+                room_id: RoomId::new("r1"),
+            },
+            Input::LinkLost {
+                session: SessionId::new("s1"),
+            },
         ];
         for input in &inputs {
             e.handle_input(Millis(0), input, &mut out);
@@ -292,7 +381,11 @@ mod tests {
     fn a_lost_link_without_its_grace_timer_is_caught() {
         let mut e = lost_alice();
         let slot = e.index.sessions[&SessionId::new("s1")];
-        let key = e.state.sessions.get_mut(slot).and_then(|s| s.grace_timer.take());
+        let key = e
+            .state
+            .sessions
+            .get_mut(slot)
+            .and_then(|s| s.grace_timer.take());
         e.state.timers.cancel(key.expect("grace timer"));
         assert!(check(&e).is_err());
     }
@@ -312,7 +405,9 @@ mod tests {
         let mut e = lost_alice();
         let slot = e.index.rooms[&RoomId::new("r1")];
         if let Some(r) = e.state.rooms.get_mut(slot) {
-            r.reconnect.departures.insert(0, (99, UserId::new("zed"), false));
+            r.reconnect
+                .departures
+                .insert(0, (99, UserId::new("zed"), false));
         }
         assert!(check(&e).is_err());
     }
@@ -322,7 +417,8 @@ mod tests {
         let mut e = lost_alice();
         let slot = e.index.rooms[&RoomId::new("r1")];
         if let Some(r) = e.state.rooms.get_mut(slot) {
-            r.member_attributes.insert(UserId::new("zed"), MemberAttributes::default());
+            r.member_attributes
+                .insert(UserId::new("zed"), MemberAttributes::default());
         }
         assert!(check(&e).is_err());
     }

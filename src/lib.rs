@@ -4,40 +4,40 @@
 
 mod admin;
 mod attributes;
+#[cfg(feature = "trace")]
+pub mod check;
 pub mod config;
+pub mod dialect;
 mod engine;
 pub mod error;
 mod flows;
+#[cfg(feature = "fuzzing")]
+pub mod fuzz;
 pub mod ids;
 pub mod input;
 pub mod invariants;
 mod lifecycle;
 mod member_attributes;
 mod messages;
+#[cfg(feature = "testing")]
+pub mod model;
 mod ops;
 pub mod output;
 mod reconnect;
-mod rooms;
-mod sessions;
-mod slab;
-pub mod time;
-pub mod timers;
-mod validate;
-pub mod dialect;
-#[cfg(feature = "trace")]
-pub mod trace;
-#[cfg(feature = "trace")]
-pub mod check;
 #[cfg(feature = "trace")]
 pub mod render;
-#[cfg(feature = "testing")]
-pub mod testing;
-#[cfg(feature = "testing")]
-pub mod model;
+mod rooms;
+mod sessions;
 #[cfg(feature = "testing")]
 pub mod sim;
-#[cfg(feature = "fuzzing")]
-pub mod fuzz;
+mod slab;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod time;
+pub mod timers;
+#[cfg(feature = "trace")]
+pub mod trace;
+mod validate;
 
 pub use config::{Config, DevicePolicy, RoomConfig};
 pub use engine::Engine;

@@ -20,11 +20,18 @@ impl Engine {
             return Err(Error::AlreadyLoggedIn);
         }
         if !session.0.is_valid(crate::ids::ID_CAPACITY) {
-            return Err(Error::InvalidArgument("session id must be 1..=32 bytes of the id alphabet"));
+            return Err(Error::InvalidArgument(
+                "session id must be 1..=32 bytes of the id alphabet",
+            ));
         }
         self.check_user_id(user)?;
         let replaced: Vec<u32> = match self.state.config.device_policy {
-            DevicePolicy::Single => self.index.users.get(&user).map(|l| l.to_vec()).unwrap_or_default(),
+            DevicePolicy::Single => self
+                .index
+                .users
+                .get(&user)
+                .map(|l| l.to_vec())
+                .unwrap_or_default(),
             DevicePolicy::Multi => Vec::new(),
         };
         let max = self.state.config.max_sessions;
@@ -90,7 +97,10 @@ impl Engine {
             session: session.id,
             reason,
         });
-        let forget_at = self.state.now.after_ms(self.state.config.closed_session_ttl_ms);
+        let forget_at = self
+            .state
+            .now
+            .after_ms(self.state.config.closed_session_ttl_ms);
         self.state.tombstones.push_back(Tombstone {
             session: session.id,
             forget_at,
@@ -100,7 +110,13 @@ impl Engine {
         self.forget_tombstones();
     }
 
-    fn leave_every_room(&mut self, slot: u32, event: RoomEvent, reason: LeaveReason, emit: &mut Emit<'_>) {
+    fn leave_every_room(
+        &mut self,
+        slot: u32,
+        event: RoomEvent,
+        reason: LeaveReason,
+        emit: &mut Emit<'_>,
+    ) {
         for (room_slot, _) in self.rooms_of(slot) {
             self.leave_now(slot, room_slot, event, reason, emit);
         }

@@ -53,7 +53,11 @@ impl Engine {
                 s.rate_refilled_at = now;
             }
         }
-        let room = self.state.rooms.get_mut(room_slot).ok_or(Error::RoomNotExist)?;
+        let room = self
+            .state
+            .rooms
+            .get_mut(room_slot)
+            .ok_or(Error::RoomNotExist)?;
         room.message_seq += 1;
         let seq = room.message_seq;
         self.fan_out(room_slot, Some(slot), emit, |session| Output::RoomMessage {
@@ -73,7 +77,11 @@ impl Engine {
         let Some(s) = self.state.sessions.get(slot) else {
             return 0;
         };
-        let elapsed_ms = self.state.now.as_ms().saturating_sub(s.rate_refilled_at.as_ms());
+        let elapsed_ms = self
+            .state
+            .now
+            .as_ms()
+            .saturating_sub(s.rate_refilled_at.as_ms());
         // rate per second = rate thousandths of a token per millisecond.
         let gained = elapsed_ms.saturating_mul(u64::from(c.message_rate_per_s));
         let cap = u64::from(c.message_burst).saturating_mul(MESSAGE_COST_MILLI);

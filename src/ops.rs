@@ -54,7 +54,12 @@ impl Engine {
         }
         if let Some((seq, other)) = self.same_user_member(room_slot, user, session_slot) {
             self.take_over(room_slot, seq, other, session_slot, emit);
-            emit.state(session_id, room_id, RoomState::Connected, RoomEvent::Success);
+            emit.state(
+                session_id,
+                room_id,
+                RoomState::Connected,
+                RoomEvent::Success,
+            );
             return;
         }
         let Some(room) = self.state.rooms.get_mut(room_slot) else {
@@ -68,12 +73,19 @@ impl Engine {
                 lost: None,
             });
         }
-        emit.state(session_id, room_id, RoomState::Connected, RoomEvent::Success);
-        let members: Members = smallvec![Member { user_id: user }];
-        self.fan_out(room_slot, Some(session_slot), emit, |session| Output::MembersJoined {
-            session,
+        emit.state(
+            session_id,
             room_id,
-            members: members.clone(),
+            RoomState::Connected,
+            RoomEvent::Success,
+        );
+        let members: Members = smallvec![Member { user_id: user }];
+        self.fan_out(room_slot, Some(session_slot), emit, |session| {
+            Output::MembersJoined {
+                session,
+                room_id,
+                members: members.clone(),
+            }
         });
     }
 
@@ -152,7 +164,8 @@ impl Engine {
             .member_attributes
             .get(&user)
             .is_some_and(|a| !a.values.is_empty());
-        room.reconnect.departed(membership.join_seq, user, had_attributes);
+        room.reconnect
+            .departed(membership.join_seq, user, had_attributes);
         self.settle_grace(session_slot);
         Some(user)
     }
@@ -209,7 +222,12 @@ impl Engine {
     }
 
     /// Removes the room (which has no members left to tell) and emits `room_destroyed`.
-    pub(crate) fn destroy_room(&mut self, room_slot: u32, cause: DestroyCause, emit: &mut Emit<'_>) {
+    pub(crate) fn destroy_room(
+        &mut self,
+        room_slot: u32,
+        cause: DestroyCause,
+        emit: &mut Emit<'_>,
+    ) {
         let Some(room) = self.state.rooms.remove(room_slot) else {
             return;
         };
@@ -255,7 +273,10 @@ impl Engine {
             let Some(session) = self.state.sessions.get(s) else {
                 continue;
             };
-            if session.membership(room_slot).is_some_and(Membership::is_reconnecting) {
+            if session
+                .membership(room_slot)
+                .is_some_and(Membership::is_reconnecting)
+            {
                 continue;
             }
             emit.push(make(session.id));

@@ -322,9 +322,9 @@ impl Output {
             | Output::RoomAttributesUpdated { session, .. }
             | Output::RoomMessage { session, .. }
             | Output::RoomMemberAttributesUpdated { session, .. } => Some(*session),
-            Output::AdminReply { .. } | Output::RoomCreated { .. } | Output::RoomDestroyed { .. } => {
-                None
-            }
+            Output::AdminReply { .. }
+            | Output::RoomCreated { .. }
+            | Output::RoomDestroyed { .. } => None,
         }
     }
 

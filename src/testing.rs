@@ -148,7 +148,8 @@ impl Harness {
         }
         check_recipients(&outs, &before, &after, caller, &named_rooms(&input))
             .map_err(|e| format!("{e} (input {input:?})"))?;
-        check_message(&input, &outs, before_seq, &after).map_err(|e| format!("{e} (input {input:?})"))?;
+        check_message(&input, &outs, before_seq, &after)
+            .map_err(|e| format!("{e} (input {input:?})"))?;
         if self.check_restore {
             check_restore(&before_state, at, &input, &out, &after_state)?;
         }
@@ -177,9 +178,9 @@ fn check_stamps(out: &[Stamped], at: u64) -> Result<(), String> {
 /// Whether the input was refused: its reply (or admin reply) carries an error.
 fn is_refused(input: &Input, outs: &[Output]) -> bool {
     outs.iter().any(|o| match o {
-        Output::Reply { outcome, session, .. } => {
-            Some(*session) == input.session() && outcome.error_code().is_some()
-        }
+        Output::Reply {
+            outcome, session, ..
+        } => Some(*session) == input.session() && outcome.error_code().is_some(),
         Output::AdminReply { outcome, .. } => outcome.error_code().is_some(),
         _ => false,
     })
@@ -216,14 +217,18 @@ fn check_recipients(
         );
         if member_event {
             if after.get(&(s, r)) != Some(&RoomState::Connected) {
-                return Err(format!("member event to {s} who is not a live member of {r}: {o:?}"));
+                return Err(format!(
+                    "member event to {s} who is not a live member of {r}: {o:?}"
+                ));
             }
             continue;
         }
         let known = before.contains_key(&(s, r)) || after.contains_key(&(s, r));
         let own_flow = caller == Some(s) && named.contains(&r);
         if !known && !own_flow {
-            return Err(format!("output to {s} about {r}, which it is not in: {o:?}"));
+            return Err(format!(
+                "output to {s} about {r}, which it is not in: {o:?}"
+            ));
         }
     }
     Ok(())
@@ -281,7 +286,9 @@ fn check_message(
         .collect();
     let got: BTreeSet<SessionId> = delivered.iter().map(|(s, _)| *s).collect();
     if got != expected || got.len() != delivered.len() || delivered.iter().any(|(_, q)| *q != seq) {
-        return Err(format!("message {seq} delivered to {delivered:?}, expected {expected:?}"));
+        return Err(format!(
+            "message {seq} delivered to {delivered:?}, expected {expected:?}"
+        ));
     }
     Ok(())
 }
@@ -301,7 +308,9 @@ fn check_restore(
         return Err(format!("restored engine gave other outputs for {input:?}"));
     }
     if snapshot(&restored)? != after {
-        return Err(format!("restored engine reached another state after {input:?}"));
+        return Err(format!(
+            "restored engine reached another state after {input:?}"
+        ));
     }
     Ok(())
 }
@@ -469,7 +478,13 @@ impl Requests {
     }
 
     /// `delete_room_attributes`.
-    pub fn delete_attrs(&mut self, session: &str, room: &str, keys: &[&str], is_force: bool) -> Input {
+    pub fn delete_attrs(
+        &mut self,
+        session: &str,
+        room: &str,
+        keys: &[&str],
+        is_force: bool,
+    ) -> Input {
         Input::DeleteRoomAttributes {
             session: SessionId::new(session),
             request: self.n(),
@@ -514,7 +529,12 @@ impl Requests {
     }
 
     /// `query_room_members_attributes`; `users` `None` = the caller's own user.
-    pub fn query_member_attrs(&mut self, session: &str, room: &str, users: Option<&[&str]>) -> Input {
+    pub fn query_member_attrs(
+        &mut self,
+        session: &str,
+        room: &str,
+        users: Option<&[&str]>,
+    ) -> Input {
         Input::QueryRoomMembersAttributes {
             session: SessionId::new(session),
             request: self.n(),
