@@ -1,0 +1,1 @@
+//! roomcore replicated on openraft (work in progress).

@@ -1,0 +1,1 @@
+//! Reference WebSocket server embedding roomcore (work in progress).
