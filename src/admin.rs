@@ -51,7 +51,16 @@ impl Engine {
         for &user in &removed {
             self.member_gone(room_slot, user, None, emit);
         }
-        if !removed.is_empty() {
+        let batched = self
+            .state
+            .rooms
+            .get(room_slot)
+            .is_some_and(|r| r.member_batch.is_some());
+        if batched {
+            for &user in &removed {
+                self.batch_leave(room_slot, user, LeaveReason::Kicked);
+            }
+        } else if !removed.is_empty() {
             let members: Members = removed.iter().map(|&user_id| Member { user_id }).collect();
             self.fan_out(room_slot, None, emit, |session| Output::MembersLeft {
                 session,

@@ -9,8 +9,8 @@
 //! would only repeat the first difference). Error `message`s are prose, not contract: they are
 //! compared only with [`CheckOptions::compare_messages`].
 
-use crate::ids::SessionId;
-use crate::output::Stamped;
+use crate::ids::{RoomId, SessionId};
+use crate::output::{Output, Stamped};
 use crate::trace::{json_diff, output_line, to_value, Player, Record, TraceError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -28,15 +28,20 @@ pub struct CheckOptions {
 pub enum Recipient {
     /// A session.
     Session(SessionId),
+    /// Every live member of a room: a large room's coalesced `room_members_changed`.
+    Room(RoomId),
     /// The service: `room_created`, `room_destroyed`, `admin_reply`.
     Server,
 }
 
 impl Recipient {
     fn of(s: &Stamped) -> Recipient {
-        s.output
-            .session()
-            .map_or(Recipient::Server, Recipient::Session)
+        match &s.output {
+            Output::RoomMembersChanged { room_id, .. } => Recipient::Room(*room_id),
+            other => other
+                .session()
+                .map_or(Recipient::Server, Recipient::Session),
+        }
     }
 }
 
@@ -44,6 +49,7 @@ impl fmt::Display for Recipient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Recipient::Session(s) => write!(f, "session {s}"),
+            Recipient::Room(r) => write!(f, "room {r}"),
             Recipient::Server => f.write_str("server"),
         }
     }

@@ -73,6 +73,12 @@ pub struct Config {
     pub member_attributes_max_room_members: u32,
     /// Users one member attribute call may name (ZIM: 100).
     pub member_attributes_max_users: u32,
+    /// Above this many members, a room's joins and leaves are no longer sent to every member
+    /// one event per change: they are coalesced into one `room_members_changed` per room per
+    /// `member_batch_interval_ms` (ZEGO and BytePlus stop per-join callbacks above 500).
+    pub member_notify_threshold: u32,
+    /// The coalescing window of a large room, in ms (1..=60,000).
+    pub member_batch_interval_ms: u64,
     /// Seed of the hash used for id lookups; pick a secret one against hostile ids. It never
     /// changes any output.
     pub hash_seed: u64,
@@ -106,6 +112,8 @@ impl Default for Config {
             member_attributes_total_max_bytes: 144,
             member_attributes_max_room_members: 500,
             member_attributes_max_users: 100,
+            member_notify_threshold: 500,
+            member_batch_interval_ms: 1000,
             hash_seed: 0,
         }
     }
@@ -123,6 +131,10 @@ pub const MEMBER_ATTRIBUTES_TOTAL_MAX_BYTES_CAP: u32 = 1 << 16;
 /// Most users one member attribute call may name.
 pub const MEMBER_ATTRIBUTES_MAX_USERS_CAP: u32 = 1000;
 
+/// Longest member batch window accepted (one minute): a longer one would leave members of a
+/// large room blind to its changes for too long.
+pub const MEMBER_BATCH_INTERVAL_MS_CAP: u64 = 60_000;
+
 /// Largest room name limit accepted, so a config cannot make names unbounded.
 pub const ROOM_NAME_MAX_BYTES_CAP: u32 = 4096;
 
@@ -131,7 +143,7 @@ impl Config {
     /// id limits within the inline capacity.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let id_cap = u32::try_from(ID_CAPACITY).unwrap_or(u32::MAX);
-        let checks: [(&'static str, bool); 14] = [
+        let checks: [(&'static str, bool); 15] = [
             (
                 "message_max_bytes",
                 self.message_max_bytes <= MESSAGE_MAX_BYTES_CAP,
@@ -170,6 +182,10 @@ impl Config {
             (
                 "member_attributes_max_users",
                 (1..=MEMBER_ATTRIBUTES_MAX_USERS_CAP).contains(&self.member_attributes_max_users),
+            ),
+            (
+                "member_batch_interval_ms",
+                (1..=MEMBER_BATCH_INTERVAL_MS_CAP).contains(&self.member_batch_interval_ms),
             ),
         ];
         match checks.iter().find(|(_, ok)| !ok) {

@@ -9,7 +9,9 @@
 
 use crate::error::ErrorCode;
 use crate::input::Input;
-use crate::output::{LeaveReason, Members, Outcome, Output, RoomEvent, RoomState};
+use crate::output::{
+    LeaveReason, Member, MemberLeft, Members, Outcome, Output, RoomEvent, RoomState,
+};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::fmt;
 use std::str::FromStr;
@@ -453,6 +455,19 @@ fn zim_member_view(out: &Output) -> Vec<VendorEvent> {
             members,
             ..
         } => ("onRoomMemberLeft", session, room_id, members),
+        Output::RoomMembersChanged {
+            room_id,
+            joined,
+            left,
+        } => {
+            return room_members_changed(room_id, joined, left, |joined| {
+                if joined {
+                    "onRoomMemberJoined"
+                } else {
+                    "onRoomMemberLeft"
+                }
+            })
+        }
         _ => return zim_room_data_view(out),
     };
     vec![VendorEvent::new(callback)
@@ -517,6 +532,17 @@ fn trtc_view(out: &Output) -> Vec<VendorEvent> {
         } => per_member(session, members, |e| {
             e.str_first("onRemoteUserLeaveRoom", "userId")
                 .int("reason", trtc::remote_leave_reason(*reason))
+        }),
+        Output::RoomMembersChanged {
+            room_id,
+            joined,
+            left,
+        } => room_members_changed(room_id, joined, left, |joined| {
+            if joined {
+                "onRemoteUserEnterRoom"
+            } else {
+                "onRemoteUserLeaveRoom"
+            }
         }),
         _ => Vec::new(),
     }
@@ -584,6 +610,17 @@ fn livekit_view(out: &Output) -> Vec<VendorEvent> {
             e.str_first("ParticipantDisconnected", "identity")
                 .int("reason", livekit::participant_reason(*reason))
         }),
+        Output::RoomMembersChanged {
+            room_id,
+            joined,
+            left,
+        } => room_members_changed(room_id, joined, left, |joined| {
+            if joined {
+                "ParticipantConnected"
+            } else {
+                "ParticipantDisconnected"
+            }
+        }),
         Output::RoomMessage {
             session,
             from,
@@ -613,6 +650,27 @@ fn per_member(
             })
         })
         .collect()
+}
+
+/// A large room's coalesced delta, addressed to the room rather than to a session: one
+/// joined event and one left event (each only if non-empty) with the member list, named
+/// by `callback(joined)`.
+fn room_members_changed(
+    room_id: &crate::ids::RoomId,
+    joined: &[Member],
+    left: &[MemberLeft],
+    callback: impl Fn(bool) -> &'static str,
+) -> Vec<VendorEvent> {
+    let event = |is_join: bool, users: Vec<String>| {
+        VendorEvent::new(callback(is_join))
+            .str("roomID", room_id)
+            .arg("memberList", Arg::List(users))
+    };
+    let joined = (!joined.is_empty())
+        .then(|| event(true, joined.iter().map(|m| m.user_id.to_string()).collect()));
+    let left = (!left.is_empty())
+        .then(|| event(false, left.iter().map(|m| m.user_id.to_string()).collect()));
+    joined.into_iter().chain(left).collect()
 }
 
 /// A per-member callback before its name is known.

@@ -497,6 +497,9 @@ impl Engine {
             TimerKind::ReconnectGrace { slot, incarnation } => {
                 self.grace_expired(slot, incarnation, emit);
             }
+            TimerKind::MemberBatch { slot, incarnation } => {
+                self.member_batch_fired(slot, incarnation, emit);
+            }
         }
     }
 

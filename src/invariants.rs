@@ -2,6 +2,7 @@
 //! [`check`] after every step; a restored snapshot is checked before it is accepted.
 
 use crate::engine::Engine;
+use crate::rooms::{BatchChange, Room};
 use crate::timers::TimerKind;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -166,6 +167,52 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
             "room {} has an attribute from a future version",
             r.id
         );
+        check_member_batch(e, slot, r)?;
+    }
+    Ok(())
+}
+
+/// A large room's open window: owned by a live timer, taken in the past, only while the
+/// room has members, and net (joiners are members now, leavers are not).
+fn check_member_batch(e: &Engine, slot: u32, r: &Room) -> Result<(), InvariantViolation> {
+    let Some(b) = &r.member_batch else {
+        return Ok(());
+    };
+    ensure!(
+        !r.members.is_empty(),
+        "empty room {} has a member batch",
+        r.id
+    );
+    ensure!(
+        e.state.timers.get(b.timer)
+            == Some(TimerKind::MemberBatch {
+                slot,
+                incarnation: r.incarnation
+            }),
+        "room {} member batch timer is missing or foreign",
+        r.id
+    );
+    ensure!(
+        b.mark.0 <= r.next_join_seq && b.mark.1 <= r.reconnect.next_departure,
+        "room {} member batch marked in the future",
+        r.id
+    );
+    for (user, change) in &b.changes {
+        let (joined, order) = match *change {
+            BatchChange::Joined { order } => (true, order),
+            BatchChange::Left { order, .. } => (false, order),
+        };
+        ensure!(
+            e.user_in_room(slot, *user) == joined,
+            "room {} member batch has a stale change for {}",
+            r.id,
+            user
+        );
+        ensure!(
+            order < b.next_order,
+            "room {} member batch change from the future",
+            r.id
+        );
     }
     Ok(())
 }
@@ -177,6 +224,11 @@ fn check_timers(e: &Engine) -> Result<(), InvariantViolation> {
         .iter()
         .filter(|(_, r)| r.destroy_timer.is_some())
         .count()
+        + e.state
+            .rooms
+            .iter()
+            .filter(|(_, r)| r.member_batch.is_some())
+            .count()
         + e.state
             .sessions
             .iter()
@@ -266,6 +318,11 @@ fn check_reconnect(e: &Engine) -> Result<(), InvariantViolation> {
                 .or_default()
                 .entry(view.mark())
                 .or_insert(0) += 1;
+        }
+    }
+    for (slot, r) in e.state.rooms.iter() {
+        if let Some(b) = &r.member_batch {
+            *marks.entry(slot).or_default().entry(b.mark).or_insert(0) += 1;
         }
     }
     for (slot, r) in e.state.rooms.iter() {

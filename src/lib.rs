@@ -4,6 +4,7 @@
 
 mod admin;
 mod attributes;
+mod batching;
 #[cfg(feature = "trace")]
 pub mod check;
 pub mod config;
@@ -47,8 +48,8 @@ pub use ids::{RoomId, SessionId, UserId};
 pub use input::{Input, RequestId, RoomInfo};
 pub use invariants::InvariantViolation;
 pub use output::{
-    CloseReason, DestroyCause, ErrorBody, LeaveReason, Member, MemberAttributesInfo, Members,
-    Outcome, Output, ReplyOk, RoomEvent, RoomState, Stamped,
+    CloseReason, DestroyCause, ErrorBody, LeaveReason, Member, MemberAttributesInfo, MemberLeft,
+    Members, Outcome, Output, ReplyOk, RoomEvent, RoomState, Stamped,
 };
 pub use time::Millis;
 pub use timers::{TimerKey, TimerKind, Timers};

@@ -62,6 +62,13 @@ impl Engine {
             );
             return;
         }
+        let members_after = self
+            .state
+            .rooms
+            .get(room_slot)
+            .map_or(0, |r| r.members.len())
+            + 1;
+        let batched = self.batch_change(room_slot, members_after);
         let Some(room) = self.state.rooms.get_mut(room_slot) else {
             return;
         };
@@ -79,6 +86,10 @@ impl Engine {
             RoomState::Connected,
             RoomEvent::Success,
         );
+        if batched {
+            self.batch_join(room_slot, user);
+            return;
+        }
         let members: Members = smallvec![Member { user_id: user }];
         self.fan_out(room_slot, Some(session_slot), emit, |session| {
             Output::MembersJoined {
@@ -152,6 +163,14 @@ impl Engine {
     /// members at once (a kick) detaches them all first, so that what the others are told
     /// next reaches none of the removed.
     pub(crate) fn detach_member(&mut self, room_slot: u32, session_slot: u32) -> Option<UserId> {
+        self.state
+            .sessions
+            .get(session_slot)?
+            .membership(room_slot)?;
+        // A large room opens its window before the departure is logged, so the departure
+        // counts for members who lose their link later in the window.
+        let members_before = self.state.rooms.get(room_slot)?.members.len();
+        self.batch_change(room_slot, members_before);
         let session = self.state.sessions.get_mut(session_slot)?;
         let membership = session.take_membership(room_slot)?;
         let user = session.user;
@@ -183,7 +202,14 @@ impl Engine {
         let Some(room_id) = self.state.rooms.get(room_slot).map(|r| r.id) else {
             return;
         };
-        if let Some(reason) = announce {
+        let batched = self
+            .state
+            .rooms
+            .get(room_slot)
+            .is_some_and(|r| r.member_batch.is_some());
+        if let (Some(reason), true) = (announce, batched) {
+            self.batch_leave(room_slot, user, reason);
+        } else if let Some(reason) = announce {
             let members: Members = smallvec![Member { user_id: user }];
             self.fan_out(room_slot, None, emit, |session| Output::MembersLeft {
                 session,
@@ -205,7 +231,13 @@ impl Engine {
         if !room.members.is_empty() || room.destroy_timer.is_some() {
             return;
         }
-        if room.destroy_delay_ms == 0 {
+        let delay_ms = room.destroy_delay_ms;
+        // No one is left to tell what the open window holds.
+        self.drop_member_batch(room_slot);
+        let Some(room) = self.state.rooms.get(room_slot) else {
+            return;
+        };
+        if delay_ms == 0 {
             self.destroy_room(room_slot, DestroyCause::Empty, emit);
             return;
         }
@@ -228,6 +260,7 @@ impl Engine {
         cause: DestroyCause,
         emit: &mut Emit<'_>,
     ) {
+        self.drop_member_batch(room_slot);
         let Some(room) = self.state.rooms.remove(room_slot) else {
             return;
         };

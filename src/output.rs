@@ -93,6 +93,15 @@ pub struct Member {
     pub user_id: UserId,
 }
 
+/// One member gone from a large room, in a coalesced `room_members_changed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberLeft {
+    /// The member's user id.
+    pub user_id: UserId,
+    /// Why it left.
+    pub reason: LeaveReason,
+}
+
 /// A member list as carried by outputs; one member stays inline (the common case).
 pub type Members = SmallVec<[Member; 1]>;
 
@@ -297,6 +306,19 @@ pub enum Output {
         /// The message body.
         payload: String,
     },
+    /// The coalesced member changes of a large room (over `member_notify_threshold`
+    /// members) during one `member_batch_interval_ms` window, addressed to the room: the
+    /// embedder delivers this one output to every member of the room whose link is live.
+    /// A net delta against the member set at the window's start: a member who joined and
+    /// left within it is in neither list, one who left and came back is in neither.
+    RoomMembersChanged {
+        /// The room.
+        room_id: RoomId,
+        /// Members who joined and are still there, in join order.
+        joined: Vec<Member>,
+        /// Members who were there at the window's start and are gone, in leave order.
+        left: Vec<MemberLeft>,
+    },
     /// Member attributes changed (one operation, or a member left and took its attributes
     /// along): each member concerned with all of its attributes now.
     RoomMemberAttributesUpdated {
@@ -324,7 +346,8 @@ impl Output {
             | Output::RoomMemberAttributesUpdated { session, .. } => Some(*session),
             Output::AdminReply { .. }
             | Output::RoomCreated { .. }
-            | Output::RoomDestroyed { .. } => None,
+            | Output::RoomDestroyed { .. }
+            | Output::RoomMembersChanged { .. } => None,
         }
     }
 
@@ -339,6 +362,7 @@ impl Output {
             | Output::RoomDestroyed { room_id, .. }
             | Output::RoomAttributesUpdated { room_id, .. }
             | Output::RoomMessage { room_id, .. }
+            | Output::RoomMembersChanged { room_id, .. }
             | Output::RoomMemberAttributesUpdated { room_id, .. } => Some(*room_id),
             Output::Reply { .. } | Output::AdminReply { .. } | Output::SessionClosed { .. } => None,
         }

@@ -85,9 +85,16 @@ impl Engine {
     /// room's log.
     fn mark_lost(&mut self, room_slot: u32) -> Option<LostView> {
         let room = self.state.rooms.get_mut(room_slot)?;
+        // An open member batch has not told anyone its changes yet: count from its start.
+        let (join_mark, departure_mark) = room
+            .member_batch
+            .as_ref()
+            .map_or((room.next_join_seq, room.reconnect.next_departure), |b| {
+                b.mark
+            });
         let view = LostView {
-            join_mark: room.next_join_seq,
-            departure_mark: room.reconnect.next_departure,
+            join_mark,
+            departure_mark,
             attr_version: room.attr_version,
             attr_keys: room.attributes.keys().cloned().collect(),
             member_attr_version: room.member_attr_version,

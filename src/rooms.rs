@@ -1,6 +1,7 @@
 //! Rooms: their members in join order, their destroy timer, attributes and message counter.
 
 use crate::ids::{RoomId, UserId};
+use crate::output::LeaveReason;
 use crate::timers::TimerKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -125,6 +126,38 @@ pub(crate) struct Room {
     /// Bookkeeping for members whose link is lost.
     #[serde(default)]
     pub(crate) reconnect: ReconnectLog,
+    /// The open coalescing window of a large room (boxed: most rooms never have one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) member_batch: Option<Box<MemberBatch>>,
+}
+
+/// One change a member batch holds for a user, with its order in the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum BatchChange {
+    /// Not a member at the window's start, a member now.
+    Joined { order: u64 },
+    /// A member at the window's start, gone now (the last reason it left).
+    Left { order: u64, reason: LeaveReason },
+}
+
+/// The open coalescing window of a large room: net member changes since it opened.
+///
+/// The window also holds a mark `(join mark, departure mark)` in the room's `ReconnectLog`,
+/// taken when it opened, as a reconnecting member would: a member whose link drops while
+/// the window is open has not been told of the window's changes, so its restore delta must
+/// count from the window's start, and the departures of the window must be logged for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct MemberBatch {
+    /// The flush timer.
+    pub(crate) timer: TimerKey,
+    /// The room's marks when the window opened.
+    pub(crate) mark: (u64, u64),
+    /// Net change per user (at most one each: members at the start plus joiners since, so
+    /// bounded by twice the member limit).
+    pub(crate) changes: BTreeMap<UserId, BatchChange>,
+    /// Order of the next change.
+    pub(crate) next_order: u64,
 }
 
 impl Room {
@@ -144,6 +177,7 @@ impl Room {
             member_attributes: BTreeMap::new(),
             member_attr_version: 0,
             reconnect: ReconnectLog::default(),
+            member_batch: None,
         }
     }
 

@@ -204,6 +204,18 @@ fn check_recipients(
     named: &[RoomId],
 ) -> Result<(), String> {
     for o in outs {
+        if let Output::RoomMembersChanged { room_id, .. } = o {
+            // Addressed to the room: it must have a live member to deliver it to.
+            let live = after
+                .iter()
+                .any(|(&(_, r), st)| r == *room_id && *st == RoomState::Connected);
+            if !live {
+                return Err(format!(
+                    "room delta for {room_id} without a live member: {o:?}"
+                ));
+            }
+            continue;
+        }
         let (Some(s), Some(r)) = (o.session(), o.room_id()) else {
             continue;
         };

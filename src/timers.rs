@@ -57,6 +57,13 @@ pub enum TimerKind {
         /// The session's incarnation when the timer was armed.
         incarnation: u64,
     },
+    /// A large room's member batch window closed: its coalesced changes go out.
+    MemberBatch {
+        /// Room slot.
+        slot: u32,
+        /// The room's incarnation when the timer was armed.
+        incarnation: u64,
+    },
 }
 
 /// Handle of a pending timer, kept by its owner to cancel it.

@@ -136,6 +136,21 @@ pub fn line(o: &Output) -> String {
             seq,
             ..
         } => format!("{session} {room_id} message {seq} from {from}"),
+        Output::RoomMembersChanged {
+            room_id,
+            joined,
+            left,
+        } => {
+            let left: Vec<String> = left
+                .iter()
+                .map(|m| format!("{}({})", m.user_id, wire(&m.reason)))
+                .collect();
+            format!(
+                "room {room_id} changed +[{}] -[{}]",
+                user_list(joined),
+                left.join(",")
+            )
+        }
         // Other outputs (attribute updates, ...): recipient, room and wire type.
         other => {
             let kind = serde_json::to_value(other)
