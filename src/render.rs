@@ -6,7 +6,7 @@ use crate::config::RoomConfig;
 use crate::dialect::{self, Dialect, VendorEvent};
 use crate::ids::SessionId;
 use crate::input::Input;
-use crate::output::{Members, Outcome, Output, ReplyOk, Stamped};
+use crate::output::{Member, Outcome, Output, ReplyOk, Stamped};
 use crate::trace::{Record, Step};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -21,7 +21,7 @@ pub enum Format {
     Mermaid,
 }
 
-fn names(members: &Members) -> String {
+fn names(members: &[Member]) -> String {
     let v: Vec<String> = members.iter().map(|m| m.user_id.to_string()).collect();
     format!("[{}]", v.join(", "))
 }
@@ -237,6 +237,21 @@ fn describe_other_output(out: &Output) -> String {
             payload,
             ..
         } => format!("{room_id} message #{seq} from {from}: {payload:?}"),
+        Output::RoomMembersChanged {
+            room_id,
+            joined,
+            left,
+        } => {
+            let left: Vec<String> = left
+                .iter()
+                .map(|m| format!("{} ({})", m.user_id, snake(&m.reason)))
+                .collect();
+            format!(
+                "{room_id} room_members_changed joined {} left [{}]",
+                names(joined),
+                left.join(", ")
+            )
+        }
         other => compact(other),
     }
 }
@@ -369,10 +384,11 @@ impl<W: Write> Renderer<W> {
         {
             let timer = i < step.fired;
             let cause = if timer { None } else { step.input() };
-            let who = s
-                .output
-                .session()
-                .map_or_else(|| "server".to_owned(), |x| x.to_string());
+            let who = match (&s.output, s.output.session()) {
+                (Output::RoomMembersChanged { room_id, .. }, _) => format!("room:{room_id}"),
+                (_, Some(x)) => x.to_string(),
+                (_, None) => "server".to_owned(),
+            };
             let mark = if timer { "  [timer]" } else { "" };
             let text = self.output_text(s, cause);
             let at = s.at.as_ms();

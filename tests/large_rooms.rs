@@ -19,8 +19,13 @@ fn config() -> Config {
 /// Sessions s1..s{n} for users u1..u{n}, all logged in at 0.
 fn with_users(n: usize) -> T {
     let mut t = T::with(config());
-    let pairs: Vec<(String, String)> = (1..=n).map(|i| (format!("s{i}"), format!("u{i}"))).collect();
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(s, u)| (s.as_str(), u.as_str())).collect();
+    let pairs: Vec<(String, String)> = (1..=n)
+        .map(|i| (format!("s{i}"), format!("u{i}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(s, u)| (s.as_str(), u.as_str()))
+        .collect();
     t.logins(0, &refs);
     t
 }
@@ -83,7 +88,11 @@ fn above_the_threshold_joins_wait_for_the_window_and_go_out_as_one_delta() {
     let outs = t.run(500, |r| r.join("s5", "r1"));
     assert_eq!(member_events(&outs), Vec::<String>::new());
     t.advance(1099);
-    assert_eq!(fired_at(&t, 1100), Vec::<String>::new(), "not before the window ends");
+    assert_eq!(
+        fired_at(&t, 1100),
+        Vec::<String>::new(),
+        "not before the window ends"
+    );
     t.advance(1100);
     assert_eq!(fired_at(&t, 1100), ["room r1 changed +[u4,u5] -[]"]);
     assert_eq!(t.engine().pending_timers(), 0, "the window closed");
@@ -131,7 +140,10 @@ fn an_empty_net_change_sends_nothing() {
     assert_eq!(t.engine().pending_timers(), 0);
     // Back at the threshold with no window open: exact events again.
     let outs = t.run(1100, |r| r.leave("s3", "r1"));
-    assert_eq!(member_events(&outs), ["s1 r1 left u3 left", "s2 r1 left u3 left"]);
+    assert_eq!(
+        member_events(&outs),
+        ["s1 r1 left u3 left", "s2 r1 left u3 left"]
+    );
     pin!("empty_net_change", t);
 }
 
@@ -157,7 +169,11 @@ fn a_room_that_empties_drops_its_window_without_output() {
     for (i, s) in ["s1", "s2", "s3", "s4"].iter().enumerate() {
         t.run(100 + i as u64, |r| r.leave(s, "r1"));
     }
-    assert_eq!(t.engine().pending_timers(), 1, "only the destroy timer is left");
+    assert_eq!(
+        t.engine().pending_timers(),
+        1,
+        "only the destroy timer is left"
+    );
     t.advance(1040);
     assert_eq!(fired_at(&t, 1040), Vec::<String>::new());
     pin!("empty_room_drops_window", t);
@@ -213,7 +229,10 @@ fn a_grace_expiry_in_a_large_room_is_batched_as_timeout() {
         .collect();
     assert_eq!(
         flushed,
-        ["room r1 changed +[u4,u5] -[]", "room r1 changed +[] -[u3(timeout)]"]
+        [
+            "room r1 changed +[u4,u5] -[]",
+            "room r1 changed +[] -[u3(timeout)]"
+        ]
     );
 }
 
