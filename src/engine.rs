@@ -228,6 +228,23 @@ impl Engine {
         )
     }
 
+    /// The sessions of a room whose link to it is live (not reconnecting), in join order:
+    /// the recipients of a room-addressed output such as `room_members_changed`. `None` if
+    /// the room does not exist.
+    #[must_use]
+    pub fn room_recipients(&self, room_id: RoomId) -> Option<Vec<SessionId>> {
+        let slot = self.room_slot(room_id)?;
+        let room = self.state.rooms.get(slot)?;
+        Some(
+            room.members
+                .values()
+                .filter_map(|&s| self.state.sessions.get(s))
+                .filter(|s| s.membership(slot).is_some_and(|m| !m.is_reconnecting()))
+                .map(|s| s.id)
+                .collect(),
+        )
+    }
+
     /// Whether the room exists.
     #[must_use]
     pub fn room_exists(&self, room_id: RoomId) -> bool {

@@ -199,6 +199,14 @@ fn a_link_lost_in_the_window_gets_the_window_in_its_restore_delta() {
     t.advance(1040);
     // s1 is reconnecting: the room delta goes to the live members only...
     assert_eq!(fired_at(&t, 1040), ["room r1 changed +[u4,u5] -[u2(left)]"]);
+    let recipients: Vec<String> = t
+        .engine()
+        .room_recipients(roomcore::RoomId::new("r1"))
+        .expect("room")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(recipients, ["s3", "s4", "s5"]);
     // ... and s1 learns the whole window (u4 joined before its loss, but it was never told).
     let outs = t.at(1500, link_restored("s1"));
     assert_eq!(

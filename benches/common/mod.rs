@@ -311,7 +311,9 @@ impl Churn {
 }
 
 /// One room of `members` members (joined in a random order of session slots), and one
-/// spare session; each step the spare joins and the oldest member leaves.
+/// spare session; each step the spare joins and the oldest member leaves, and the clock
+/// moves 1 ms, so a large room's coalescing window (1 s by default) closes every 1,000
+/// steps and its flush is part of the measured cost.
 pub struct LargeRoom {
     pub world: World,
     order: std::collections::VecDeque<u32>,
@@ -320,8 +322,21 @@ pub struct LargeRoom {
 
 impl LargeRoom {
     pub fn new(members: usize) -> LargeRoom {
+        LargeRoom::with(members, big_config())
+    }
+
+    /// The same with every change told to every member one by one (no coalescing).
+    pub fn naive(members: usize) -> LargeRoom {
+        let config = Config {
+            member_notify_threshold: u32::MAX,
+            ..big_config()
+        };
+        LargeRoom::with(members, config)
+    }
+
+    fn with(members: usize, config: Config) -> LargeRoom {
         let mut rng = Rng::new(0x1A26E + members as u64);
-        let mut world = World::new(big_config());
+        let mut world = World::new(config);
         for s in 0..=members {
             world.login(s as u64);
         }
@@ -344,6 +359,7 @@ impl LargeRoom {
 
     /// One join/leave pair; returns the outputs of both.
     pub fn step(&mut self) -> usize {
+        self.world.now += 1;
         self.world.join(u64::from(self.spare), 0);
         let joined = self.world.out.len();
         self.order.push_back(self.spare);
