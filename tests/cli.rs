@@ -452,6 +452,25 @@ fn check_reports_a_failing_vector_with_a_diff_and_exits_1() {
 }
 
 #[test]
+fn check_reports_a_room_delta_divergence_under_the_room() {
+    let good =
+        std::fs::read_to_string(vector("large_room_members_coalesced.jsonl")).expect("vector");
+    let bad = good.replacen(r#""reason":"left"}]"#, r#""reason":"kicked"}]"#, 1);
+    assert_ne!(good, bad, "the vector has a room delta with a left member");
+    let path = temp_file(bad.as_bytes());
+    let p = path.to_string_lossy().into_owned();
+    let r = run(&["check", &p], b"");
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("room r1: differs after the input on line"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
 fn check_reports_an_invalid_vector_and_exits_2() {
     let path =
         temp_file(format!("{LOGIN}\n{{\"at\":0,\"out\":{{\"type\":\"nope\"}}}}\n").as_bytes());

@@ -354,3 +354,50 @@ fn every_state_change_with_a_disconnect_maps_in_every_dialect_that_reports_it() 
     }
     assert_eq!(dialect::canonical_name(&leave("r1")), "leave_room");
 }
+
+/// A large room's coalesced delta is addressed to the room: each dialect shows one joined
+/// and one left callback with the member list and the room, and nothing for an empty list.
+#[test]
+fn room_members_changed_maps_to_one_joined_and_one_left_callback() {
+    let delta = Output::RoomMembersChanged {
+        room_id: r("r1"),
+        joined: vec![
+            Member {
+                user_id: UserId::new("u4"),
+            },
+            Member {
+                user_id: UserId::new("u5"),
+            },
+        ],
+        left: vec![roomcore::MemberLeft {
+            user_id: UserId::new("u2"),
+            reason: LeaveReason::Kicked,
+        }],
+    };
+    let expect = |joined: &str, left: &str| {
+        format!(
+            r#"[{{"callback":"{joined}","roomID":"r1","memberList":["u4","u5"]}},{{"callback":"{left}","roomID":"r1","memberList":["u2"]}}]"#
+        )
+    };
+    assert_eq!(
+        json(Dialect::Zim, &delta, None),
+        expect("onRoomMemberJoined", "onRoomMemberLeft")
+    );
+    assert_eq!(
+        json(Dialect::Trtc, &delta, None),
+        expect("onRemoteUserEnterRoom", "onRemoteUserLeaveRoom")
+    );
+    assert_eq!(
+        json(Dialect::LiveKit, &delta, None),
+        expect("ParticipantConnected", "ParticipantDisconnected")
+    );
+    assert!(view(Dialect::ByteDance, &delta, None).is_empty());
+    let joins_only = Output::RoomMembersChanged {
+        room_id: r("r1"),
+        joined: vec![Member {
+            user_id: UserId::new("u4"),
+        }],
+        left: Vec::new(),
+    };
+    assert_eq!(view(Dialect::Zim, &joins_only, None).len(), 1);
+}
