@@ -17,7 +17,8 @@ pub const MAX_COMMANDS: usize = 256;
 #[derive(Debug, Clone, Arbitrary)]
 pub struct EngineVsModel {
     /// Bit 0: multi-device policy; bits 1..: small limits (rooms, members, rooms per session,
-    /// sessions, tombstones, message rate).
+    /// sessions, tombstones, message rate, kick size, member attribute count, room size for
+    /// member attributes, users per member attribute call).
     pub knobs: u16,
     /// The commands, applied in order.
     pub cmds: Vec<Cmd>,
@@ -44,6 +45,9 @@ impl EngineVsModel {
             reconnect_grace_ms: if bit(7) { 1000 } else { 3000 },
             message_rate_per_s: u32::from(bit(8)),
             max_kick_users: if bit(9) { 2 } else { 50 },
+            max_member_attributes: if bit(10) { 2 } else { 30 },
+            member_attributes_max_room_members: if bit(11) { 1 } else { 500 },
+            member_attributes_max_users: if bit(12) { 2 } else { 100 },
             message_burst: 2,
             message_max_bytes: 16,
             attributes_total_max_bytes: 1000,

@@ -179,10 +179,9 @@ impl Engine {
         if let Some(view) = &membership.lost {
             room.reconnect.remove_mark(view.mark());
         }
-        let had_attributes = room
-            .member_attributes
-            .get(&user)
-            .is_some_and(|a| !a.values.is_empty());
+        // A record (even emptied by deletes) means the attributes were written during this
+        // stay: a reconnecting member may know a set the deletes since emptied.
+        let had_attributes = room.member_attributes.contains_key(&user);
         room.reconnect
             .departed(membership.join_seq, user, had_attributes);
         self.settle_grace(session_slot);

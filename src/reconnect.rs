@@ -21,8 +21,10 @@
 //!   (current values) and the keys deleted since; then, if member attributes changed, one
 //!   `room_member_attributes_updated` with each such member's whole set. The deltas are net:
 //!   a member who joined and left again is in neither list, and one who left and came back is
-//!   in neither (if it had member attributes when it left, its current set is resent, since
-//!   leaving cleared them). Nothing is sent for what did not change.
+//!   in neither (if its member attributes had been written during the stay it left, its
+//!   current set is resent, since leaving cleared them: even when deletes had emptied them,
+//!   as the session may have known a set from before). Nothing else is sent for what did
+//!   not change.
 //! - Room messages sent while a member is reconnecting are not delivered to it, then or on
 //!   restore (the room keeps no message history); the per-room sequence number lets the
 //!   client see the gap.

@@ -47,9 +47,9 @@ pub(crate) struct ReconnectLog {
     /// `(join mark, departure mark)` of every reconnecting membership, with how many share it.
     #[serde(with = "mark_list")]
     pub(crate) marks: BTreeMap<(u64, u64), u32>,
-    /// Departure number -> (join sequence number, user, whether it took member attributes
-    /// along) of members who left while someone was reconnecting and who were present when
-    /// at least one of them lost its link.
+    /// Departure number -> (join sequence number, user, whether it took a member attribute
+    /// record along, even an emptied one) of members who left while someone was
+    /// reconnecting and who were present when at least one of them lost its link.
     pub(crate) departures: BTreeMap<u64, (u64, UserId, bool)>,
     /// The next departure number; never reused.
     pub(crate) next_departure: u64,

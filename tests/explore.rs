@@ -16,6 +16,9 @@
 //! The CI test explores 3 sessions x 2 rooms for each device policy; `explore_large`
 //! (ignored; run with `cargo test --release --test explore -- --ignored --nocapture`)
 //! explores 4 sessions x 3 rooms.
+//! - Member attributes have their own, smaller explorations (the full alphabet with them
+//!   multiplies the states): 2 users x 1 room in CI, 3 sessions (two devices of one user)
+//!   x 1 room under the multi-device policy by hand.
 
 use roomcore::model::cmd::{Cmd, Domain};
 use roomcore::model::lockstep::Lockstep;
@@ -65,6 +68,29 @@ fn alphabet(sessions: u8, rooms: u8, two_devices: bool) -> Vec<Cmd> {
     a
 }
 
+/// [`alphabet`] plus member attribute commands on every room: each session sets `a` on its
+/// own user and on every user (mask of all of them), deletes `a` the same two ways, and
+/// queries everyone. One key and one value keep the attribute states few (none, written and
+/// emptied, `a` set) while every path that clears them (leave, switch, kick, dismiss,
+/// logout, takeover, grace expiry) and every restore delta is reached.
+fn member_alphabet(sessions: u8, rooms: u8, two_devices: bool) -> Vec<Cmd> {
+    let mut a = alphabet(sessions, rooms, two_devices);
+    let users: u8 = if two_devices { sessions - 1 } else { sessions };
+    let all = (1u8 << users) - 1;
+    for s in 0..sessions {
+        for r in 0..rooms {
+            a.extend([
+                Cmd::SetMemberAttrs(s, r, 0, 0),
+                Cmd::SetMemberAttrs(s, r, 0, all),
+                Cmd::DelMemberAttrs(s, r, 0, 0),
+                Cmd::DelMemberAttrs(s, r, 0, all),
+                Cmd::QueryMemberAttrs(s, r, all),
+            ]);
+        }
+    }
+    a
+}
+
 fn config(policy: DevicePolicy) -> Config {
     Config {
         device_policy: policy,
@@ -105,6 +131,22 @@ fn notable(before: &Lockstep, cmd: &Cmd, after: &Lockstep, out: &[Stamped]) -> V
         })
     {
         n.push("restore with a member delta");
+    }
+    if matches!(cmd, Cmd::LinkRestored(_))
+        && out
+            .iter()
+            .any(|s| matches!(s.output, Output::RoomMemberAttributesUpdated { .. }))
+    {
+        n.push("restore with a member attribute delta");
+    }
+    if !matches!(
+        cmd,
+        Cmd::SetMemberAttrs(..) | Cmd::DelMemberAttrs(..) | Cmd::LinkRestored(_)
+    ) && out
+        .iter()
+        .any(|s| matches!(s.output, Output::RoomMemberAttributesUpdated { .. }))
+    {
+        n.push("member attributes taken along by a departure");
     }
     if out.iter().any(|s| {
         matches!(&s.output, Output::Reply { outcome, .. }
@@ -203,8 +245,6 @@ const SOMETIMES: [&str; 7] = [
     "destroy timer cancelled by a rejoin",
 ];
 
-// The wall-clock time is printed for the record, never asserted on.
-#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 fn check_and_print(
     sessions: u8,
     rooms: u8,
@@ -213,10 +253,23 @@ fn check_and_print(
     max_depth: usize,
     expected: &[&str],
 ) {
-    let t = std::time::Instant::now();
     let alphabet = alphabet(sessions, rooms, two_devices);
+    run_and_print(sessions, rooms, policy, max_depth, expected, &alphabet);
+}
+
+// The wall-clock time is printed for the record, never asserted on.
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
+fn run_and_print(
+    sessions: u8,
+    rooms: u8,
+    policy: DevicePolicy,
+    max_depth: usize,
+    expected: &[&str],
+    alphabet: &[Cmd],
+) {
+    let t = std::time::Instant::now();
     let domain = Domain::small(usize::from(sessions), usize::from(rooms));
-    let report = explore(config(policy), domain, &alphabet, max_depth);
+    let report = explore(config(policy), domain, alphabet, max_depth);
     println!(
         "explore {sessions} sessions x {rooms} rooms, {policy:?} policy, {} commands: {} unique \
          states, {} transitions, depth {}{}, {:.1?}",
@@ -293,4 +346,32 @@ fn explore_4_sessions_3_rooms() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(7);
     check_and_print(4, 3, true, DevicePolicy::Single, depth, &SOMETIMES);
+}
+
+/// Member attributes, with set, delete and query on top of the CI alphabet: 2 users x 1
+/// room in CI (3 s in release); 2 devices of one user plus another user x 1 room
+/// (multi-device policy: a takeover keeps the attributes) by hand.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "run in release (ci/verify.sh)")]
+fn explore_member_attributes_2_users_1_room() {
+    let expected = [
+        "restore with a member attribute delta",
+        "member attributes taken along by a departure",
+        "grace expired",
+        "restore with a member delta",
+    ];
+    let a = member_alphabet(2, 1, false);
+    run_and_print(2, 1, DevicePolicy::Single, usize::MAX, &expected, &a);
+}
+
+#[test]
+#[ignore = "45 s in release; run by hand and record the figures"]
+fn explore_member_attributes_3_sessions_1_room_multi_device_policy() {
+    let expected = [
+        "restore with a member attribute delta",
+        "member attributes taken along by a departure",
+        "taken over by another device",
+    ];
+    let a = member_alphabet(3, 1, true);
+    run_and_print(3, 1, DevicePolicy::Multi, usize::MAX, &expected, &a);
 }

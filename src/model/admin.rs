@@ -43,9 +43,11 @@ impl Model {
             }
         }
         // All are out before anyone is told anything; as the engine documents, the keys that
-        // go with their owners are announced before the kick's `members_left`.
+        // go with their owners, then each one's member attributes, are announced before the
+        // kick's `members_left`.
         for u in &removed {
             self.owner_left(room, *u);
+            self.member_attrs_left(room, *u);
         }
         if !removed.is_empty() {
             for other in self.live_members(room, None) {

@@ -8,6 +8,8 @@
 //!
 //! Not covered by this alphabet: inputs added after the model was written (the model ignores
 //! them), and message payloads over 32 KiB other than the one oversized menu entry.
+//! Member attribute commands are covered (set, delete, query, with user lists that name
+//! the caller, other users, repeats, an invalid id, none, or too many).
 
 use crate::config::RoomConfig;
 use crate::ids::{RoomId, SessionId, UserId};
@@ -44,6 +46,12 @@ pub enum Cmd {
     /// room, bit set of users (bit 7: repeat the first user).
     Kick(u8, u8),
     Dismiss(u8),
+    /// session, room, member attribute menu, user list menu (see [`Domain::member_users`]).
+    SetMemberAttrs(u8, u8, u8, u8),
+    /// session, room, member key menu, user list menu.
+    DelMemberAttrs(u8, u8, u8, u8),
+    /// session, room, user list menu.
+    QueryMemberAttrs(u8, u8, u8),
 }
 
 /// Time steps, chosen to land just before, on and after the delays the test configs use.
@@ -206,6 +214,52 @@ impl Domain {
         }
     }
 
+    /// Member attributes to set, from the menu. The test configs use ZIM's key and value
+    /// limits (8 and 64 bytes) with small count and total limits, so entries 7 to 9 add up
+    /// to the total and the distinct keys to the count.
+    #[must_use]
+    pub fn member_attributes(&self, what: u8) -> BTreeMap<String, String> {
+        let m = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        match what % 10 {
+            0 => m(&[("a", "1")]),
+            1 => m(&[("b", "2")]),
+            2 => m(&[("a", "3"), ("c", "4")]),
+            3 => BTreeMap::new(),
+            4 => m(&[("", "x")]),
+            5 => m(&[(&"k".repeat(9), "v")]),
+            6 => m(&[("v", &"v".repeat(65))]),
+            7 => m(&[("d", &"d".repeat(60))]),
+            8 => m(&[("e", &"e".repeat(60))]),
+            _ => m(&[("a", "1"), ("f", &"f".repeat(30))]),
+        }
+    }
+
+    /// Member attribute keys to delete, from the menu.
+    #[must_use]
+    pub fn member_keys(&self, what: u8) -> Vec<String> {
+        let v = |ks: &[&str]| ks.iter().map(|k| (*k).to_owned()).collect();
+        match what % 6 {
+            0 => v(&["a"]),
+            1 => v(&["b", "c"]),
+            2 => Vec::new(),
+            3 => v(&["zz", "a"]),
+            4 => v(&[""]),
+            _ => v(&["d", "e", "f"]),
+        }
+    }
+
+    /// The `user_ids` of a member attribute call: 0 is absent (the caller's own user);
+    /// otherwise a bit set as for a kick (an empty list when no user bit is set).
+    #[must_use]
+    pub fn member_users(&self, mask: u8) -> Option<Vec<UserId>> {
+        (mask != 0).then(|| self.kick_users(mask))
+    }
+
     /// The users of a kick, from a bit set (bit 7 repeats the first one).
     #[must_use]
     pub fn kick_users(&self, mask: u8) -> Vec<UserId> {
@@ -358,6 +412,26 @@ impl Cmd {
             Cmd::Dismiss(r) => Input::DismissRoom {
                 request,
                 room_id: d.room(r),
+            },
+            Cmd::SetMemberAttrs(s, r, w, u) => Input::SetRoomMembersAttributes {
+                session: d.session(s),
+                request,
+                room_id: d.room(r),
+                attributes: d.member_attributes(w),
+                user_ids: d.member_users(u),
+            },
+            Cmd::DelMemberAttrs(s, r, w, u) => Input::DeleteRoomMembersAttributes {
+                session: d.session(s),
+                request,
+                room_id: d.room(r),
+                keys: d.member_keys(w),
+                user_ids: d.member_users(u),
+            },
+            Cmd::QueryMemberAttrs(s, r, u) => Input::QueryRoomMembersAttributes {
+                session: d.session(s),
+                request,
+                room_id: d.room(r),
+                user_ids: d.member_users(u),
             },
         })
     }

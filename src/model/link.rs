@@ -7,12 +7,17 @@
 //! room is reconnecting; link events for sessions not logged in are ignored; the restore
 //! delta is net (who joined and is still there, in join order; who was there and is gone,
 //! in the order they left, with reason `left`; keys written since with their values and keys
-//! gone since; members who left and came back have their (empty) member attributes resent).
+//! gone since; then, by user id, the whole member attribute set of every member whose
+//! attributes were written since the loss (and who has not left since), and of every member
+//! back after leaving the stay the session knew with attributes written during it, even if
+//! deletes had emptied them: the session may know a set from before its loss).
 
 use super::state::{LostView, TimerWhat};
 use super::Model;
 use crate::ids::{RoomId, SessionId, UserId};
-use crate::output::{LeaveReason, Member, Members, Output, RoomEvent, RoomState};
+use crate::output::{
+    LeaveReason, Member, MemberAttributesInfo, Members, Output, RoomEvent, RoomState,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 impl Model {
@@ -36,6 +41,7 @@ impl Model {
                     .map(|x| x.attrs.keys().cloned().collect())
                     .unwrap_or_default(),
                 touched: BTreeSet::new(),
+                members_written: BTreeSet::new(),
             };
             if let Some(s) = self.sessions.get_mut(&session) {
                 s.lost_views.insert(r, view);
@@ -73,11 +79,27 @@ impl Model {
         }
     }
 
-    /// Someone left `room`: every session reconnecting to it notes the departure.
+    /// Someone left `room`: every session reconnecting to it notes the departure, and
+    /// whether the member attributes of the stay that ended had been written.
     pub(super) fn note_departure(&mut self, room: RoomId, user: UserId) {
+        let had = self
+            .rooms
+            .get(&room)
+            .is_some_and(|r| r.member_attrs.contains_key(&user));
         for s in self.sessions.values_mut() {
             if let Some(v) = s.lost_views.get_mut(&room) {
-                v.departures.push(user);
+                v.departures.push((user, had));
+                v.members_written.remove(&user);
+            }
+        }
+    }
+
+    /// Member attributes of `users` were written in `room`: every session reconnecting to it
+    /// notes them.
+    pub(super) fn note_members_written(&mut self, room: RoomId, users: &[UserId]) {
+        for s in self.sessions.values_mut() {
+            if let Some(v) = s.lost_views.get_mut(&room) {
+                v.members_written.extend(users.iter().copied());
             }
         }
     }
@@ -121,10 +143,15 @@ impl Model {
             .filter(|u| *u != me)
             .collect();
         let before: Vec<UserId> = view.users.iter().copied().filter(|u| *u != me).collect();
+        // The first departure of each user there at the loss ends the stay the session knew.
         let mut gone: Vec<UserId> = Vec::new();
-        for u in &view.departures {
+        let mut left_written: BTreeSet<UserId> = BTreeSet::new();
+        for (u, had) in &view.departures {
             if before.contains(u) && !gone.contains(u) {
                 gone.push(*u);
+                if *had {
+                    left_written.insert(*u);
+                }
             }
         }
         let back: BTreeSet<UserId> = gone.iter().filter(|u| now.contains(u)).copied().collect();
@@ -180,6 +207,30 @@ impl Model {
                 room_id: room,
                 set,
                 deleted,
+            });
+        }
+        // Member attributes: everyone now in the room whose attributes were written since
+        // the loss, and everyone back after leaving the stay the session knew with written
+        // attributes (leaving cleared them), each with its whole set, by user id.
+        let mut changed: BTreeMap<UserId, BTreeMap<String, String>> = BTreeMap::new();
+        for u in self.users_in(room) {
+            let written = view.members_written.contains(&u);
+            let back = u != me && back.contains(&u) && left_written.contains(&u);
+            if written || back {
+                changed.insert(u, self.member_attrs_of(room, u));
+            }
+        }
+        if !changed.is_empty() {
+            self.emit(Output::RoomMemberAttributesUpdated {
+                session,
+                room_id: room,
+                members: changed
+                    .into_iter()
+                    .map(|(user_id, attributes)| MemberAttributesInfo {
+                        user_id,
+                        attributes,
+                    })
+                    .collect(),
             });
         }
     }

@@ -171,7 +171,7 @@ impl Lockstep {
     }
 
     /// Compares what both sides expose: sessions, their rooms and states, rooms and their
-    /// members and attributes, timers.
+    /// members, attributes and member attributes, timers.
     ///
     /// # Errors
     /// The first difference.
@@ -212,6 +212,11 @@ impl Lockstep {
                 format!("{:?}", e.room_attributes(*r)),
                 format!("{:?}", m.room_attributes(*r)),
             )?;
+            eq(
+                &format!("member attributes of {r}"),
+                format!("{:?}", engine_member_attributes(e, *r)),
+                format!("{:?}", m.member_attributes(*r)),
+            )?;
         }
         eq(
             "room count",
@@ -234,6 +239,23 @@ impl Lockstep {
             format!("{:?}", m.poll_timeout()),
         )
     }
+}
+
+/// The engine's member attributes of a room in the model's shape (members with a non-empty
+/// set, by user id). The engine has no public getter for them; this reads its state (the
+/// comparison lives in the crate for that reason).
+fn engine_member_attributes(
+    e: &crate::engine::Engine,
+    room: RoomId,
+) -> Option<super::MemberAttributeSets> {
+    let r = e.state.rooms.get(e.room_slot(room)?)?;
+    Some(
+        r.member_attributes
+            .iter()
+            .filter(|(_, a)| !a.values.is_empty())
+            .map(|(u, a)| (*u, a.values.clone()))
+            .collect(),
+    )
 }
 
 fn record_cursor(c: &mut Cursors, room: RoomId, out: &[Stamped]) {

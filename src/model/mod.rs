@@ -17,12 +17,14 @@ pub mod cmd;
 mod extras;
 mod link;
 pub mod lockstep;
+mod member_attrs;
 mod paging;
 mod rooms;
 mod sessions;
 mod state;
 mod valid;
 
+pub use member_attrs::MemberAttributeSets;
 pub use state::Canonical;
 
 use crate::config::Config;
@@ -344,6 +346,35 @@ impl Model {
                 payload,
             } => {
                 let r = self.send_message(*session, *room_id, payload);
+                self.reply(*session, *request, r);
+            }
+            Input::SetRoomMembersAttributes {
+                session,
+                request,
+                room_id,
+                attributes,
+                user_ids,
+            } => {
+                let r = self.set_member_attrs(*session, *room_id, attributes, user_ids.as_deref());
+                self.reply(*session, *request, r);
+            }
+            Input::DeleteRoomMembersAttributes {
+                session,
+                request,
+                room_id,
+                keys,
+                user_ids,
+            } => {
+                let r = self.delete_member_attrs(*session, *room_id, keys, user_ids.as_deref());
+                self.reply(*session, *request, r);
+            }
+            Input::QueryRoomMembersAttributes {
+                session,
+                request,
+                room_id,
+                user_ids,
+            } => {
+                let r = self.query_member_attrs(*session, *room_id, user_ids.as_deref());
                 self.reply(*session, *request, r);
             }
             Input::RemoveUsers {

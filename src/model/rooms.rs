@@ -116,7 +116,8 @@ impl Model {
     }
 
     /// A member leaves: it sees `own` (if any), the others `members_left` with `reason`, its
-    /// attributes marked delete-after-owner-left go, and an emptied room starts its timer.
+    /// attributes marked delete-after-owner-left go, then its member attributes, and an
+    /// emptied room starts its timer.
     pub(super) fn remove_member(
         &mut self,
         room: RoomId,
@@ -140,6 +141,7 @@ impl Model {
             });
         }
         self.owner_left(room, user);
+        self.member_attrs_left(room, user);
         self.after_leave(room);
     }
 
@@ -207,6 +209,7 @@ impl Model {
                 attrs,
                 keep_attrs: rc.keep_attributes_while_empty,
                 msg_seq: 0,
+                member_attrs: BTreeMap::new(),
             },
         );
         self.emit(Output::RoomCreated { room_id: info.id });

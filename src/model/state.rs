@@ -29,12 +29,16 @@ pub(super) struct MSession {
 pub(super) struct LostView {
     /// The users in the room at the loss, in join order.
     pub(super) users: Vec<UserId>,
-    /// Users who left the room since, in the order they left (repeats possible).
-    pub(super) departures: Vec<UserId>,
+    /// Users who left the room since, in the order they left (repeats possible), each with
+    /// whether its member attributes had been written during the stay that ended.
+    pub(super) departures: Vec<(UserId, bool)>,
     /// The attribute keys at the loss, sorted.
     pub(super) attr_keys: Vec<String>,
     /// Attribute keys written since.
     pub(super) touched: std::collections::BTreeSet<String>,
+    /// Users whose member attributes were written (set, or a key deleted) since the loss
+    /// and who have not left the room since.
+    pub(super) members_written: std::collections::BTreeSet<UserId>,
 }
 
 /// One member of a room: the session, and its join number (for paging cursors).
@@ -67,6 +71,9 @@ pub(super) struct MRoom {
     pub(super) attrs: BTreeMap<String, MAttr>,
     pub(super) keep_attrs: bool,
     pub(super) msg_seq: u64,
+    /// Member attributes by user: an entry appears when a member's attributes are first
+    /// written and stays (even emptied by deletes) until that member leaves.
+    pub(super) member_attrs: BTreeMap<UserId, BTreeMap<String, String>>,
 }
 
 /// What a timer does.
@@ -112,16 +119,16 @@ impl Model {
             // there at the loss (that is all the restore delta reads).
             let mut views = String::new();
             for (r, v) in &s.lost_views {
-                let mut gone: Vec<UserId> = Vec::new();
-                for u in &v.departures {
-                    if v.users.contains(u) && !gone.contains(u) {
-                        gone.push(*u);
+                let mut gone: Vec<(UserId, bool)> = Vec::new();
+                for (u, had) in &v.departures {
+                    if v.users.contains(u) && !gone.iter().any(|(g, _)| g == u) {
+                        gone.push((*u, *had));
                     }
                 }
                 let _ = write!(
                     views,
-                    "{r}:{:?}:{gone:?}:{:?}:{:?},",
-                    v.users, v.attr_keys, v.touched
+                    "{r}:{:?}:{gone:?}:{:?}:{:?}:{:?},",
+                    v.users, v.attr_keys, v.touched, v.members_written
                 );
             }
             let _ = write!(
@@ -144,12 +151,13 @@ impl Model {
                 .collect();
             let _ = write!(
                 c,
-                "R{id}:{:?}:{}:{members:?}:{:?}:{attrs:?}:{}:{};",
+                "R{id}:{:?}:{}:{members:?}:{:?}:{attrs:?}:{}:{}:{:?};",
                 r.name,
                 r.delay_ms,
                 r.destroy_timer.map(rank),
                 r.keep_attrs,
-                r.msg_seq
+                r.msg_seq,
+                r.member_attrs
             );
         }
         for t in &timers {

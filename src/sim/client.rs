@@ -1,12 +1,13 @@
 //! A simulated client: one session of one user. It issues valid and invalid commands,
 //! retries the ones whose reply does not come, and rebuilds its view of its rooms only from
-//! what the core sends it (room state changes, member deltas, query replies).
+//! what the core sends it (room state changes, member deltas, member attribute updates,
+//! query replies).
 
 use super::rng::Rng;
 use crate::config::RoomConfig;
 use crate::ids::{RoomId, SessionId, UserId};
 use crate::input::{Input, RequestId, RoomInfo};
-use crate::output::{Outcome, Output, ReplyOk, RoomState};
+use crate::output::{MemberAttributesInfo, Outcome, Output, ReplyOk, RoomState};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A client's idea of one room.
@@ -16,6 +17,9 @@ pub struct RoomView {
     pub state: RoomState,
     /// The members, once a query answered (then kept up to date by deltas).
     pub members: Option<BTreeSet<UserId>>,
+    /// The members' attributes (non-empty sets only), once a query answered (then kept up
+    /// to date by updates and restore deltas).
+    pub member_attrs: Option<BTreeMap<UserId, BTreeMap<String, String>>>,
 }
 
 /// A command waiting for its reply.
@@ -44,6 +48,8 @@ pub struct Client {
     pending: BTreeMap<RequestId, Pending>,
     /// The room each member query was about.
     queries: BTreeMap<RequestId, RoomId>,
+    /// The room each member attribute query was about.
+    attr_queries: BTreeMap<RequestId, RoomId>,
     next_request: RequestId,
 }
 
@@ -59,6 +65,7 @@ impl Client {
             view: BTreeMap::new(),
             pending: BTreeMap::new(),
             queries: BTreeMap::new(),
+            attr_queries: BTreeMap::new(),
             next_request: base,
         }
     }
@@ -83,6 +90,9 @@ impl Client {
     fn track(&mut self, now: u64, request: RequestId, input: Input) -> Input {
         if let Input::QueryMembers { room_id, .. } = &input {
             self.queries.insert(request, *room_id);
+        }
+        if let Input::QueryRoomMembersAttributes { room_id, .. } = &input {
+            self.attr_queries.insert(request, *room_id);
         }
         self.pending.insert(
             request,
@@ -126,6 +136,19 @@ impl Client {
         self.track(now, request, input)
     }
 
+    /// A member attribute query for `room` naming `users` (everyone who could be in it:
+    /// those who are not are skipped).
+    pub fn query_member_attrs(&mut self, now: u64, room: RoomId, users: &[UserId]) -> Input {
+        let request = self.request();
+        let input = Input::QueryRoomMembersAttributes {
+            session: self.session,
+            request,
+            room_id: room,
+            user_ids: Some(users.to_vec()),
+        };
+        self.track(now, request, input)
+    }
+
     /// `leave_all_rooms`.
     pub fn leave_all(&mut self, now: u64) -> Input {
         let request = self.request();
@@ -148,7 +171,14 @@ impl Client {
     }
 
     /// A random command: mostly sensible for its view, sometimes invalid or stale.
-    pub fn act(&mut self, rng: &mut Rng, now: u64, rooms: &[RoomId]) -> Option<Input> {
+    /// `users` are the users member attribute commands may name.
+    pub fn act(
+        &mut self,
+        rng: &mut Rng,
+        now: u64,
+        rooms: &[RoomId],
+        users: &[UserId],
+    ) -> Option<Input> {
         if !self.logged_in {
             if self.busy() {
                 return None;
@@ -169,7 +199,13 @@ impl Client {
             name: format!("room {id}"),
         };
         let request = self.request();
-        let input = match rng.below(100) {
+        // Member attributes: one of two keys, on the caller or on a random user.
+        let key = if rng.chance(50) { "a" } else { "b" };
+        let targets = match rng.pick(users) {
+            Some(u) if rng.chance(50) => Some(vec![*u]),
+            _ => None,
+        };
+        let input = match rng.below(110) {
             0..=14 => Input::EnterRoom {
                 session,
                 request,
@@ -236,6 +272,20 @@ impl Client {
                     ..RoomConfig::default()
                 }),
             },
+            100..=104 => Input::SetRoomMembersAttributes {
+                session,
+                request,
+                room_id: my_room,
+                attributes: BTreeMap::from([(key.to_owned(), rng.below(3).to_string())]),
+                user_ids: targets,
+            },
+            105..=107 => Input::DeleteRoomMembersAttributes {
+                session,
+                request,
+                room_id: my_room,
+                keys: vec![key.to_owned()],
+                user_ids: targets,
+            },
             _ => Input::Login {
                 session,
                 request,
@@ -258,6 +308,16 @@ impl Client {
                 };
                 match ok {
                     ReplyOk::LoggedIn { .. } => self.logged_in = true,
+                    ReplyOk::MemberAttributes {
+                        member_attributes, ..
+                    } => {
+                        let room = self.attr_queries.get(request).copied()?;
+                        if let Some(v) = self.view.get_mut(&room) {
+                            let mut known = BTreeMap::new();
+                            apply_member_attrs(&mut known, member_attributes);
+                            v.member_attrs = Some(known);
+                        }
+                    }
                     ReplyOk::Members { members, next } if next.is_empty() => {
                         let room = self.queries.get(request).copied()?;
                         if let Some(v) = self.view.get_mut(&room) {
@@ -280,10 +340,28 @@ impl Client {
             Output::MembersLeft {
                 room_id, members, ..
             } => {
-                if let Some(set) = self.view.get_mut(room_id).and_then(|v| v.members.as_mut()) {
-                    for m in members {
+                let v = self.view.get_mut(room_id)?;
+                for m in members {
+                    if let Some(set) = v.members.as_mut() {
                         set.remove(&m.user_id);
                     }
+                    // A member that left took its attributes along (a restore delta says
+                    // only that it left).
+                    if let Some(known) = v.member_attrs.as_mut() {
+                        known.remove(&m.user_id);
+                    }
+                }
+                None
+            }
+            Output::RoomMemberAttributesUpdated {
+                room_id, members, ..
+            } => {
+                if let Some(known) = self
+                    .view
+                    .get_mut(room_id)
+                    .and_then(|v| v.member_attrs.as_mut())
+                {
+                    apply_member_attrs(known, members);
                 }
                 None
             }
@@ -322,11 +400,26 @@ impl Client {
                         RoomView {
                             state,
                             members: None,
+                            member_attrs: None,
                         },
                     );
                     Some(room)
                 }
             },
+        }
+    }
+}
+
+/// Each member's whole set replaces what was known of it (an empty set: it has none).
+fn apply_member_attrs(
+    known: &mut BTreeMap<UserId, BTreeMap<String, String>>,
+    members: &[MemberAttributesInfo],
+) {
+    for m in members {
+        if m.attributes.is_empty() {
+            known.remove(&m.user_id);
+        } else {
+            known.insert(m.user_id, m.attributes.clone());
         }
     }
 }

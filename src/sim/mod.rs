@@ -5,7 +5,7 @@
 //! One seed determines everything: the configuration, every client decision, every network
 //! fault. [`Sim::safety`] runs the faulty phase, checking after every step that each client
 //! that has received everything sent to it sees its rooms (and, where it knows them, their
-//! members) exactly as the core holds them. [`Sim::liveness`] then heals the network, makes
+//! members and member attributes) exactly as the core holds them. [`Sim::liveness`] then heals the network, makes
 //! everyone leave and lets every delay pass: no room, no membership and no timer may be
 //! left. [`Sim::transcript_hash`] fingerprints every output (FNV-1a of their JSON).
 
@@ -171,6 +171,9 @@ impl Sim {
                 if let Some(room) = self.clients[i].receive(&o) {
                     let q = self.clients[i].query(self.now, room);
                     self.net.send(&mut self.rng, self.now, i, q);
+                    let users = self.core.domain.users.clone();
+                    let q = self.clients[i].query_member_attrs(self.now, room, &users);
+                    self.net.send(&mut self.rng, self.now, i, q);
                 }
             }
         }
@@ -198,7 +201,10 @@ impl Sim {
             }
             10..=12 => self.admin()?,
             _ => {
-                if let Some(input) = self.clients[i].act(&mut self.rng, self.now, &self.rooms) {
+                let users = &self.core.domain.users;
+                if let Some(input) =
+                    self.clients[i].act(&mut self.rng, self.now, &self.rooms, users)
+                {
                     self.net.send(&mut self.rng, self.now, i, input);
                 }
             }
@@ -235,8 +241,9 @@ impl Sim {
     }
 
     /// Every client that has received everything sent to it sees its rooms as the core
-    /// holds them, and the members of each room it knows them for (connected rooms only: a
-    /// reconnecting client is told what it missed when its link is back).
+    /// holds them, and the members and member attributes of each room it knows them for
+    /// (connected rooms only: a reconnecting client is told what it missed when its link is
+    /// back).
     ///
     /// # Errors
     /// The first client whose view is wrong.
@@ -269,6 +276,18 @@ impl Sim {
                 if *members != core {
                     return Err(format!(
                         "{} at {}: members of {room}: view {members:?}, core {core:?}",
+                        c.session, self.now
+                    ));
+                }
+            }
+            for (room, v) in &c.view {
+                let (Some(known), RoomState::Connected) = (&v.member_attrs, v.state) else {
+                    continue;
+                };
+                let core = self.core.model.member_attributes(*room).unwrap_or_default();
+                if *known != core {
+                    return Err(format!(
+                        "{} at {}: member attributes of {room}: view {known:?}, core {core:?}",
                         c.session, self.now
                     ));
                 }
