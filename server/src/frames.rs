@@ -1,0 +1,298 @@
+//! The wire format: one JSON object per WebSocket text frame.
+//!
+//! Client to server (on `/ws`):
+//! - an input object of DESIGN.md section 6, without `at` (the server stamps it):
+//!   `{"type":"join_room","session":"s1","request":2,"room_id":"r1"}`;
+//! - a resume request, the first frame of a connection that takes a dropped session back:
+//!   `{"type":"resume","session":"s1","token":"<32 hex digits>"}`.
+//!
+//! Server to client:
+//! - an engine output as a trace line, exactly what `roomcore replay` prints:
+//!   `{"at":1500,"out":{"type":"reply","session":"s1","request":2,"ok":{...}}}`;
+//! - after a successful login, the session's resume token:
+//!   `{"resume":{"session":"s1","token":"<32 hex digits>"}}`;
+//! - after a successful resume (and the outputs it caused):
+//!   `{"resumed":{"session":"s1","gap":false}}` (`gap` is true when outputs were lost:
+//!   the connection was dropped as too slow, or the pending outputs overflowed);
+//! - a refusal by the server itself, never by the engine:
+//!   `{"error":{"code":"rate_limited","message":"...","request":7}}` (`request` when the
+//!   frame carried one). The connection lives on after every error frame except
+//!   `replaced`.
+
+use roomcore::{Input, SessionId, Stamped};
+use serde::{Deserialize, Serialize};
+
+/// Why the server refused a frame (the `code` of an error frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameErrorCode {
+    /// Not JSON, or not an input the engine knows (unknown `type`, missing field...).
+    MalformedFrame,
+    /// A binary frame: the protocol is JSON text.
+    BinaryFrame,
+    /// `remove_users` or `dismiss_room` on a session connection: admin commands come only
+    /// through the admin endpoint.
+    AdminForbidden,
+    /// `link_lost`, `link_restored` or `tick`: the server's own events, not a client's.
+    ServerOnly,
+    /// A command before the connection logged in or resumed.
+    NotBound,
+    /// A `login` or `resume` on a connection that already speaks for a session.
+    AlreadyBound,
+    /// A command naming another session than the connection's.
+    WrongSession,
+    /// A resume with an unknown session or a wrong token (the two are not told apart).
+    ResumeRefused,
+    /// More frames per second than the connection may send; the frame was dropped.
+    RateLimited,
+    /// Another connection resumed this session; this one is closed next.
+    Replaced,
+    /// The server could not draw a resume token; the login was not attempted.
+    Internal,
+    /// The admin endpoint without the right bearer token.
+    Unauthorized,
+    /// The admin endpoint with a command other than `remove_users` or `dismiss_room`.
+    NotAdmin,
+}
+
+/// A refusal, as sent in an error frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameError {
+    /// What kind of refusal.
+    pub code: FrameErrorCode,
+    /// Human-readable detail.
+    pub message: String,
+    /// The refused frame's `request`, when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<u64>,
+}
+
+impl FrameError {
+    /// A refusal of a frame that carried `request`.
+    #[must_use]
+    pub fn new(code: FrameErrorCode, message: impl Into<String>, request: Option<u64>) -> Self {
+        FrameError {
+            code,
+            message: message.into(),
+            request,
+        }
+    }
+
+    /// The error frame's text.
+    #[must_use]
+    pub fn to_frame(&self) -> String {
+        #[derive(Serialize)]
+        struct Wrap<'a> {
+            error: &'a FrameError,
+        }
+        to_json(&Wrap { error: self })
+    }
+}
+
+/// A frame from a client, checked for everything that does not need the connection's state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientFrame {
+    /// A session command (login included) for the engine.
+    Input {
+        /// The command.
+        input: Input,
+        /// Its request number (every session command has one).
+        request: Option<u64>,
+    },
+    /// Take a dropped session back.
+    Resume {
+        /// The session.
+        session: SessionId,
+        /// The token handed out at its login.
+        token: String,
+    },
+}
+
+/// Just enough of a frame to dispatch it and to name it in an error.
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    request: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResumeBody {
+    #[serde(rename = "type")]
+    _kind: String,
+    session: SessionId,
+    token: String,
+}
+
+/// Parses and checks one text frame from a session connection.
+///
+/// # Errors
+/// A [`FrameError`] to send back: malformed JSON or input, an admin command, or a server-only
+/// event.
+pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
+    let probe: Probe = serde_json::from_str(text)
+        .map_err(|e| FrameError::new(FrameErrorCode::MalformedFrame, e.to_string(), None))?;
+    let request = probe.request;
+    let malformed = |e: serde_json::Error| {
+        FrameError::new(FrameErrorCode::MalformedFrame, e.to_string(), request)
+    };
+    // Judged by the type alone, so that extra fields (a `session`, say) cannot turn the
+    // refusal into a vaguer "malformed".
+    match probe.kind.as_deref() {
+        Some("remove_users" | "dismiss_room") => {
+            return Err(FrameError::new(
+                FrameErrorCode::AdminForbidden,
+                "admin commands are accepted only on the admin endpoint",
+                request,
+            ))
+        }
+        Some("link_lost" | "link_restored" | "tick") => {
+            return Err(FrameError::new(
+                FrameErrorCode::ServerOnly,
+                "link and time events come from the server, not from clients",
+                request,
+            ))
+        }
+        _ => {}
+    }
+    if probe.kind.as_deref() == Some("resume") {
+        let body: ResumeBody = serde_json::from_str(text).map_err(malformed)?;
+        return Ok(ClientFrame::Resume {
+            session: body.session,
+            token: body.token,
+        });
+    }
+    let input: Input = serde_json::from_str(text).map_err(malformed)?;
+    Ok(ClientFrame::Input { input, request })
+}
+
+/// The request number of a session command or admin command.
+#[must_use]
+pub fn request_of(input: &Input) -> Option<u64> {
+    match input {
+        Input::Login { request, .. }
+        | Input::Logout { request, .. }
+        | Input::CreateRoom { request, .. }
+        | Input::JoinRoom { request, .. }
+        | Input::EnterRoom { request, .. }
+        | Input::SwitchRoom { request, .. }
+        | Input::LeaveRoom { request, .. }
+        | Input::LeaveAllRooms { request, .. }
+        | Input::QueryMembers { request, .. }
+        | Input::SetRoomAttributes { request, .. }
+        | Input::DeleteRoomAttributes { request, .. }
+        | Input::SendRoomMessage { request, .. }
+        | Input::SetRoomMembersAttributes { request, .. }
+        | Input::DeleteRoomMembersAttributes { request, .. }
+        | Input::QueryRoomMembersAttributes { request, .. }
+        | Input::RemoveUsers { request, .. }
+        | Input::DismissRoom { request, .. } => Some(*request),
+        Input::LinkLost { .. } | Input::LinkRestored { .. } | Input::Tick => None,
+    }
+}
+
+/// One frame waiting in a connection's outbound queue. Engine outputs travel as values and
+/// are serialized by the connection's own task, so the engine task spends no time on JSON.
+#[derive(Debug)]
+pub enum Frame {
+    /// An engine output, sent as its trace line.
+    Out(Stamped),
+    /// A frame the server wrote itself (error, resume token, resumed).
+    Text(String),
+}
+
+impl Frame {
+    /// The frame's text.
+    #[must_use]
+    pub fn into_text(self) -> String {
+        match self {
+            Frame::Out(s) => roomcore::trace::output_line(&s),
+            Frame::Text(t) => t,
+        }
+    }
+}
+
+/// `{"resume":{"session":..,"token":..}}`, sent after a successful login.
+#[must_use]
+pub fn resume_frame(session: SessionId, token: &str) -> String {
+    to_json(&serde_json::json!({"resume": {"session": session, "token": token}}))
+}
+
+/// `{"resumed":{"session":..,"gap":..}}`, sent after a successful resume.
+#[must_use]
+pub fn resumed_frame(session: SessionId, gap: bool) -> String {
+    to_json(&serde_json::json!({"resumed": {"session": session, "gap": gap}}))
+}
+
+fn to_json<T: Serialize>(v: &T) -> String {
+    // Only strings, numbers and booleans: serializing cannot fail.
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(text: &str) -> FrameErrorCode {
+        parse_client_frame(text).unwrap_err().code
+    }
+
+    #[test]
+    fn inputs_parse_with_their_request() {
+        let f =
+            parse_client_frame(r#"{"type":"join_room","session":"s1","request":7,"room_id":"r1"}"#)
+                .unwrap();
+        let ClientFrame::Input { input, request } = f else {
+            panic!("not an input")
+        };
+        assert_eq!(request, Some(7));
+        assert_eq!(request_of(&input), Some(7));
+    }
+
+    #[test]
+    fn resume_parses() {
+        let f = parse_client_frame(r#"{"type":"resume","session":"s1","token":"ab"}"#).unwrap();
+        assert_eq!(
+            f,
+            ClientFrame::Resume {
+                session: "s1".into(),
+                token: "ab".into()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_frames_are_named() {
+        assert_eq!(code("not json"), FrameErrorCode::MalformedFrame);
+        assert_eq!(code("[1,2]"), FrameErrorCode::MalformedFrame);
+        assert_eq!(code(r#"{"type":"fly"}"#), FrameErrorCode::MalformedFrame);
+        assert_eq!(
+            code(r#"{"type":"resume","session":"s1"}"#),
+            FrameErrorCode::MalformedFrame
+        );
+        assert_eq!(
+            code(r#"{"type":"dismiss_room","request":1,"room_id":"r1"}"#),
+            FrameErrorCode::AdminForbidden
+        );
+        assert_eq!(
+            code(r#"{"type":"link_lost","session":"s1"}"#),
+            FrameErrorCode::ServerOnly
+        );
+        assert_eq!(code(r#"{"type":"tick"}"#), FrameErrorCode::ServerOnly);
+        assert_eq!(
+            code(r#"{"type":"remove_users","session":"s1","request":1}"#),
+            FrameErrorCode::AdminForbidden
+        );
+    }
+
+    #[test]
+    fn a_malformed_command_keeps_its_request_number() {
+        let e =
+            parse_client_frame(r#"{"type":"join_room","session":"s1","request":9}"#).unwrap_err();
+        assert_eq!(e.request, Some(9));
+        assert!(e
+            .to_frame()
+            .starts_with(r#"{"error":{"code":"malformed_frame""#));
+    }
+}

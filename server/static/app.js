@@ -1,0 +1,223 @@
+// roomcore live page: one WebSocket per page, speaking the JSON frames of DESIGN.md
+// section 6 (see server/src/frames.rs). No build step, no dependencies.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const wsUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+
+const state = {
+  ws: null,
+  session: "",
+  token: "",
+  request: 0,
+  sent: new Map(),   // request -> the command, to know what a reply answers
+  rooms: new Map(),  // room id -> { state, event, members: [user ids] }
+  loggedIn: false,
+};
+
+function log(dir, text, cls) {
+  const line = document.createElement("div");
+  line.textContent = dir + " " + text;
+  if (cls) line.className = cls;
+  const el = $("log");
+  el.appendChild(line);
+  while (el.childNodes.length > 500) el.removeChild(el.firstChild);
+  el.scrollTop = el.scrollHeight;
+}
+
+function setStatus(text, isError) {
+  $("status").textContent = text;
+  $("status").className = "status" + (isError ? " error" : "");
+}
+
+function send(cmd) {
+  if (!state.ws || state.ws.readyState !== WebSocket.OPEN) {
+    setStatus("not connected", true);
+    return;
+  }
+  if (cmd.type !== "resume") {
+    cmd.session = state.session;
+    cmd.request = ++state.request;
+    state.sent.set(cmd.request, cmd);
+  }
+  const text = JSON.stringify(cmd);
+  log("→", text, "sent");
+  state.ws.send(text);
+}
+
+function open(then) {
+  const ws = new WebSocket(wsUrl);
+  state.ws = ws;
+  ws.onopen = then;
+  ws.onmessage = (ev) => onFrame(ev.data);
+  ws.onclose = (ev) => {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    setStatus("link down" + (ev.reason ? ": " + ev.reason : "") +
+      (state.loggedIn ? " (Resume to take the session back)" : ""), true);
+    refreshButtons();
+  };
+}
+
+function onFrame(text) {
+  let f;
+  try { f = JSON.parse(text); } catch (e) { log("←", text, "error"); return; }
+  log("←", text, f.error ? "error" : "");
+  if (f.out) onOutput(f.out);
+  else if (f.resume) {
+    state.token = f.resume.token;
+    state.loggedIn = true;
+    setStatus("logged in as session " + f.resume.session);
+  } else if (f.resumed) {
+    state.loggedIn = true;
+    setStatus("resumed session " + f.resumed.session + (f.resumed.gap ? " (some events were lost)" : ""));
+    // After a gap, re-read every member list rather than trust the deltas.
+    if (f.resumed.gap) for (const id of state.rooms.keys()) queryMembers(id, "");
+  } else if (f.error) {
+    setStatus(f.error.code + ": " + f.error.message, true);
+  }
+  refreshButtons();
+  render();
+}
+
+function onOutput(out) {
+  switch (out.type) {
+    case "room_state_changed": {
+      if (out.state === "disconnected") {
+        state.rooms.delete(out.room_id);
+      } else {
+        const r = state.rooms.get(out.room_id) || { members: [] };
+        r.state = out.state;
+        r.event = out.event;
+        state.rooms.set(out.room_id, r);
+        // Joined (or back after a drop): read the member list, then follow the deltas.
+        if (out.state === "connected" && out.event === "success") queryMembers(out.room_id, "");
+      }
+      break;
+    }
+    case "members_joined": {
+      const r = state.rooms.get(out.room_id);
+      if (r) for (const m of out.members) if (!r.members.includes(m.user_id)) r.members.push(m.user_id);
+      break;
+    }
+    case "members_left": {
+      const r = state.rooms.get(out.room_id);
+      if (r) {
+        const gone = new Set(out.members.map((m) => m.user_id));
+        r.members = r.members.filter((u) => !gone.has(u));
+      }
+      break;
+    }
+    case "reply":
+      onReply(out);
+      break;
+    case "session_closed":
+      state.loggedIn = false;
+      state.rooms.clear();
+      setStatus("session closed: " + out.reason, true);
+      break;
+  }
+}
+
+function onReply(out) {
+  const cmd = state.sent.get(out.request);
+  state.sent.delete(out.request);
+  if (out.error) {
+    setStatus((cmd ? cmd.type : "reply") + ": " + out.error.code, true);
+    return;
+  }
+  if (!cmd) return;
+  if (cmd.type === "query_members") {
+    const r = state.rooms.get(cmd.room_id);
+    if (!r) return;
+    const users = out.ok.members.map((m) => m.user_id);
+    // First page replaces the list (the deltas since are already in it or will follow).
+    r.members = cmd.next === "" ? users : r.members.concat(users.filter((u) => !r.members.includes(u)));
+    if (out.ok.next) queryMembers(cmd.room_id, out.ok.next);
+  } else if (cmd.type === "login") {
+    setStatus("logged in as " + out.ok.user_id);
+  }
+}
+
+function queryMembers(roomId, next) {
+  send({ type: "query_members", room_id: roomId, next: next, count: 100 });
+}
+
+function render() {
+  const box = $("rooms");
+  box.textContent = "";
+  if (state.rooms.size === 0) {
+    const p = document.createElement("p");
+    p.className = "empty";
+    p.textContent = "in no room";
+    box.appendChild(p);
+  }
+  for (const [id, r] of state.rooms) {
+    const div = document.createElement("div");
+    div.className = "room";
+    div.dataset.room = id;
+    const name = document.createElement("span");
+    name.className = "id";
+    name.textContent = id;
+    const st = document.createElement("span");
+    st.className = "state " + r.state;
+    st.textContent = r.state + " / " + r.event;
+    const ul = document.createElement("ul");
+    ul.className = "members";
+    for (const u of r.members) {
+      const li = document.createElement("li");
+      li.textContent = u;
+      ul.appendChild(li);
+    }
+    div.append(name, st, ul);
+    box.appendChild(div);
+  }
+  const sel = $("switch-from");
+  const keep = sel.value;
+  sel.textContent = "";
+  for (const id of state.rooms.keys()) {
+    const o = document.createElement("option");
+    o.value = o.textContent = id;
+    sel.appendChild(o);
+  }
+  if (state.rooms.has(keep)) sel.value = keep;
+}
+
+function refreshButtons() {
+  const linked = !!state.ws && state.ws.readyState === WebSocket.OPEN;
+  const inSession = linked && state.loggedIn;
+  for (const id of ["create", "join", "enter", "leave", "switch", "logout", "drop"]) $(id).disabled = !inSession;
+  $("login").disabled = inSession;
+  $("resume").disabled = linked || !state.token;
+}
+
+function roomInfo() {
+  const info = { id: $("room").value.trim() };
+  const name = $("room-name").value;
+  if (name) info.name = name;
+  return info;
+}
+
+$("login").onclick = () => {
+  state.session = $("session").value.trim();
+  const user = $("user").value.trim();
+  const go = () => send({ type: "login", user: user });
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) go();
+  else open(() => { refreshButtons(); go(); });
+};
+$("logout").onclick = () => send({ type: "logout" });
+$("drop").onclick = () => { if (state.ws) state.ws.close(); };
+$("resume").onclick = () => open(() => send({ type: "resume", session: state.session, token: state.token }));
+$("create").onclick = () => send({ type: "create_room", room: roomInfo() });
+$("join").onclick = () => send({ type: "join_room", room_id: roomInfo().id });
+$("enter").onclick = () => send({ type: "enter_room", room: roomInfo() });
+$("leave").onclick = () => send({ type: "leave_room", room_id: roomInfo().id });
+$("switch").onclick = () => send({
+  type: "switch_room",
+  from: $("switch-from").value,
+  to: { id: $("switch-to").value.trim() },
+  create_if_missing: $("create-if-missing").checked,
+});
+
+$("session").value = "web-" + Math.random().toString(36).slice(2, 8);
+refreshButtons();

@@ -1,0 +1,11 @@
+//! Integration tests of the reference server over 127.0.0.1 with real WebSocket clients.
+//! One test binary (modules below) so the suite links once.
+#![allow(clippy::unwrap_used)]
+
+mod admin;
+mod common;
+mod flows;
+mod limits;
+mod load;
+mod reconnect;
+mod replay;
