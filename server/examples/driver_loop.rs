@@ -6,7 +6,7 @@
 //! engine's next deadline, whichever comes first.
 #![allow(clippy::unwrap_used)]
 
-use roomcore::{Config, Engine, Input, Millis, RoomConfig, RoomInfo, SessionId, Stamped};
+use roomcore::{Config, Engine, Input, Millis, Output, RoomConfig, RoomInfo, SessionId, Stamped};
 use std::collections::HashMap;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Duration, Instant};
@@ -45,9 +45,13 @@ async fn drive(mut engine: Engine, mut rx: mpsc::Receiver<Cmd>) {
         // Route every output to its session's connection; never await here: a full queue
         // means a consumer too slow to keep up (the server disconnects it: `link_lost`).
         for stamped in out.drain(..) {
-            match stamped.output.session().and_then(|s| routes.get(&s)) {
-                Some(tx) => drop(tx.try_send(stamped)),
-                None => println!("server-side: {}", roomcore::trace::output_line(&stamped)),
+            // A large room's coalesced delta is addressed to the room: one copy per live member.
+            let to = match &stamped.output {
+                Output::RoomMembersChanged { room_id, .. } => engine.room_recipients(*room_id),
+                other => other.session().map(|s| vec![s]),
+            };
+            for tx in to.unwrap_or_default().iter().filter_map(|s| routes.get(s)) {
+                drop(tx.try_send(stamped.clone()));
             }
         }
     }

@@ -394,6 +394,15 @@ impl EngineTask {
                     self.routes.deliver(session, stamped);
                     self.routes.close_session(session);
                 }
+                // A large room's coalesced delta is addressed to the room: each live member
+                // gets a copy. Routed after the whole step, so a member who joined later in
+                // the same step gets it too (a set delta: harmless) and one who left does not.
+                Output::RoomMembersChanged { room_id, .. } => {
+                    let recipients = self.engine.room_recipients(*room_id).unwrap_or_default();
+                    for session in recipients {
+                        self.routes.deliver(session, stamped.clone());
+                    }
+                }
                 other => {
                     if let Some(session) = other.session() {
                         self.routes.deliver(session, stamped);

@@ -108,6 +108,16 @@ function onOutput(out) {
       }
       break;
     }
+    case "room_members_changed": {
+      // A large room's coalesced delta: a set change, applied to the list we hold.
+      const r = state.rooms.get(out.room_id);
+      if (r) {
+        const gone = new Set(out.left.map((m) => m.user_id));
+        r.members = r.members.filter((u) => !gone.has(u));
+        for (const m of out.joined) if (!r.members.includes(m.user_id)) r.members.push(m.user_id);
+      }
+      break;
+    }
     case "reply":
       onReply(out);
       break;

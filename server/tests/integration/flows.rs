@@ -192,3 +192,33 @@ async fn the_page_and_its_files_are_served() {
     let (status, _) = http(srv.addr, "GET", "/nope", None, "").await;
     assert_eq!(status, 404);
 }
+
+/// A large room's coalesced delta is addressed to the room: the server hands one copy to
+/// each live member when the window's timer fires (threshold 1 and a 200 ms window here).
+#[tokio::test]
+async fn a_large_room_delta_reaches_every_live_member() {
+    let srv = server_with(|c| {
+        c.engine.member_notify_threshold = 1;
+        c.engine.member_batch_interval_ms = 200;
+    })
+    .await;
+    let (mut alice, mut bob, mut carol) =
+        (srv.client().await, srv.client().await, srv.client().await);
+    alice.login("s1", "alice").await;
+    bob.login("s2", "bob").await;
+    carol.login("s3", "carol").await;
+    alice
+        .cmd(json!({"type": "create_room", "room": {"id": "r1", "name": "Big"}}))
+        .await;
+    // Over the threshold from the second member on: no per-member events.
+    bob.cmd(json!({"type": "join_room", "room_id": "r1"})).await;
+    carol
+        .cmd(json!({"type": "join_room", "room_id": "r1"}))
+        .await;
+    let delta = json!({"type": "room_members_changed", "room_id": "r1",
+                       "joined": [{"user_id": "bob"}, {"user_id": "carol"}], "left": []});
+    for client in [&mut alice, &mut bob, &mut carol] {
+        let got = client.next().await;
+        assert_eq!(got["out"], delta, "{got}");
+    }
+}
