@@ -1,1 +1,22 @@
-//! roomcore replicated on openraft (work in progress).
+//! roomcore replicated on openraft, and rooms sharded across Raft groups.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+// The replicated state machine: plain data and transitions, no Raft, no async, no clock.
+pub mod machine;
+pub mod proposal;
+pub mod recent;
+pub mod shard;
+mod switch;
+
+// openraft glue and the simulated deployment.
+pub mod cluster;
+pub mod driver;
+pub mod network;
+pub mod store;
+pub mod types;
+
+pub use machine::{Limits, OutboxEntry, RoomMachine};
+pub use proposal::{Command, EnterResult, Proposal, RequestKey, Response, SwitchId, SwitchPlan};
+pub use shard::{Placement, ShardId, ShardMap};

@@ -1,0 +1,241 @@
+//! The cross-shard switch saga, as three replicated steps.
+//!
+//! 1. `begin` on the source shard checks the caller like the engine's own switch would (via a
+//!    read-only `query_members` probe of the source room, so the error codes and their order
+//!    are the engine's) and records the switch in the outbox. The caller sees nothing yet.
+//! 2. `enter` on the target shard, idempotent by switch id: logs the session in there if it
+//!    is not, then `enter_room` (`create_if_missing`) or `join_room`. The caller's flow events
+//!    are re-labelled as a switch's: `connecting`/`active_switch`, then `connected`/`success`
+//!    or `disconnected`/`switch_failed`. The enter's own reply is withheld.
+//! 3. `finish` on the source shard, idempotent (the outbox entry is consumed): on success the
+//!    session leaves the source room (`disconnected`/`success`, the others `members_left`),
+//!    then the caller gets the switch's reply; on failure only the error reply.
+
+use roomcore::{ErrorCode, Input, Millis, Outcome, Output, RoomEvent, SessionId, Stamped, UserId};
+
+use crate::machine::{error_reply, switch_ok, take_reply, OutboxEntry, RoomMachine};
+use crate::proposal::{EnterResult, Response, SwitchId, SwitchPlan};
+
+/// Step 1 (source shard).
+pub(crate) fn begin(
+    m: &mut RoomMachine,
+    now: Millis,
+    switch: SwitchId,
+    plan: &SwitchPlan,
+) -> Response {
+    if let Some(refusal) = m.misplaced(vec![plan.from]) {
+        return refusal;
+    }
+    if m.owns(&plan.to.id) {
+        // Both rooms are here: the engine's own (atomic) switch.
+        let input = Input::SwitchRoom {
+            session: plan.session,
+            request: plan.request,
+            from: plan.from,
+            to: plan.to.clone(),
+            create_if_missing: plan.create_if_missing,
+            config: plan.config.clone(),
+        };
+        let mut out = Vec::new();
+        m.engine.handle_input(now, &input, &mut out);
+        return Response::Applied { outputs: out };
+    }
+    let probe = Input::QueryMembers {
+        session: plan.session,
+        request: plan.request,
+        room_id: plan.from,
+        next: String::new(),
+        count: 1,
+    };
+    let mut out = Vec::new();
+    m.engine.handle_input(now, &probe, &mut out);
+    let probe_outcome = take_reply(&mut out, plan.session, plan.request);
+    if let Some(Outcome::Error(e)) = probe_outcome {
+        out.push(error_reply(
+            m.engine.now(),
+            plan.session,
+            plan.request,
+            e.code,
+            &e.message,
+        ));
+        return Response::Applied { outputs: out };
+    }
+    if m.outbox.contains_key(&plan.session) {
+        let msg = "a switch of this session is in progress";
+        out.push(error_reply(
+            m.engine.now(),
+            plan.session,
+            plan.request,
+            ErrorCode::RoomConnecting,
+            msg,
+        ));
+        return Response::Applied { outputs: out };
+    }
+    let Some(user) = m.engine.session_user(plan.session) else {
+        // The probe succeeded, so the session is logged in; answer like the engine would.
+        let msg = "session not logged in";
+        out.push(error_reply(
+            m.engine.now(),
+            plan.session,
+            plan.request,
+            ErrorCode::NotLoggedIn,
+            msg,
+        ));
+        return Response::Applied { outputs: out };
+    };
+    let entry = OutboxEntry {
+        switch,
+        plan: plan.clone(),
+        user,
+    };
+    m.outbox.insert(plan.session, entry);
+    Response::Applied { outputs: out }
+}
+
+/// Step 2 (target shard).
+pub(crate) fn enter(
+    m: &mut RoomMachine,
+    now: Millis,
+    switch: SwitchId,
+    plan: &SwitchPlan,
+    user: UserId,
+) -> Response {
+    if let Some(refusal) = m.misplaced(vec![plan.to.id]) {
+        return refusal;
+    }
+    if let Some(result) = m.entered.get(&switch) {
+        return Response::Entered {
+            result: result.clone(),
+            outputs: vec![],
+        };
+    }
+    let mut out = Vec::new();
+    let result = match ensure_login(m, now, plan, user, &mut out) {
+        Err(failed) => failed,
+        Ok(()) => {
+            let input = if plan.create_if_missing {
+                Input::EnterRoom {
+                    session: plan.session,
+                    request: plan.request,
+                    room: plan.to.clone(),
+                    config: plan.config.clone(),
+                }
+            } else {
+                Input::JoinRoom {
+                    session: plan.session,
+                    request: plan.request,
+                    room_id: plan.to.id,
+                }
+            };
+            m.engine.handle_input(now, &input, &mut out);
+            relabel(&mut out, plan);
+            outcome_result(take_reply(&mut out, plan.session, plan.request))
+        }
+    };
+    m.entered.insert(switch, result.clone());
+    Response::Entered {
+        result,
+        outputs: out,
+    }
+}
+
+/// Step 3 (source shard).
+pub(crate) fn finish(
+    m: &mut RoomMachine,
+    now: Millis,
+    switch: SwitchId,
+    session: SessionId,
+    result: &EnterResult,
+) -> Response {
+    let pending = m.outbox.get(&session).is_some_and(|e| e.switch == switch);
+    if !pending {
+        return Response::Duplicate { reply: None };
+    }
+    let Some(entry) = m.outbox.remove(&session) else {
+        return Response::Duplicate { reply: None };
+    };
+    let plan = entry.plan;
+    let mut out = Vec::new();
+    match result {
+        EnterResult::Entered => {
+            let leave = Input::LeaveRoom {
+                session: plan.session,
+                request: plan.request,
+                room_id: plan.from,
+            };
+            // If the caller already left the source meanwhile, the leave is refused and
+            // changes nothing; the switch still succeeded.
+            m.engine.handle_input(now, &leave, &mut out);
+            take_reply(&mut out, plan.session, plan.request);
+            out.push(switch_ok(m.engine.now(), &plan));
+        }
+        EnterResult::Failed(e) => {
+            m.engine.handle_timeout(now, &mut out);
+            out.push(error_reply(
+                m.engine.now(),
+                plan.session,
+                plan.request,
+                e.code,
+                &e.message,
+            ));
+        }
+    }
+    Response::Applied { outputs: out }
+}
+
+/// Logs the session in on this shard if it is not; a refusal fails the switch.
+fn ensure_login(
+    m: &mut RoomMachine,
+    now: Millis,
+    plan: &SwitchPlan,
+    user: UserId,
+    out: &mut Vec<Stamped>,
+) -> Result<(), EnterResult> {
+    match m.engine.session_user(plan.session) {
+        Some(u) if u == user => Ok(()),
+        Some(_) => Err(EnterResult::Failed(roomcore::ErrorBody {
+            code: ErrorCode::AlreadyLoggedIn,
+            message: "the session id is used by another user on the target shard".into(),
+        })),
+        None => {
+            let login = Input::Login {
+                session: plan.session,
+                request: plan.request,
+                user,
+            };
+            m.engine.handle_input(now, &login, out);
+            match outcome_result(take_reply(out, plan.session, plan.request)) {
+                EnterResult::Entered => Ok(()),
+                failed => Err(failed),
+            }
+        }
+    }
+}
+
+fn outcome_result(outcome: Option<Outcome>) -> EnterResult {
+    match outcome {
+        Some(Outcome::Error(e)) => EnterResult::Failed(e),
+        _ => EnterResult::Entered,
+    }
+}
+
+/// The caller's enter flow events become a switch's.
+fn relabel(out: &mut [Stamped], plan: &SwitchPlan) {
+    for s in out.iter_mut() {
+        if let Output::RoomStateChanged {
+            session,
+            room_id,
+            event,
+            ..
+        } = &mut s.output
+        {
+            if *session == plan.session && *room_id == plan.to.id {
+                *event = match *event {
+                    RoomEvent::ActiveEnter | RoomEvent::ActiveCreate => RoomEvent::ActiveSwitch,
+                    RoomEvent::EnterFailed | RoomEvent::CreateFailed => RoomEvent::SwitchFailed,
+                    other => other,
+                };
+            }
+        }
+    }
+}
