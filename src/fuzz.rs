@@ -18,7 +18,8 @@ pub const MAX_COMMANDS: usize = 256;
 pub struct EngineVsModel {
     /// Bit 0: multi-device policy; bits 1..: small limits (rooms, members, rooms per session,
     /// sessions, tombstones, message rate, kick size, member attribute count, room size for
-    /// member attributes, users per member attribute call).
+    /// member attributes, users per member attribute call); bit 13: large-room coalescing
+    /// from 2 members (`member_notify_threshold` 1), bit 14: a 2 s window instead of 1 s.
     pub knobs: u16,
     /// The commands, applied in order.
     pub cmds: Vec<Cmd>,
@@ -48,6 +49,8 @@ impl EngineVsModel {
             max_member_attributes: if bit(10) { 2 } else { 30 },
             member_attributes_max_room_members: if bit(11) { 1 } else { 500 },
             member_attributes_max_users: if bit(12) { 2 } else { 100 },
+            member_notify_threshold: if bit(13) { 1 } else { 500 },
+            member_batch_interval_ms: if bit(14) { 2000 } else { 1000 },
             message_burst: 2,
             message_max_bytes: 16,
             attributes_total_max_bytes: 1000,

@@ -16,6 +16,9 @@
 //! The CI test explores 3 sessions x 2 rooms for each device policy; `explore_large`
 //! (ignored; run with `cargo test --release --test explore -- --ignored --nocapture`)
 //! explores 4 sessions x 3 rooms.
+//! - Large rooms have their own: threshold 1, 3 users x 1 room, 1 s window (`sometimes`: a
+//!   flush with a delta, one with both joins and leaves, a window that nets out to nothing,
+//!   a restore whose delta covers an open window).
 //! - Member attributes have their own, smaller explorations (the full alphabet with them
 //!   multiplies the states): 2 users x 1 room in CI, 3 sessions (two devices of one user)
 //!   x 1 room under the multi-device policy by hand.
@@ -91,6 +94,17 @@ fn member_alphabet(sessions: u8, rooms: u8, two_devices: bool) -> Vec<Cmd> {
     a
 }
 
+/// The large-room configuration: every change past one member is batched, in a 1 s window
+/// the alphabet's 1 s wait reaches exactly.
+fn batch_config() -> Config {
+    Config {
+        member_notify_threshold: 1,
+        member_batch_interval_ms: 1000,
+        max_members_per_room: 3,
+        ..config(DevicePolicy::Single)
+    }
+}
+
 fn config(policy: DevicePolicy) -> Config {
     Config {
         device_policy: policy,
@@ -148,6 +162,54 @@ fn notable(before: &Lockstep, cmd: &Cmd, after: &Lockstep, out: &[Stamped]) -> V
     {
         n.push("member attributes taken along by a departure");
     }
+    for s in out {
+        if let Output::RoomMembersChanged { joined, left, .. } = &s.output {
+            n.push("window flushed with a delta");
+            if !joined.is_empty() && !left.is_empty() {
+                n.push("window flushed with joins and leaves");
+            }
+        }
+    }
+    // A window whose deadline passed with nothing sent: its changes cancelled out (or no
+    // member was live to tell).
+    let d = &before.domain;
+    let windows_closed = before.model.pending_timers() > after.model.pending_timers();
+    if windows_closed
+        && matches!(cmd, Cmd::Wait(_))
+        && !out
+            .iter()
+            .any(|s| matches!(s.output, Output::RoomMembersChanged { .. }))
+        && d.rooms.iter().any(|r| {
+            before.model.window_open(*r)
+                && !after.model.window_open(*r)
+                && after
+                    .model
+                    .room_recipients(*r)
+                    .is_some_and(|live| !live.is_empty())
+        })
+    {
+        n.push("window closed with an empty net change");
+    }
+    // A restore whose delta covers a window still open, or one that closed while the link
+    // was down.
+    if let Cmd::LinkRestored(s) = cmd {
+        let session = d.session(*s);
+        let in_window = before
+            .model
+            .session_rooms(session)
+            .unwrap_or_default()
+            .iter()
+            .any(|(r, st)| *st == roomcore::RoomState::Connecting && before.model.window_open(*r));
+        let delta = out.iter().any(|s| {
+            matches!(
+                s.output,
+                Output::MembersJoined { .. } | Output::MembersLeft { .. }
+            )
+        });
+        if in_window && delta {
+            n.push("restore with a delta covering an open window");
+        }
+    }
     if out.iter().any(|s| {
         matches!(&s.output, Output::Reply { outcome, .. }
             if outcome.error_code() == Some(roomcore::ErrorCode::SessionClosed))
@@ -156,7 +218,6 @@ fn notable(before: &Lockstep, cmd: &Cmd, after: &Lockstep, out: &[Stamped]) -> V
     }
     // A destroy timer cancelled by a rejoin: an empty room waiting for its deadline gets a
     // member, and a timer less is pending.
-    let d = &before.domain;
     for r in &d.rooms {
         let empty_before = before.model.room_sessions(*r).is_some_and(|m| m.is_empty());
         let joined_after = after.model.room_sessions(*r).is_some_and(|m| !m.is_empty());
@@ -254,22 +315,28 @@ fn check_and_print(
     expected: &[&str],
 ) {
     let alphabet = alphabet(sessions, rooms, two_devices);
-    run_and_print(sessions, rooms, policy, max_depth, expected, &alphabet);
+    run_and_print(
+        config(policy),
+        (sessions, rooms),
+        max_depth,
+        expected,
+        &alphabet,
+    );
 }
 
 // The wall-clock time is printed for the record, never asserted on.
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 fn run_and_print(
-    sessions: u8,
-    rooms: u8,
-    policy: DevicePolicy,
+    config: Config,
+    (sessions, rooms): (u8, u8),
     max_depth: usize,
     expected: &[&str],
     alphabet: &[Cmd],
 ) {
     let t = std::time::Instant::now();
+    let policy = config.device_policy;
     let domain = Domain::small(usize::from(sessions), usize::from(rooms));
-    let report = explore(config(policy), domain, alphabet, max_depth);
+    let report = explore(config, domain, alphabet, max_depth);
     println!(
         "explore {sessions} sessions x {rooms} rooms, {policy:?} policy, {} commands: {} unique \
          states, {} transitions, depth {}{}, {:.1?}",
@@ -361,7 +428,8 @@ fn explore_member_attributes_2_users_1_room() {
         "restore with a member delta",
     ];
     let a = member_alphabet(2, 1, false);
-    run_and_print(2, 1, DevicePolicy::Single, usize::MAX, &expected, &a);
+    let c = config(DevicePolicy::Single);
+    run_and_print(c, (2, 1), usize::MAX, &expected, &a);
 }
 
 #[test]
@@ -373,5 +441,41 @@ fn explore_member_attributes_3_sessions_1_room_multi_device_policy() {
         "taken over by another device",
     ];
     let a = member_alphabet(3, 1, true);
-    run_and_print(3, 1, DevicePolicy::Multi, usize::MAX, &expected, &a);
+    let c = config(DevicePolicy::Multi);
+    run_and_print(c, (3, 1), usize::MAX, &expected, &a);
+}
+
+/// Large rooms (threshold 1: every change past the first member is batched): 3 users x 1
+/// room, a 1 s window the 1 s wait reaches. Windows that flush a delta, net out to nothing,
+/// and restores that cover an open window are all reached, and every flush and restore
+/// equals the model's set-difference version.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "run in release (ci/verify.sh)")]
+fn explore_large_room_batching_3_users() {
+    let expected = [
+        "window flushed with a delta",
+        "window flushed with joins and leaves",
+        "window closed with an empty net change",
+        "restore with a delta covering an open window",
+    ];
+    let a = batch_alphabet();
+    run_and_print(batch_config(), (3, 1), usize::MAX, &expected, &a);
+}
+
+/// Three users who log in and enter the room (delay 0: an emptied room goes at once); the
+/// first two also leave, the first loses and restores its link, the second can be kicked;
+/// the 1 s wait. The depth of the state space comes from windows, so commands that only
+/// matter elsewhere (logout, switch, dismiss, other links) are left out.
+fn batch_alphabet() -> Vec<Cmd> {
+    let mut a = vec![
+        Cmd::Wait(4),
+        Cmd::LinkLost(0),
+        Cmd::LinkRestored(0),
+        Cmd::Kick(0, 2),
+    ];
+    for s in 0..3u8 {
+        a.extend([Cmd::Login(s, s), Cmd::Enter(s, 0, 1)]);
+    }
+    a.extend([Cmd::Leave(0, 0), Cmd::Leave(1, 0)]);
+    a
 }

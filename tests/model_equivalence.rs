@@ -1,7 +1,8 @@
 //! The engine against the reference model (src/model/): random command sequences (1..64
 //! steps over 4 sessions, 3 users, 3 rooms, plus one invalid id of each kind; time steps that
 //! cross destroy, grace and tombstone deadlines; valid and invalid commands, member
-//! attributes included; both device policies; small limits so they are hit) drive both, and every step's outputs and the
+//! attributes included; both device policies; small limits so they are hit; large-room
+//! coalescing with a small threshold in half the cases) drive both, and every step's outputs and the
 //! observable state must be equal. The harness also checks the DESIGN.md section 4
 //! invariants on the engine after every step.
 //!
@@ -50,9 +51,23 @@ fn config_strategy() -> BoxedStrategy<Config> {
         prop::sample::select(vec![0u32, 1]),
         prop::sample::select(vec![2u32, 50]),
         member_limits_strategy(),
+        batch_strategy(),
     )
         .prop_map(
-            |(multi, rooms, members, per_session, grace, ttl, tombs, sessions, rate, kicks, ma)| {
+            |(
+                multi,
+                rooms,
+                members,
+                per_session,
+                grace,
+                ttl,
+                tombs,
+                sessions,
+                rate,
+                kicks,
+                ma,
+                batch,
+            )| {
                 Config {
                     device_policy: if multi {
                         DevicePolicy::Multi
@@ -74,11 +89,26 @@ fn config_strategy() -> BoxedStrategy<Config> {
                     max_member_attributes: ma.0,
                     member_attributes_max_room_members: ma.1,
                     member_attributes_max_users: ma.2,
+                    member_notify_threshold: batch.0,
+                    member_batch_interval_ms: batch.1,
                     ..Config::default()
                 }
             },
         )
         .boxed()
+}
+
+/// Large rooms: half the cases keep the default threshold (500: never reached, every change
+/// an exact event); the others batch constantly (threshold 0, 1 or 2 against rooms of up to
+/// 4 users) with windows that the `WAITS` land before, on and after (1 ms, 1 s, 2 s).
+fn batch_strategy() -> impl Strategy<Value = (u32, u64)> {
+    prop_oneof![
+        3 => Just((500u32, 1000u64)),
+        3 => (
+            prop::sample::select(vec![0u32, 1, 2]),
+            prop::sample::select(vec![1u64, 1000, 2000]),
+        ),
+    ]
 }
 
 /// Member attribute limits: keys per member (ZIM's 30, or 2 so the count is hit), room size

@@ -3,6 +3,8 @@
 //! duplicates messages and loses links; every step checks the harness invariants, the
 //! engine against the model, and each caught-up client's view against the core) then a
 //! liveness phase (network healed, everyone leaves, every delay passes: nothing is left).
+//! Two seeds in five run in large-room mode (see src/sim/mod.rs: room deltas expanded to
+//! the live members at emission, member lists checked outside open windows).
 //!
 //! `ROOMCORE_SIM_SEEDS` seeds (default 10 in debug, 1,000 in release) of
 //! `ROOMCORE_SIM_STEPS` steps (default 1,000) from a random base (printed);

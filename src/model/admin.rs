@@ -35,6 +35,8 @@ impl Model {
                 .find(|s| self.user_of(*s) == Some(*u));
             match target {
                 Some(s) => {
+                    // The first one out decides for a large room (everyone still counts).
+                    self.batched(room, self.users_in(room).len());
                     self.detach(room, s);
                     self.state(s, room, RoomState::Disconnected, RoomEvent::KickedOut);
                     removed.push(*u);
@@ -49,7 +51,9 @@ impl Model {
             self.owner_left(room, *u);
             self.member_attrs_left(room, *u);
         }
-        if !removed.is_empty() {
+        if self.window_open(room) {
+            self.window_leaves(room, &removed, LeaveReason::Kicked);
+        } else if !removed.is_empty() {
             for other in self.live_members(room, None) {
                 self.emit(Output::MembersLeft {
                     session: other,
@@ -76,6 +80,7 @@ impl Model {
         if let Some(seq) = timer {
             self.cancel(seq);
         }
+        self.drop_window(room);
         self.rooms.remove(&room);
         self.emit(Output::RoomDestroyed {
             room_id: room,

@@ -32,9 +32,14 @@ impl Model {
             .copied()
             .collect();
         for r in fresh {
+            // An open window has told no one its changes yet: the view starts at its start.
+            let (users, departures) = match self.rooms.get(&r).and_then(|x| x.window.as_ref()) {
+                Some(w) => (w.start_users.clone(), w.departures.clone()),
+                None => (self.users_in(r), Vec::new()),
+            };
             let view = LostView {
-                users: self.users_in(r),
-                departures: Vec::new(),
+                users,
+                departures,
                 attr_keys: self
                     .rooms
                     .get(&r)
@@ -91,6 +96,9 @@ impl Model {
                 v.departures.push((user, had));
                 v.members_written.remove(&user);
             }
+        }
+        if let Some(w) = self.rooms.get_mut(&room).and_then(|r| r.window.as_mut()) {
+            w.departures.push((user, had));
         }
     }
 

@@ -208,6 +208,11 @@ impl Lockstep {
                 format!("{:?}", m.room_sessions(*r)),
             )?;
             eq(
+                &format!("recipients of {r}"),
+                format!("{:?}", e.room_recipients(*r)),
+                format!("{:?}", m.room_recipients(*r)),
+            )?;
+            eq(
                 &format!("attributes of {r}"),
                 format!("{:?}", e.room_attributes(*r)),
                 format!("{:?}", m.room_attributes(*r)),

@@ -13,6 +13,7 @@
 //! small-domain command alphabet the property tests, the explorer and the fuzzer share.
 
 mod admin;
+mod batch;
 pub mod cmd;
 mod extras;
 mod link;
@@ -237,6 +238,7 @@ impl Model {
         match what {
             TimerWhat::Destroy(room) => self.destroy_due(room),
             TimerWhat::Grace(session) => self.grace_due(session),
+            TimerWhat::Batch(room) => self.window_due(room),
         }
     }
 

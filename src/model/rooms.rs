@@ -128,17 +128,23 @@ impl Model {
         let Some(user) = self.user_of(session) else {
             return;
         };
+        // A large room decides before the leaver goes (it still counts).
+        let batched = self.batched(room, self.users_in(room).len());
         self.detach(room, session);
         if let Some((st, ev)) = own {
             self.state(session, room, st, ev);
         }
-        for other in self.live_members(room, None) {
-            self.emit(Output::MembersLeft {
-                session: other,
-                room_id: room,
-                members: members_of(&[user]),
-                reason,
-            });
+        if batched {
+            self.window_leaves(room, &[user], reason);
+        } else {
+            for other in self.live_members(room, None) {
+                self.emit(Output::MembersLeft {
+                    session: other,
+                    room_id: room,
+                    members: members_of(&[user]),
+                    reason,
+                });
+            }
         }
         self.owner_left(room, user);
         self.member_attrs_left(room, user);
@@ -154,6 +160,13 @@ impl Model {
         if !r.members.is_empty() || r.destroy_timer.is_some() {
             return;
         }
+        // No one is left to tell what an open window holds.
+        if let Some(w) = r.window.take() {
+            self.cancel(w.timer);
+        }
+        let Some(r) = self.rooms.get_mut(&room) else {
+            return;
+        };
         if !r.keep_attrs {
             r.attrs.clear();
         }
@@ -210,6 +223,7 @@ impl Model {
                 keep_attrs: rc.keep_attributes_while_empty,
                 msg_seq: 0,
                 member_attrs: BTreeMap::new(),
+                window: None,
             },
         );
         self.emit(Output::RoomCreated { room_id: info.id });
@@ -228,6 +242,8 @@ impl Model {
             .unwrap_or_default()
             .into_iter()
             .find(|s| *s != session && self.user_of(*s) == Some(user));
+        // A takeover changes no one's membership: nothing to batch. A join counts itself.
+        let batched = old.is_none() && self.batched(room, self.users_in(room).len() + 1);
         let timer = match self.rooms.get_mut(&room) {
             Some(r) => {
                 match r.members.iter_mut().find(|m| Some(m.session) == old) {
@@ -262,7 +278,7 @@ impl Model {
             s.rooms.push(room);
         }
         self.state(session, room, RoomState::Connected, RoomEvent::Success);
-        if old.is_none() {
+        if old.is_none() && !batched {
             for other in self.live_members(room, Some(session)) {
                 self.emit(Output::MembersJoined {
                     session: other,

@@ -74,6 +74,23 @@ pub(super) struct MRoom {
     /// Member attributes by user: an entry appears when a member's attributes are first
     /// written and stays (even emptied by deletes) until that member leaves.
     pub(super) member_attrs: BTreeMap<UserId, BTreeMap<String, String>>,
+    /// The open coalescing window of a large room (see `batch.rs`).
+    pub(super) window: Option<MWindow>,
+}
+
+/// A large room's open coalescing window, as plain lists: who was there when it opened, and
+/// what happened since. The delta is worked out at the flush by set difference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct MWindow {
+    /// The flush timer's sequence number.
+    pub(super) timer: u64,
+    /// The users in the room when the window opened, in join order.
+    pub(super) start_users: Vec<UserId>,
+    /// Announced leaves since, in order (repeats possible), each with its reason.
+    pub(super) leaves: Vec<(UserId, crate::output::LeaveReason)>,
+    /// Departures since, as a reconnecting view records them (user, member attributes
+    /// written during the stay that ended): a link lost in the window starts from here.
+    pub(super) departures: Vec<(UserId, bool)>,
 }
 
 /// What a timer does.
@@ -81,6 +98,8 @@ pub(super) struct MRoom {
 pub(super) enum TimerWhat {
     Destroy(RoomId),
     Grace(SessionId),
+    /// A large room's coalescing window ends.
+    Batch(RoomId),
 }
 
 /// A pending timer.
@@ -149,9 +168,26 @@ impl Model {
                 .iter()
                 .map(|(k, a)| (k, &a.value, &a.owner, a.delete_after_owner_left))
                 .collect();
+            // A window matters by who was there, and by the first departure of each of them
+            // (for a restore) and the last leave of each (for the flush).
+            let window = r.window.as_ref().map(|w| {
+                let mut first: Vec<(UserId, bool)> = Vec::new();
+                for (u, had) in &w.departures {
+                    if w.start_users.contains(u) && !first.iter().any(|(f, _)| f == u) {
+                        first.push((*u, *had));
+                    }
+                }
+                let mut last: Vec<(UserId, crate::output::LeaveReason)> = Vec::new();
+                for (u, why) in w.leaves.iter().rev() {
+                    if !last.iter().any(|(l, _)| l == u) {
+                        last.insert(0, (*u, *why));
+                    }
+                }
+                (rank(w.timer), w.start_users.clone(), first, last)
+            });
             let _ = write!(
                 c,
-                "R{id}:{:?}:{}:{members:?}:{:?}:{attrs:?}:{}:{}:{:?};",
+                "R{id}:{:?}:{}:{members:?}:{:?}:{attrs:?}:{}:{}:{:?}:{window:?};",
                 r.name,
                 r.delay_ms,
                 r.destroy_timer.map(rank),

@@ -20,6 +20,12 @@ pub struct RoomView {
     /// The members' attributes (non-empty sets only), once a query answered (then kept up
     /// to date by updates and restore deltas).
     pub member_attrs: Option<BTreeMap<UserId, BTreeMap<String, String>>>,
+    /// Whether the member list was learned (a query answer, a restore) while a large room's
+    /// coalescing window was open: the window's delta is counted from its start, so a list
+    /// learned inside it may miss a change that nets out (someone who joined before the
+    /// answer and left after it). Such a list is not checked, and the next room delta makes
+    /// the client ask again.
+    pub stale: bool,
 }
 
 /// A command waiting for its reply.
@@ -103,6 +109,21 @@ impl Client {
             },
         );
         input
+    }
+
+    /// A connected room whose member list is stale (see [`RoomView::stale`]), if any.
+    #[must_use]
+    pub fn stale_room(&self) -> Option<RoomId> {
+        self.view
+            .iter()
+            .find(|(_, v)| v.stale && v.state == RoomState::Connected)
+            .map(|(r, _)| *r)
+    }
+
+    /// The room a member query (by request number) was about.
+    #[must_use]
+    pub fn query_room(&self, request: RequestId) -> Option<RoomId> {
+        self.queries.get(&request).copied()
     }
 
     /// Commands to send again: those unanswered for too long (given up after a few tries).
@@ -297,7 +318,7 @@ impl Client {
 
     /// Applies one output from the core to the view. Returns a room the client should now
     /// query (it has just entered it and does not know who is there).
-    pub fn receive(&mut self, output: &Output) -> Option<RoomId> {
+    pub fn receive(&mut self, output: &Output, in_window: bool) -> Option<RoomId> {
         match output {
             Output::Reply {
                 request, outcome, ..
@@ -322,13 +343,36 @@ impl Client {
                         let room = self.queries.get(request).copied()?;
                         if let Some(v) = self.view.get_mut(&room) {
                             v.members = Some(members.iter().map(|m| m.user_id).collect());
+                            v.stale = in_window;
                         }
                     }
                     _ => {}
                 }
                 None
             }
-            Output::RoomStateChanged { room_id, state, .. } => self.state_changed(*room_id, *state),
+            Output::RoomStateChanged { room_id, state, .. } => {
+                self.state_changed(*room_id, *state, in_window)
+            }
+            Output::RoomMembersChanged {
+                room_id,
+                joined,
+                left,
+            } => {
+                let v = self.view.get_mut(room_id)?;
+                if let Some(set) = v.members.as_mut() {
+                    set.extend(joined.iter().map(|m| m.user_id));
+                    for m in left {
+                        set.remove(&m.user_id);
+                    }
+                }
+                if let Some(known) = v.member_attrs.as_mut() {
+                    for m in left {
+                        known.remove(&m.user_id);
+                    }
+                }
+                // A list learned inside the window may be off by what netted out: ask again.
+                v.stale.then_some(*room_id)
+            }
             Output::MembersJoined {
                 room_id, members, ..
             } => {
@@ -375,7 +419,7 @@ impl Client {
         }
     }
 
-    fn state_changed(&mut self, room: RoomId, state: RoomState) -> Option<RoomId> {
+    fn state_changed(&mut self, room: RoomId, state: RoomState, in_window: bool) -> Option<RoomId> {
         match state {
             RoomState::Disconnected => {
                 self.view.remove(&room);
@@ -392,6 +436,9 @@ impl Client {
                 // Back after a lost link: the deltas that follow bring the members up to date.
                 Some(v) => {
                     v.state = RoomState::Connected;
+                    // The restore delta counts from what the link's loss left it knowing:
+                    // it fixes no list that was off already.
+                    v.stale |= in_window;
                     None
                 }
                 None => {
@@ -401,6 +448,7 @@ impl Client {
                             state,
                             members: None,
                             member_attrs: None,
+                            stale: false,
                         },
                     );
                     Some(room)

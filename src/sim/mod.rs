@@ -8,6 +8,18 @@
 //! members and member attributes) exactly as the core holds them. [`Sim::liveness`] then heals the network, makes
 //! everyone leave and lets every delay pass: no room, no membership and no timer may be
 //! left. [`Sim::transcript_hash`] fingerprints every output (FNV-1a of their JSON).
+//!
+//! Large-room mode (two seeds in five): `member_notify_threshold` 1 or 2 and a window of
+//! 100..1,000 ms, so most rooms coalesce. The simulated server hands each
+//! `room_members_changed` to the room's live members (`Engine::room_recipients`) at its
+//! emission (due timers fire in a core step of their own, before the input that follows),
+//! each copy through that client's stream; clients apply it as a set delta. The member
+//! check then skips a room while its window is open (every live member still knows the room
+//! as at the window's start, and learns the net change at its end), and skips a list the
+//! client learned (query answer, restore) while a window was open: the window's delta is
+//! counted from its start, so such a list can stay off by someone who joined before the
+//! answer and left after it (the net change omits them, or is empty and sends nothing).
+//! Such a client asks again now and then, and at the next room delta.
 
 pub mod client;
 pub mod net;
@@ -18,9 +30,9 @@ use crate::ids::{RoomId, SessionId, UserId};
 use crate::input::Input;
 use crate::model::cmd::Domain;
 use crate::model::lockstep::Lockstep;
-use crate::output::{RoomState, Stamped};
+use crate::output::{Output, RoomState, Stamped};
 use client::Client;
-use net::{Faults, Net};
+use net::{Delivered, Faults, Net};
 use rng::{Fnv1a, Rng};
 use std::collections::BTreeSet;
 
@@ -51,6 +63,7 @@ pub struct Sim {
 
 /// A configuration drawn from the seed: device policy, short delays, small limits.
 fn config(rng: &mut Rng) -> Config {
+    let large = rng.chance(40);
     Config {
         device_policy: if rng.chance(50) {
             DevicePolicy::Single
@@ -62,6 +75,13 @@ fn config(rng: &mut Rng) -> Config {
         max_members_per_room: 2 + u32::try_from(rng.below(4)).unwrap_or(0),
         max_rooms: 2 + u32::try_from(rng.below(3)).unwrap_or(0),
         max_rooms_per_session: 1 + u32::try_from(rng.below(3)).unwrap_or(0),
+        // Large-room mode in two seeds of five: changes past one or two members coalesce.
+        member_notify_threshold: if large {
+            1 + u32::try_from(rng.below(2)).unwrap_or(0)
+        } else {
+            500
+        },
+        member_batch_interval_ms: 100 + rng.below(900),
         ..Config::default()
     }
 }
@@ -133,8 +153,23 @@ impl Sim {
         self.now
     }
 
-    /// Applies `input` to the core at `at` and routes its outputs.
+    /// Applies `input` to the core at `at` and routes its outputs. Due timers fire in a
+    /// step of their own first, so a room delta they emit is routed to the room's live
+    /// members as they are at its emission, before the input changes anything.
     fn core_input(&mut self, at: u64, input: &Input) -> Result<(), String> {
+        let due = self
+            .core
+            .harness
+            .engine
+            .poll_timeout()
+            .is_some_and(|t| t.as_ms() <= at);
+        if due && *input != Input::Tick {
+            self.core_step(at, &Input::Tick)?;
+        }
+        self.core_step(at, input)
+    }
+
+    fn core_step(&mut self, at: u64, input: &Input) -> Result<(), String> {
         let wait = at.saturating_sub(self.core.now());
         let out = self.core.step_input(wait, input)?;
         self.inputs += 1;
@@ -142,18 +177,38 @@ impl Sim {
         Ok(())
     }
 
+    /// Sends each output to its session's client; a room-addressed delta goes to the room's
+    /// live members (`Engine::room_recipients`), each through its own stream.
     fn route(&mut self, out: &[Stamped]) {
         for s in out {
             if let Ok(line) = serde_json::to_string(s) {
                 self.hash.write(line.as_bytes());
                 self.hash.write(b"\n");
             }
-            let Some(session) = s.output.session() else {
-                continue;
+            let recipients: Vec<SessionId> = match (&s.output, s.output.session()) {
+                (_, Some(session)) => vec![session],
+                (Output::RoomMembersChanged { room_id, .. }, None) => self
+                    .core
+                    .harness
+                    .engine
+                    .room_recipients(*room_id)
+                    .unwrap_or_default(),
+                _ => Vec::new(),
             };
-            if let Some(i) = self.clients.iter().position(|c| c.session == session) {
-                self.net
-                    .push_to_client(&mut self.rng, s.at.as_ms(), i, s.output.clone());
+            for session in recipients {
+                let Some(i) = self.clients.iter().position(|c| c.session == session) else {
+                    continue;
+                };
+                let room = s.output.room_id().or_else(|| match &s.output {
+                    Output::Reply { request, .. } => self.clients[i].query_room(*request),
+                    _ => None,
+                });
+                let in_window = room.is_some_and(|r| self.core.model.window_open(r));
+                let d = Delivered {
+                    output: s.output.clone(),
+                    in_window,
+                };
+                self.net.push_to_client(&mut self.rng, s.at.as_ms(), i, d);
             }
         }
     }
@@ -167,8 +222,8 @@ impl Sim {
         // Timers due by now fire (their outputs are stamped with their deadlines).
         self.core_input(self.now, &Input::Tick)?;
         for i in 0..self.clients.len() {
-            while let Some(o) = self.net.next_to_client(self.now, i) {
-                if let Some(room) = self.clients[i].receive(&o) {
+            while let Some(d) = self.net.next_to_client(self.now, i) {
+                if let Some(room) = self.clients[i].receive(&d.output, d.in_window) {
                     let q = self.clients[i].query(self.now, room);
                     self.net.send(&mut self.rng, self.now, i, q);
                     let users = self.core.domain.users.clone();
@@ -200,6 +255,14 @@ impl Sim {
                 self.core_input(self.now, &Input::LinkRestored { session })?;
             }
             10..=12 => self.admin()?,
+            // A client whose list of a large room may be off asks again now and then (a
+            // window that nets out sends nothing to prompt it).
+            13..=17 if self.clients[i].stale_room().is_some() => {
+                if let Some(room) = self.clients[i].stale_room() {
+                    let q = self.clients[i].query(self.now, room);
+                    self.net.send(&mut self.rng, self.now, i, q);
+                }
+            }
             _ => {
                 let users = &self.core.domain.users;
                 if let Some(input) =
@@ -268,6 +331,12 @@ impl Sim {
                 let (Some(members), RoomState::Connected) = (&v.members, v.state) else {
                     continue;
                 };
+                // While a window is open the client knows the room as it was at the window's
+                // start (the delta comes at its end); a list learned inside a window waits
+                // for the next answer (see `RoomView::stale`).
+                if v.stale || self.core.model.window_open(*room) {
+                    continue;
+                }
                 let core: BTreeSet<UserId> = engine
                     .room_members(*room)
                     .unwrap_or_default()

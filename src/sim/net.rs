@@ -34,6 +34,17 @@ impl Faults {
     };
 }
 
+/// An output on its way to a client, with whether the room it is about had a coalescing
+/// window open when it was emitted: a member list learned then (a query answer, a restore
+/// delta) is not what the window's delta will be counted against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// The output.
+    pub output: Output,
+    /// Whether its room's window was open at emission.
+    pub in_window: bool,
+}
+
 /// A message from a client on its way to the core.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct InFlight {
@@ -49,8 +60,9 @@ pub struct Net {
     /// The current fault settings.
     pub faults: Faults,
     to_core: Vec<InFlight>,
-    /// Per client: outputs with their delivery time, in order.
-    to_client: Vec<VecDeque<(u64, Output)>>,
+    /// Per client: outputs with their delivery time and whether a large room's window was
+    /// open when they were emitted (see [`Delivered`]), in order.
+    to_client: Vec<VecDeque<(u64, Delivered)>>,
     /// Per client: whether its link is up.
     up: Vec<bool>,
     seq: u64,
@@ -121,7 +133,7 @@ impl Net {
     }
 
     /// The core emitted `output` for client `to` at `now`.
-    pub fn push_to_client(&mut self, rng: &mut Rng, now: u64, to: usize, output: Output) {
+    pub fn push_to_client(&mut self, rng: &mut Rng, now: u64, to: usize, output: Delivered) {
         let latency = rng.below(self.faults.max_latency + 1);
         let Some(q) = self.to_client.get_mut(to) else {
             return;
@@ -134,7 +146,7 @@ impl Net {
     }
 
     /// The next output due for client `i` at or before `now`, if its link is up.
-    pub fn next_to_client(&mut self, now: u64, i: usize) -> Option<Output> {
+    pub fn next_to_client(&mut self, now: u64, i: usize) -> Option<Delivered> {
         if !self.is_up(i) {
             return None;
         }
