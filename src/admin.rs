@@ -31,6 +31,7 @@ impl Engine {
         let room_slot = self.room_slot(room_id).ok_or(Error::RoomNotExist)?;
         let mut removed: Vec<UserId> = Vec::new();
         let mut skipped: Vec<UserId> = Vec::new();
+        let mut exact: Vec<UserId> = Vec::new();
         // Everyone named is taken out first, so what the remaining members are told next
         // (attributes that go with their owners) reaches none of the kicked.
         for &user in users {
@@ -42,7 +43,15 @@ impl Engine {
                     if let Some(s) = self.state.sessions.get(session_slot) {
                         emit.state(s.id, room_id, RoomState::Disconnected, RoomEvent::KickedOut);
                     }
-                    self.detach_member(room_slot, session_slot);
+                    self.detach_member(room_slot, session_slot, emit);
+                    // A large room's open window takes the leave as it happens (so a window
+                    // closed early by a later leave of this kick has it); the others are
+                    // told below, in one event.
+                    if self.batch_open(room_slot) {
+                        self.batch_leave(room_slot, user, LeaveReason::Kicked);
+                    } else {
+                        exact.push(user);
+                    }
                     removed.push(user);
                 }
                 None => skipped.push(user),
@@ -51,17 +60,8 @@ impl Engine {
         for &user in &removed {
             self.member_gone(room_slot, user, None, emit);
         }
-        let batched = self
-            .state
-            .rooms
-            .get(room_slot)
-            .is_some_and(|r| r.member_batch.is_some());
-        if batched {
-            for &user in &removed {
-                self.batch_leave(room_slot, user, LeaveReason::Kicked);
-            }
-        } else if !removed.is_empty() {
-            let members: Members = removed.iter().map(|&user_id| Member { user_id }).collect();
+        if !exact.is_empty() {
+            let members: Members = exact.iter().map(|&user_id| Member { user_id }).collect();
             self.fan_out(room_slot, None, emit, |session| Output::MembersLeft {
                 session,
                 room_id,

@@ -12,10 +12,21 @@
 //!   before an earlier one.
 //! - The first batched change opens a window and arms its flush timer
 //!   `member_batch_interval_ms` later. When it fires, one `room_members_changed` goes to
-//!   the room (the embedder hands it to every member whose link is live): the net joins in
-//!   join order and the net leaves in leave order, each with its last reason. A member who
-//!   joined and left within the window appears in neither list, nor does one who left and
-//!   came back. Nothing is sent when the net change is empty or no member is live.
+//!   the room (the embedder hands it to every member whose link is live) with the final
+//!   outcome for every user whose membership changed in the window: `joined` lists those
+//!   who are members at its end (in the order of their last join), `left` those who are not
+//!   (in the order of their last leave, with its reason). So a user who joined and left
+//!   within the window is in `left`, and one who left and came back is in `joined`.
+//! - Why final outcomes rather than a net delta against the window's start: a member may
+//!   learn the member list in the middle of a window (a `query_members` answered after it
+//!   joined, or a restore delta), and that list already holds some of the window's changes.
+//!   Applied as a set change (add `joined`, remove `left`), a list of final outcomes makes
+//!   every such list exact at the window's end, wherever in the window it was learned; a
+//!   net delta would leave a user who joined and left after the list was read in it forever.
+//! - A window holds one entry per user it touched. At `max_members_per_room` entries it
+//!   closes early, within the step that would add one more (its delta goes out then and
+//!   the change opens the next window), so a window's memory is bounded however many users
+//!   come and go during it. Nothing is sent when no member is live.
 //! - The next change after a flush opens the next window, so a large room sends at most one
 //!   delta per window, and exact per-change events resume once it is at or below the
 //!   threshold with no window open.
@@ -36,15 +47,28 @@ use std::collections::BTreeMap;
 
 impl Engine {
     /// Whether a change to the room is batched, `members` being its member count with a
-    /// joiner counted and a leaver not yet removed. Opens the window if it is.
-    pub(crate) fn batch_change(&mut self, room_slot: u32, members: usize) -> bool {
+    /// joiner counted and a leaver not yet removed. Opens the window if it is (after
+    /// closing a full one). Called before the change is made, so a new window's marks
+    /// precede it.
+    pub(crate) fn batch_change(
+        &mut self,
+        room_slot: u32,
+        members: usize,
+        emit: &mut Emit<'_>,
+    ) -> bool {
         let threshold = self.state.config.member_notify_threshold as usize;
+        let cap = self.state.config.max_members_per_room as usize;
         let Some(room) = self.state.rooms.get(room_slot) else {
             return false;
         };
-        if room.member_batch.is_some() {
-            return true;
+        match &room.member_batch {
+            Some(b) if b.changes.len() < cap => return true,
+            Some(_) => self.close_member_batch(room_slot, emit),
+            None => {}
         }
+        let Some(room) = self.state.rooms.get(room_slot) else {
+            return false;
+        };
         if members <= threshold {
             return false;
         }
@@ -70,6 +94,14 @@ impl Engine {
         true
     }
 
+    /// Whether the room has an open window.
+    pub(crate) fn batch_open(&self, room_slot: u32) -> bool {
+        self.state
+            .rooms
+            .get(room_slot)
+            .is_some_and(|r| r.member_batch.is_some())
+    }
+
     /// Records a join in the room's open window.
     pub(crate) fn batch_join(&mut self, room_slot: u32, user: UserId) {
         self.batch_record(room_slot, user, |order| BatchChange::Joined { order });
@@ -80,8 +112,8 @@ impl Engine {
         self.batch_record(room_slot, user, |order| BatchChange::Left { order, reason });
     }
 
-    /// A join cancels a leave of the same user in the window and a leave cancels a join:
-    /// the delta is net against the member set at the window's start.
+    /// A user's latest change replaces its earlier one: the window keeps each user's final
+    /// outcome, in the order of its last change.
     fn batch_record(&mut self, room_slot: u32, user: UserId, change: impl Fn(u64) -> BatchChange) {
         let Some(batch) = self
             .state
@@ -91,29 +123,44 @@ impl Engine {
         else {
             return;
         };
-        if batch.changes.remove(&user).is_none() {
-            batch.changes.insert(user, change(batch.next_order));
-            batch.next_order += 1;
-        }
+        batch.changes.insert(user, change(batch.next_order));
+        batch.next_order += 1;
     }
 
     /// The window's timer fired: its delta goes out and the window closes.
     pub(crate) fn member_batch_fired(&mut self, slot: u32, incarnation: u64, emit: &mut Emit<'_>) {
-        let Some(room) = self.state.rooms.get_mut(slot) else {
-            return;
-        };
         // A timer is removed when its window closes, so a mismatch cannot happen; the check
         // makes a reused slot safe even so.
-        if room.incarnation != incarnation {
+        if self.state.rooms.get(slot).map(|r| r.incarnation) != Some(incarnation) {
             return;
         }
-        let Some(batch) = room.member_batch.take() else {
+        if let Some(room) = self.state.rooms.get_mut(slot) {
+            if let Some(batch) = room.member_batch.take() {
+                room.reconnect.remove_mark(batch.mark);
+                self.send_member_batch(slot, &batch, emit);
+            }
+        }
+    }
+
+    /// Closes the room's window before its deadline (it is full): its delta goes out now.
+    fn close_member_batch(&mut self, room_slot: u32, emit: &mut Emit<'_>) {
+        let Some(room) = self.state.rooms.get_mut(room_slot) else {
             return;
         };
-        room.reconnect.remove_mark(batch.mark);
-        let room_id = room.id;
-        let (joined, left) = net_lists(&batch);
-        if (joined.is_empty() && left.is_empty()) || !self.has_live_member(slot) {
+        if let Some(batch) = room.member_batch.take() {
+            room.reconnect.remove_mark(batch.mark);
+            self.state.timers.cancel(batch.timer);
+            self.send_member_batch(room_slot, &batch, emit);
+        }
+    }
+
+    /// Emits a closed window's delta to the room, unless it is empty or nobody is live.
+    fn send_member_batch(&self, room_slot: u32, batch: &MemberBatch, emit: &mut Emit<'_>) {
+        let Some(room_id) = self.state.rooms.get(room_slot).map(|r| r.id) else {
+            return;
+        };
+        let (joined, left) = outcome_lists(batch);
+        if (joined.is_empty() && left.is_empty()) || !self.has_live_member(room_slot) {
             return;
         }
         emit.push(Output::RoomMembersChanged {
@@ -149,8 +196,9 @@ impl Engine {
     }
 }
 
-/// The window's joins and leaves, each in the order it happened.
-fn net_lists(batch: &MemberBatch) -> (Vec<Member>, Vec<MemberLeft>) {
+/// The window's final outcomes: members at its end, and users gone, each in the order of
+/// its last change.
+fn outcome_lists(batch: &MemberBatch) -> (Vec<Member>, Vec<MemberLeft>) {
     let mut joined: Vec<(u64, Member)> = Vec::new();
     let mut left: Vec<(u64, MemberLeft)> = Vec::new();
     for (&user_id, change) in &batch.changes {

@@ -193,6 +193,11 @@ fn check_member_batch(e: &Engine, slot: u32, r: &Room) -> Result<(), InvariantVi
         r.id
     );
     ensure!(
+        b.changes.len() <= e.state.config.max_members_per_room as usize,
+        "room {} member batch over its bound",
+        r.id
+    );
+    ensure!(
         b.mark.0 <= r.next_join_seq && b.mark.1 <= r.reconnect.next_departure,
         "room {} member batch marked in the future",
         r.id

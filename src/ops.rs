@@ -68,7 +68,7 @@ impl Engine {
             .get(room_slot)
             .map_or(0, |r| r.members.len())
             + 1;
-        let batched = self.batch_change(room_slot, members_after);
+        let batched = self.batch_change(room_slot, members_after, emit);
         let Some(room) = self.state.rooms.get_mut(room_slot) else {
             return;
         };
@@ -153,7 +153,7 @@ impl Engine {
         announce: Option<LeaveReason>,
         emit: &mut Emit<'_>,
     ) -> Option<UserId> {
-        let user = self.detach_member(room_slot, session_slot)?;
+        let user = self.detach_member(room_slot, session_slot, emit)?;
         self.member_gone(room_slot, user, announce, emit);
         Some(user)
     }
@@ -162,7 +162,12 @@ impl Engine {
     /// sides, logs the departure and settles the session's grace. A caller removing several
     /// members at once (a kick) detaches them all first, so that what the others are told
     /// next reaches none of the removed.
-    pub(crate) fn detach_member(&mut self, room_slot: u32, session_slot: u32) -> Option<UserId> {
+    pub(crate) fn detach_member(
+        &mut self,
+        room_slot: u32,
+        session_slot: u32,
+        emit: &mut Emit<'_>,
+    ) -> Option<UserId> {
         self.state
             .sessions
             .get(session_slot)?
@@ -170,7 +175,7 @@ impl Engine {
         // A large room opens its window before the departure is logged, so the departure
         // counts for members who lose their link later in the window.
         let members_before = self.state.rooms.get(room_slot)?.members.len();
-        self.batch_change(room_slot, members_before);
+        self.batch_change(room_slot, members_before, emit);
         let session = self.state.sessions.get_mut(session_slot)?;
         let membership = session.take_membership(room_slot)?;
         let user = session.user;
@@ -201,11 +206,7 @@ impl Engine {
         let Some(room_id) = self.state.rooms.get(room_slot).map(|r| r.id) else {
             return;
         };
-        let batched = self
-            .state
-            .rooms
-            .get(room_slot)
-            .is_some_and(|r| r.member_batch.is_some());
+        let batched = self.batch_open(room_slot);
         if let (Some(reason), true) = (announce, batched) {
             self.batch_leave(room_slot, user, reason);
         } else if let Some(reason) = announce {

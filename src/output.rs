@@ -309,14 +309,16 @@ pub enum Output {
     /// The coalesced member changes of a large room (over `member_notify_threshold`
     /// members) during one `member_batch_interval_ms` window, addressed to the room: the
     /// embedder delivers this one output to every member of the room whose link is live.
-    /// A net delta against the member set at the window's start: a member who joined and
-    /// left within it is in neither list, one who left and came back is in neither.
+    /// The final outcome of every user whose membership changed in the window: a user who
+    /// joined and left within it is in `left`, one who left and came back in `joined`.
     RoomMembersChanged {
         /// The room.
         room_id: RoomId,
-        /// Members who joined and are still there, in join order.
+        /// Users touched by the window who are members at its end, in the order of their
+        /// last join.
         joined: Vec<Member>,
-        /// Members who were there at the window's start and are gone, in leave order.
+        /// Users touched by the window who are gone at its end, in the order of their last
+        /// leave, each with its reason.
         left: Vec<MemberLeft>,
     },
     /// Member attributes changed (one operation, or a member left and took its attributes

@@ -135,13 +135,14 @@ pub(crate) struct Room {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum BatchChange {
-    /// Not a member at the window's start, a member now.
+    /// Its last change was a join: a member now.
     Joined { order: u64 },
-    /// A member at the window's start, gone now (the last reason it left).
+    /// Its last change was a leave: gone now (with that leave's reason).
     Left { order: u64, reason: LeaveReason },
 }
 
-/// The open coalescing window of a large room: net member changes since it opened.
+/// The open coalescing window of a large room: the final outcome for every user whose
+/// membership changed since it opened.
 ///
 /// The window also holds a mark `(join mark, departure mark)` in the room's `ReconnectLog`,
 /// taken when it opened, as a reconnecting member would: a member whose link drops while
@@ -153,8 +154,8 @@ pub(crate) struct MemberBatch {
     pub(crate) timer: TimerKey,
     /// The room's marks when the window opened.
     pub(crate) mark: (u64, u64),
-    /// Net change per user (at most one each: members at the start plus joiners since, so
-    /// bounded by twice the member limit).
+    /// Each touched user's final outcome in the window (one entry per user; the window
+    /// closes early at `max_members_per_room` entries).
     pub(crate) changes: BTreeMap<UserId, BatchChange>,
     /// Order of the next change.
     pub(crate) next_order: u64,

@@ -205,9 +205,11 @@ fn check_recipients(
 ) -> Result<(), String> {
     for o in outs {
         if let Output::RoomMembersChanged { room_id, .. } = o {
-            // Addressed to the room: it must have a live member to deliver it to.
-            let live = after
+            // Addressed to the room: it must have had a live member to deliver it to (a
+            // window closed early by a leave within the step may have lost its last one).
+            let live = before
                 .iter()
+                .chain(after.iter())
                 .any(|(&(_, r), st)| r == *room_id && *st == RoomState::Connected);
             if !live {
                 return Err(format!(

@@ -170,8 +170,7 @@ fn notable(before: &Lockstep, cmd: &Cmd, after: &Lockstep, out: &[Stamped]) -> V
             }
         }
     }
-    // A window whose deadline passed with nothing sent: its changes cancelled out (or no
-    // member was live to tell).
+    // A window whose deadline passed with nothing sent: no member was live to tell.
     let d = &before.domain;
     let windows_closed = before.model.pending_timers() > after.model.pending_timers();
     if windows_closed
@@ -185,10 +184,18 @@ fn notable(before: &Lockstep, cmd: &Cmd, after: &Lockstep, out: &[Stamped]) -> V
                 && after
                     .model
                     .room_recipients(*r)
-                    .is_some_and(|live| !live.is_empty())
+                    .is_some_and(|live| live.is_empty())
         })
     {
-        n.push("window closed with an empty net change");
+        n.push("window closed with no live member to tell");
+    }
+    // A full window closed early, by a command rather than its deadline.
+    if !matches!(cmd, Cmd::Wait(_))
+        && out
+            .iter()
+            .any(|s| matches!(s.output, Output::RoomMembersChanged { .. }))
+    {
+        n.push("full window closed early");
     }
     // A restore whose delta covers a window still open, or one that closed while the link
     // was down.
@@ -455,7 +462,8 @@ fn explore_large_room_batching_3_users() {
     let expected = [
         "window flushed with a delta",
         "window flushed with joins and leaves",
-        "window closed with an empty net change",
+        "window closed with no live member to tell",
+        "full window closed early",
         "restore with a delta covering an open window",
     ];
     let a = batch_alphabet();

@@ -1,7 +1,8 @@
 //! Large rooms (issue 7): above `member_notify_threshold` members, joins and leaves are
 //! coalesced into one `room_members_changed` per room per `member_batch_interval_ms`,
-//! flushed by a timer; below it every change is an exact per-member event. A threshold of
-//! 3 and a window of 1 s keep the transcripts readable.
+//! flushed by a timer, carrying the final outcome of every user the window touched; below
+//! it every change is an exact per-member event. A threshold of 3 and a window of 1 s keep
+//! the transcripts readable.
 mod common;
 use common::*;
 use roomcore::{Config, Engine};
@@ -104,39 +105,45 @@ fn above_the_threshold_joins_wait_for_the_window_and_go_out_as_one_delta() {
 }
 
 #[test]
-fn the_delta_is_net_against_the_window_start() {
+fn the_delta_lists_the_final_outcome_of_every_touched_user() {
     let mut t = with_users(6);
     room_of(&mut t, 5);
     // u4's join (at 40) took the room over the threshold and opened the window; u5 (at 50)
     // joined in it too.
     t.run(100, |r| r.join("s6", "r1")); // joins ...
-    t.run(200, |r| r.leave("s6", "r1")); // ... and leaves: neither list
+    t.run(200, |r| r.leave("s6", "r1")); // ... and leaves: in `left`
     t.run(300, |r| r.leave("s2", "r1")); // leaves ...
-    t.run(400, |r| r.join("s2", "r1")); // ... and comes back: neither list
+    t.run(400, |r| r.join("s2", "r1")); // ... and comes back: in `joined`
     t.run(500, |r| r.leave("s3", "r1")); // a real leave
     let kick = t.run(600, |r| r.kick("r1", &["u1"]));
     assert_eq!(member_events(&kick), Vec::<String>::new());
     t.advance(1040);
     assert_eq!(
         fired_at(&t, 1040),
-        ["room r1 changed +[u4,u5] -[u3(left),u1(kicked)]"]
+        ["room r1 changed +[u4,u5,u2] -[u6(left),u3(left),u1(kicked)]"]
     );
     assert_eq!(
         t.members("r1").expect("room"),
         ["u4", "u5", "u2"],
         "members in join order"
     );
-    pin!("net_delta", t);
+    pin!("final_outcomes", t);
 }
 
 #[test]
-fn an_empty_net_change_sends_nothing() {
+fn a_user_who_joined_and_left_within_the_window_is_told_as_left() {
     let mut t = with_users(5);
     room_of(&mut t, 4);
-    // The 4th join opened the window at 40 and is in it; u4 leaves again.
+    // The 4th join opened the window at 40 and is in it; u4 leaves again. A member who read
+    // the list in between (a query after u4 joined) must still learn that u4 is gone.
+    let query = t.run(50, |r| r.query("s1", "r1", "", 10));
+    assert!(
+        format!("{query:?}").contains("u4"),
+        "the list read mid-window has u4"
+    );
     t.run(100, |r| r.leave("s4", "r1"));
     t.advance(1040);
-    assert_eq!(fired_at(&t, 1040), Vec::<String>::new());
+    assert_eq!(fired_at(&t, 1040), ["room r1 changed +[] -[u4(left)]"]);
     assert_eq!(t.engine().pending_timers(), 0);
     // Back at the threshold with no window open: exact events again.
     let outs = t.run(1100, |r| r.leave("s3", "r1"));
@@ -144,7 +151,57 @@ fn an_empty_net_change_sends_nothing() {
         member_events(&outs),
         ["s1 r1 left u3 left", "s2 r1 left u3 left"]
     );
-    pin!("empty_net_change", t);
+    pin!("joined_and_left_within_window", t);
+}
+
+#[test]
+fn nothing_is_sent_when_no_member_is_live() {
+    let mut t = with_users(4);
+    room_of(&mut t, 4); // window opened at 40 with u4's join
+    for (i, s) in ["s1", "s2", "s3", "s4"].iter().enumerate() {
+        t.at(100 + i as u64, link_lost(s));
+    }
+    t.advance(1040);
+    assert_eq!(fired_at(&t, 1040), Vec::<String>::new());
+    assert_eq!(t.engine().pending_timers(), 4, "only the four grace timers");
+    // s1 was never told of u4: its restore delta says so.
+    let outs = t.at(2000, link_restored("s1"));
+    assert_eq!(lines(&outs), ["s1 r1 connected/success", "s1 r1 joined u4"]);
+}
+
+#[test]
+fn a_full_window_closes_early_before_the_change_that_would_overflow_it() {
+    // At most 4 members, so a window holds at most 4 touched users.
+    let config = Config {
+        member_notify_threshold: 1,
+        member_batch_interval_ms: WINDOW_MS,
+        max_members_per_room: 4,
+        ..Config::default()
+    };
+    let mut t = T::with(config);
+    let pairs: Vec<(String, String)> = (1..=6)
+        .map(|i| (format!("s{i}"), format!("u{i}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(s, u)| (s.as_str(), u.as_str()))
+        .collect();
+    t.logins(0, &refs);
+    t.run(10, |r| r.create("s1", "r1", delay_s(60)));
+    t.run(20, |r| r.join("s2", "r1")); // 2 > 1: the window opens; touched: u2
+    t.run(30, |r| r.join("s3", "r1")); // u3
+    t.run(40, |r| r.leave("s3", "r1")); // u3 again
+    t.run(50, |r| r.join("s4", "r1")); // u4
+    t.run(60, |r| r.join("s5", "r1")); // u5: 4 touched, the window is full
+                                       // The next change closes it first (its delta goes out now), then opens the next one.
+    let outs = t.run(70, |r| r.leave("s2", "r1"));
+    assert_eq!(
+        member_events(&outs),
+        ["room r1 changed +[u2,u4,u5] -[u3(left)]"]
+    );
+    t.advance(1070);
+    assert_eq!(fired_at(&t, 1070), ["room r1 changed +[] -[u2(left)]"]);
+    pin!("full_window_closes_early", t);
 }
 
 #[test]
@@ -156,7 +213,10 @@ fn an_open_window_takes_every_change_even_below_the_threshold() {
     assert_eq!(member_events(&outs), Vec::<String>::new());
     assert_eq!(member_events(&outs2), Vec::<String>::new());
     t.advance(1040);
-    assert_eq!(fired_at(&t, 1040), ["room r1 changed +[] -[u3(left)]"]);
+    assert_eq!(
+        fired_at(&t, 1040),
+        ["room r1 changed +[] -[u4(left),u3(left)]"]
+    );
     let outs = t.run(1100, |r| r.join("s3", "r1"));
     assert_eq!(member_events(&outs), ["s1 r1 joined u3", "s2 r1 joined u3"]);
     pin!("window_keeps_order", t);

@@ -21,6 +21,8 @@ impl Model {
             return Err(Error::RoomNotExist);
         }
         let (mut removed, mut skipped) = (Vec::new(), Vec::new());
+        // Users whose leave was not batched: told in one `members_left` below.
+        let mut exact: Vec<UserId> = Vec::new();
         // DESIGN.md is silent on a user named twice; as the engine, the repeat is ignored.
         let mut named: Vec<UserId> = Vec::new();
         for u in users {
@@ -35,10 +37,16 @@ impl Model {
                 .find(|s| self.user_of(*s) == Some(*u));
             match target {
                 Some(s) => {
-                    // The first one out decides for a large room (everyone still counts).
-                    self.batched(room, self.users_in(room).len());
-                    self.detach(room, s);
+                    // Each one out decides for a large room while it still counts, after
+                    // its own `kicked_out` (a full window may close right there).
                     self.state(s, room, RoomState::Disconnected, RoomEvent::KickedOut);
+                    let batched = self.batched(room, self.users_in(room).len());
+                    self.detach(room, s);
+                    if batched {
+                        self.window_leaves(room, &[*u], LeaveReason::Kicked);
+                    } else {
+                        exact.push(*u);
+                    }
                     removed.push(*u);
                 }
                 None => skipped.push(*u),
@@ -51,14 +59,12 @@ impl Model {
             self.owner_left(room, *u);
             self.member_attrs_left(room, *u);
         }
-        if self.window_open(room) {
-            self.window_leaves(room, &removed, LeaveReason::Kicked);
-        } else if !removed.is_empty() {
+        if !exact.is_empty() {
             for other in self.live_members(room, None) {
                 self.emit(Output::MembersLeft {
                     session: other,
                     room_id: room,
-                    members: members_of(&removed),
+                    members: members_of(&exact),
                     reason: LeaveReason::Kicked,
                 });
             }

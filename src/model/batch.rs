@@ -1,15 +1,18 @@
 //! Large rooms (README "Large rooms", src/batching.rs): joins and leaves coalesced into one
 //! `room_members_changed` per window, written naively and differently from the engine's
 //! change map: the window keeps the member list at its start and a plain list of the leaves
-//! announced since; at the flush the delta is a set difference between the start and now.
+//! announced since; at the flush the outcome lists come from comparing them with now.
 //!
 //! - A change is batched while a window is open, or when the room holds more than
 //!   `member_notify_threshold` users counting a joiner (before it is added) or a leaver
 //!   (before it is removed); the first batched change opens the window and arms its flush.
-//! - Flush: joined = users now present who were not at the start, in join order (the member
-//!   list's order, which is that of each user's latest join); left = users present at the
-//!   start who are gone, ordered by their last leave in the window, with its reason. Nothing
-//!   is sent when both are empty or no member's link is live.
+//! - Flush: the final outcome of every user touched in the window. joined = users now present
+//!   who were not at the start or left during the window (and came back), in join order (the
+//!   member list's order, which is that of each user's latest join); left = users who left
+//!   during the window and are gone, ordered by their last leave, with its reason. Nothing is
+//!   sent when both are empty or no member's link is live.
+//! - A window touching `max_members_per_room` users closes early, at the next batched
+//!   change, before that change.
 //! - A room that empties or is dismissed drops its window silently.
 //! - A link lost while a window is open starts its reconnect view at the window's start
 //!   (the start list and the departures since), see `link.rs`.
@@ -26,8 +29,14 @@ impl Model {
         let Some(r) = self.rooms.get(&room) else {
             return false;
         };
-        if r.window.is_some() {
-            return true;
+        if let Some(w) = &r.window {
+            if self.touched(room, w).len() < self.cfg.max_members_per_room as usize {
+                return true;
+            }
+            if let Some(w) = self.rooms.get_mut(&room).and_then(|r| r.window.take()) {
+                self.cancel(w.timer);
+                self.flush(room, &w);
+            }
         }
         if count <= self.cfg.member_notify_threshold as usize {
             return false;
@@ -65,29 +74,51 @@ impl Model {
         }
     }
 
-    /// The window's deadline: the net delta goes to the room.
+    /// The users a window touched: every one that left during it, and every member now who
+    /// was not there at its start.
+    fn touched(&self, room: RoomId, w: &MWindow) -> Vec<UserId> {
+        let mut users: Vec<UserId> = Vec::new();
+        for (u, _) in &w.leaves {
+            if !users.contains(u) {
+                users.push(*u);
+            }
+        }
+        for u in self.users_in(room) {
+            if !w.start_users.contains(&u) && !users.contains(&u) {
+                users.push(u);
+            }
+        }
+        users
+    }
+
+    /// The window's deadline: its outcome lists go to the room.
     pub(super) fn window_due(&mut self, room: RoomId) {
-        let Some(w) = self.rooms.get_mut(&room).and_then(|r| r.window.take()) else {
-            return;
-        };
+        if let Some(w) = self.rooms.get_mut(&room).and_then(|r| r.window.take()) {
+            self.flush(room, &w);
+        }
+    }
+
+    /// Emits a closed window's outcome lists (see the module docs).
+    fn flush(&mut self, room: RoomId, w: &MWindow) {
         let now = self.users_in(room);
+        let left_once = |u: &UserId| w.leaves.iter().any(|(l, _)| l == u);
         let joined: Vec<Member> = now
             .iter()
-            .filter(|u| !w.start_users.contains(u))
+            .filter(|u| !w.start_users.contains(u) || left_once(u))
             .map(|u| Member { user_id: *u })
             .collect();
         let mut left: Vec<(usize, MemberLeft)> = Vec::new();
-        for u in w.start_users.iter().filter(|u| !now.contains(u)) {
-            // Every departure is announced, so a gone user has a leave; the last one counts.
-            let last = w.leaves.iter().enumerate().rev().find(|(_, (l, _))| l == u);
-            let (at, reason) = last.map_or((usize::MAX, LeaveReason::Left), |(i, (_, r))| (i, *r));
-            left.push((
-                at,
-                MemberLeft {
-                    user_id: *u,
-                    reason,
-                },
-            ));
+        for (i, (u, reason)) in w.leaves.iter().enumerate() {
+            let is_last = !w.leaves[i + 1..].iter().any(|(l, _)| l == u);
+            if is_last && !now.contains(u) {
+                left.push((
+                    i,
+                    MemberLeft {
+                        user_id: *u,
+                        reason: *reason,
+                    },
+                ));
+            }
         }
         left.sort_by_key(|(at, _)| *at);
         if (joined.is_empty() && left.is_empty()) || self.live_members(room, None).is_empty() {

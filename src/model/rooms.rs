@@ -128,12 +128,13 @@ impl Model {
         let Some(user) = self.user_of(session) else {
             return;
         };
-        // A large room decides before the leaver goes (it still counts).
-        let batched = self.batched(room, self.users_in(room).len());
-        self.detach(room, session);
+        // The leaver hears first; then a large room decides before it goes (it still
+        // counts; a full window may close right there).
         if let Some((st, ev)) = own {
             self.state(session, room, st, ev);
         }
+        let batched = self.batched(room, self.users_in(room).len());
+        self.detach(room, session);
         if batched {
             self.window_leaves(room, &[user], reason);
         } else {
