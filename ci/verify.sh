@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The bounded verification runs at their CI sizes, in release (debug `cargo test` runs the
 # same tests at small sizes): engine vs reference model (10,000 proptest cases), the seeded
-# simulation (1,000 seeds x 1,000 steps), and exhaustive exploration of 2 users x 2 rooms and
-# 3 sessions x 2 rooms. Each prints its seed or figures; a failure names the seed to replay
+# simulation (1,000 seeds x 1,000 steps), and the exhaustive explorations (2 users x 2 rooms,
+# 3 sessions x 2 rooms, member attributes, large-room windows). Each prints its seed or figures; a failure names the seed to replay
 # (ROOMCORE_SEED=<n>).
 set -euo pipefail
 cd "$(dirname "$0")/.."
