@@ -460,13 +460,12 @@ fn zim_member_view(out: &Output) -> Vec<VendorEvent> {
             joined,
             left,
         } => {
-            return room_members_changed(room_id, joined, left, |joined| {
-                if joined {
-                    "onRoomMemberJoined"
-                } else {
-                    "onRoomMemberLeft"
-                }
-            })
+            return room_members_changed(
+                room_id,
+                joined,
+                left,
+                ["onRoomMemberJoined", "onRoomMemberLeft"],
+            )
         }
         _ => return zim_room_data_view(out),
     };
@@ -537,13 +536,12 @@ fn trtc_view(out: &Output) -> Vec<VendorEvent> {
             room_id,
             joined,
             left,
-        } => room_members_changed(room_id, joined, left, |joined| {
-            if joined {
-                "onRemoteUserEnterRoom"
-            } else {
-                "onRemoteUserLeaveRoom"
-            }
-        }),
+        } => room_members_changed(
+            room_id,
+            joined,
+            left,
+            ["onRemoteUserEnterRoom", "onRemoteUserLeaveRoom"],
+        ),
         _ => Vec::new(),
     }
 }
@@ -614,13 +612,12 @@ fn livekit_view(out: &Output) -> Vec<VendorEvent> {
             room_id,
             joined,
             left,
-        } => room_members_changed(room_id, joined, left, |joined| {
-            if joined {
-                "ParticipantConnected"
-            } else {
-                "ParticipantDisconnected"
-            }
-        }),
+        } => room_members_changed(
+            room_id,
+            joined,
+            left,
+            ["ParticipantConnected", "ParticipantDisconnected"],
+        ),
         Output::RoomMessage {
             session,
             from,
@@ -654,15 +651,15 @@ fn per_member(
 
 /// A large room's coalesced delta, addressed to the room rather than to a session: one
 /// joined event and one left event (each only if non-empty) with the member list, named
-/// by `callback(joined)`.
+/// `[joined callback, left callback]`.
 fn room_members_changed(
     room_id: &crate::ids::RoomId,
     joined: &[Member],
     left: &[MemberLeft],
-    callback: impl Fn(bool) -> &'static str,
+    [on_joined, on_left]: [&'static str; 2],
 ) -> Vec<VendorEvent> {
     let event = |is_join: bool, users: Vec<String>| {
-        VendorEvent::new(callback(is_join))
+        VendorEvent::new(if is_join { on_joined } else { on_left })
             .str("roomID", room_id)
             .arg("memberList", Arg::List(users))
     };
