@@ -106,7 +106,7 @@ pub fn trace_reader(data: &[u8]) {
             Ok(None) | Err(_) => return,
         };
         if let Some(e) = player.engine() {
-            if let Err(v) = crate::invariants::check(e) {
+            if let Err(v) = crate::engine::invariants::check(e) {
                 panic!("trace_reader: {v} after {record:?}");
             }
         }

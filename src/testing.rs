@@ -1,7 +1,7 @@
 //! Test support (feature `testing`): a harness that drives an [`Engine`] and checks, after
 //! every step, the invariants of DESIGN.md section 4 that need more than one state to see:
 //!
-//! - the state invariants ([`crate::invariants::check`]);
+//! - the state invariants ([`crate::engine::invariants::check`]);
 //! - a refused command changed nothing, and its outputs went only to the caller;
 //! - no output about a room reaches a session that is not in it (before or after the step),
 //!   except the caller's own flow events for the room it named; member events (joins,
@@ -105,7 +105,7 @@ impl Harness {
             check_stamps(&out, deadline.as_ms())?;
             let outs: Vec<Output> = out.into_iter().map(|s| s.output).collect();
             check_recipients(&outs, &before, &after, None, &[])?;
-            crate::invariants::check(&self.engine).map_err(|v| v.to_string())?;
+            crate::engine::invariants::check(&self.engine).map_err(|v| v.to_string())?;
             self.transcript.push(Step {
                 at: deadline.as_ms(),
                 input: None,
@@ -134,7 +134,8 @@ impl Harness {
         self.engine.handle_input(Millis(at), &input, &mut out);
         check_stamps(&out, self.engine.now().as_ms())?;
         let outs: Vec<Output> = out.iter().map(|s| s.output.clone()).collect();
-        crate::invariants::check(&self.engine).map_err(|v| format!("{v} after {input:?}"))?;
+        crate::engine::invariants::check(&self.engine)
+            .map_err(|v| format!("{v} after {input:?}"))?;
         let after_state = snapshot(&self.engine)?;
         let after = memberships(&self.engine);
         let caller = input.session();

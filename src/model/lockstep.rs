@@ -133,7 +133,7 @@ impl Lockstep {
         if self.light {
             let e = &mut self.harness.engine;
             e.handle_input(Millis(self.now), engine_in, &mut engine_out);
-            crate::invariants::check(e).map_err(|v| format!("{v} after {engine_in:?}"))?;
+            crate::engine::invariants::check(e).map_err(|v| format!("{v} after {engine_in:?}"))?;
         } else {
             let mark = self.harness.transcript.len();
             self.harness.step(self.now, engine_in.clone())?;

@@ -31,11 +31,11 @@
 //!   `room_member_attributes_updated` with its set empty. A takeover by another device of
 //!   the same user is not a leave: the attributes stay. A dismissed room takes them along.
 
+use crate::engine::rooms::MemberAttributes;
 use crate::engine::{Emit, Engine};
 use crate::error::Error;
 use crate::ids::{RoomId, SessionId, UserId};
 use crate::output::{MemberAttributesInfo, Output, ReplyOk};
-use crate::rooms::MemberAttributes;
 use std::collections::BTreeMap;
 
 /// The members a call is about: those in the room, and the rest.

@@ -10,13 +10,13 @@
 //!   member attributes with it (by any path: leave, switch, kick, timeout, logout, another
 //!   device's login), and ends its reconnect grace for that room.
 
+use crate::engine::rooms::Room;
+use crate::engine::sessions::Membership;
+use crate::engine::timers::TimerKind;
 use crate::engine::{Emit, Engine};
 use crate::ids::{RoomId, UserId};
 use crate::input::RoomInfo;
 use crate::output::{DestroyCause, LeaveReason, Member, Members, Output, RoomEvent, RoomState};
-use crate::rooms::Room;
-use crate::sessions::Membership;
-use crate::timers::TimerKind;
 use smallvec::smallvec;
 
 impl Engine {

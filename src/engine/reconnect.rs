@@ -29,13 +29,13 @@
 //!   restore (the room keeps no message history); the per-room sequence number lets the
 //!   client see the gap.
 
+use crate::engine::sessions::{LostView, Membership};
+use crate::engine::timers::TimerKind;
 use crate::engine::{Emit, Engine};
 use crate::ids::{SessionId, UserId};
 use crate::output::{
     LeaveReason, Member, MemberAttributesInfo, Members, Output, RoomEvent, RoomState,
 };
-use crate::sessions::{LostView, Membership};
-use crate::timers::TimerKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a reconnecting session missed in one room.

@@ -20,11 +20,11 @@
 //!   left; on a kick that update comes before the kick's `members_left`.
 
 use crate::config::RoomConfig;
+use crate::engine::rooms::Attribute;
 use crate::engine::{Emit, Engine};
 use crate::error::Error;
 use crate::ids::{RoomId, SessionId, UserId};
 use crate::output::{Output, ReplyOk};
-use crate::rooms::Attribute;
 use std::collections::BTreeMap;
 
 /// The flags of `set_room_attributes`.
@@ -264,7 +264,7 @@ fn check_keys<'a>(mut keys: impl Iterator<Item = &'a String>) -> Result<(), Erro
 }
 
 /// Whether `key` exists and belongs to a user other than `me`.
-fn owned_by_other(room: &crate::rooms::Room, key: &str, me: UserId) -> bool {
+fn owned_by_other(room: &crate::engine::rooms::Room, key: &str, me: UserId) -> bool {
     room.attributes
         .get(key)
         .is_some_and(|a| a.owner.is_some_and(|o| o != me))

@@ -2,12 +2,12 @@
 //! and the reconnect grace are in `reconnect.rs`.
 
 use crate::config::DevicePolicy;
+use crate::engine::sessions::{Session, Tombstone};
 use crate::engine::{Emit, Engine};
 use crate::error::Error;
 use crate::ids::{SessionId, UserId};
 use crate::input::RequestId;
 use crate::output::{CloseReason, LeaveReason, Output, ReplyOk, RoomEvent};
-use crate::sessions::{Session, Tombstone};
 
 impl Engine {
     pub(crate) fn login(

@@ -1,7 +1,7 @@
 //! Sessions (a user's logged-in device) and their room memberships.
 
+use crate::engine::timers::TimerKey;
 use crate::ids::{SessionId, UserId};
-use crate::timers::TimerKey;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 

@@ -3,16 +3,32 @@
 //! Method taxonomy (as in quinn-proto): read-only getters; `handle_*` to feed an input or the
 //! passage of time; outputs are pushed into a caller-owned buffer so it can be reused.
 
+mod admin;
+mod attributes;
+mod batching;
+pub(crate) mod flows;
+pub mod invariants;
+mod lifecycle;
+mod member_attributes;
+mod messages;
+mod ops;
+mod reconnect;
+pub(crate) mod rooms;
+pub(crate) mod sessions;
+mod slab;
+pub mod timers;
+mod validate;
+
 use crate::config::Config;
+use crate::engine::rooms::Room;
+use crate::engine::sessions::{Session, Tombstone};
+use crate::engine::slab::Slab;
+use crate::engine::timers::{TimerKind, Timers};
 use crate::error::{ConfigError, Error};
 use crate::ids::{RoomId, SessionId, UserId};
 use crate::input::{Input, RequestId};
 use crate::output::{Outcome, Output, ReplyOk, RoomState, Stamped};
-use crate::rooms::Room;
-use crate::sessions::{Session, Tombstone};
-use crate::slab::Slab;
 use crate::time::Millis;
-use crate::timers::{TimerKind, Timers};
 use foldhash::fast::FixedState;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use smallvec::SmallVec;
@@ -431,7 +447,7 @@ impl Engine {
                 is_update_owner,
                 is_delete_after_owner_left,
             } => {
-                let flags = crate::attributes::SetFlags {
+                let flags = crate::engine::attributes::SetFlags {
                     is_force: *is_force,
                     is_update_owner: *is_update_owner,
                     is_delete_after_owner_left: *is_delete_after_owner_left,
@@ -578,7 +594,7 @@ impl Engine {
             }
         }
         let engine = Engine { state, index };
-        crate::invariants::check(&engine)
+        crate::engine::invariants::check(&engine)
             .map_err(|v| ConfigError::InconsistentState(v.to_string()))?;
         Ok(engine)
     }

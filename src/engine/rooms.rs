@@ -1,8 +1,8 @@
 //! Rooms: their members in join order, their destroy timer, attributes and message counter.
 
+use crate::engine::timers::TimerKey;
 use crate::ids::{RoomId, UserId};
 use crate::output::LeaveReason;
-use crate::timers::TimerKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

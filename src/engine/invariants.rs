@@ -1,9 +1,9 @@
 //! The state invariants of DESIGN.md section 4, checkable at any time. Tests call
 //! [`check`] after every step; a restored snapshot is checked before it is accepted.
 
+use crate::engine::rooms::{BatchChange, Room};
+use crate::engine::timers::TimerKind;
 use crate::engine::Engine;
-use crate::rooms::{BatchChange, Room};
-use crate::timers::TimerKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A broken invariant: a bug in the engine (or a corrupted snapshot).
@@ -393,9 +393,9 @@ mod tests {
     //! The checker sees broken reconnect and member attribute state (the integration tests
     //! only ever show it healthy states).
     use super::check;
+    use crate::engine::rooms::MemberAttributes;
     use crate::ids::{RoomId, SessionId, UserId};
     use crate::input::{Input, RoomInfo};
-    use crate::rooms::MemberAttributes;
     use crate::time::Millis;
     use crate::{Config, Engine};
 

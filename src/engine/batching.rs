@@ -37,12 +37,12 @@
 //! - A room that empties or is destroyed drops its window without output: no one is left
 //!   to tell.
 
+use crate::engine::rooms::{BatchChange, MemberBatch};
+use crate::engine::sessions::Membership;
+use crate::engine::timers::TimerKind;
 use crate::engine::{Emit, Engine};
 use crate::ids::UserId;
 use crate::output::{LeaveReason, Member, MemberLeft, Output};
-use crate::rooms::{BatchChange, MemberBatch};
-use crate::sessions::Membership;
-use crate::timers::TimerKind;
 use std::collections::BTreeMap;
 
 impl Engine {

@@ -120,7 +120,7 @@ impl Engine {
             .state
             .sessions
             .get(session_slot)
-            .map_or(0, crate::sessions::Session::room_count);
+            .map_or(0, crate::engine::sessions::Session::room_count);
         if count >= max {
             return Err(Error::JoinedRoomLimit { max });
         }
