@@ -24,6 +24,7 @@ pub mod testing;
 pub mod time;
 #[cfg(feature = "trace")]
 pub mod trace;
+pub mod transitions;
 
 pub use config::{Config, DevicePolicy, RoomConfig};
 pub use engine::flows::MAX_PAGE;

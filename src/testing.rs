@@ -105,6 +105,7 @@ impl Harness {
             check_stamps(&out, deadline.as_ms())?;
             let outs: Vec<Output> = out.into_iter().map(|s| s.output).collect();
             check_recipients(&outs, &before, &after, None, &[])?;
+            check_transitions(&outs, &before, &after)?;
             crate::engine::invariants::check(&self.engine).map_err(|v| v.to_string())?;
             self.transcript.push(Step {
                 at: deadline.as_ms(),
@@ -149,6 +150,7 @@ impl Harness {
         }
         check_recipients(&outs, &before, &after, caller, &named_rooms(&input))
             .map_err(|e| format!("{e} (input {input:?})"))?;
+        check_transitions(&outs, &before, &after).map_err(|e| format!("{e} (input {input:?})"))?;
         check_message(&input, &outs, before_seq, &after)
             .map_err(|e| format!("{e} (input {input:?})"))?;
         if self.check_restore {
@@ -243,6 +245,49 @@ fn check_recipients(
         if !known && !own_flow {
             return Err(format!(
                 "output to {s} about {r}, which it is not in: {o:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every `room_state_changed` of the step is a row of the state machine table, walked from
+/// each session's state for the room before the step, and each walk ends in the state the
+/// engine holds after it.
+fn check_transitions(
+    outs: &[Output],
+    before: &Memberships,
+    after: &Memberships,
+) -> Result<(), String> {
+    let state_of = |m: &Memberships, key| m.get(&key).copied().unwrap_or(RoomState::Disconnected);
+    let mut walked: BTreeMap<(SessionId, RoomId), RoomState> = BTreeMap::new();
+    for o in outs {
+        let Output::RoomStateChanged {
+            session,
+            room_id,
+            state,
+            event,
+        } = o
+        else {
+            continue;
+        };
+        let key = (*session, *room_id);
+        let from = walked
+            .get(&key)
+            .copied()
+            .unwrap_or_else(|| state_of(before, key));
+        if !crate::transitions::allowed(from, *event, *state) {
+            return Err(format!(
+                "{from:?} --{event:?}--> {state:?} is not in the state machine table: {o:?}"
+            ));
+        }
+        walked.insert(key, *state);
+    }
+    for (key, state) in walked {
+        if state != state_of(after, key) {
+            return Err(format!(
+                "{key:?} ends the step {state:?} in its events but {:?} in the engine",
+                state_of(after, key)
             ));
         }
     }

@@ -313,6 +313,30 @@ impl Engine {
         )
     }
 
+    /// Every logged-in session, in slot order (a deterministic order that depends only on
+    /// the inputs so far).
+    pub fn session_ids(&self) -> impl Iterator<Item = SessionId> + '_ {
+        self.state.sessions.iter().map(|(_, s)| s.id)
+    }
+
+    /// The member attributes of a room: each member that has any, with all of them, by user
+    /// id; `None` if the room does not exist.
+    #[must_use]
+    pub fn room_member_attributes(
+        &self,
+        room_id: RoomId,
+    ) -> Option<std::collections::BTreeMap<UserId, std::collections::BTreeMap<String, String>>>
+    {
+        let room = self.room(room_id)?;
+        Some(
+            room.member_attributes
+                .iter()
+                .filter(|(_, a)| !a.values.is_empty())
+                .map(|(u, a)| (*u, a.values.clone()))
+                .collect(),
+        )
+    }
+
     /// The sequence number of the last message sent in the room (0 before the first).
     #[must_use]
     pub fn room_message_seq(&self, room_id: RoomId) -> Option<u64> {
