@@ -1,0 +1,235 @@
+//! `handle_*`: time passes and inputs arrive; each input goes to the flow that handles it.
+
+use crate::engine::timers::TimerKind;
+use crate::engine::{Emit, Engine};
+use crate::input::Input;
+use crate::output::Stamped;
+use crate::time::Millis;
+
+impl Engine {
+    /// Moves time to `now` (clamped: never backwards) and fires every timer due at or before
+    /// it, in deadline order; each timer's outputs are stamped with its own deadline.
+    pub fn handle_timeout(&mut self, now: Millis, out: &mut Vec<Stamped>) {
+        let now = now.max(self.state.now);
+        while let Some((key, kind)) = self.state.timers.pop_due(now) {
+            self.state.now = key.deadline.max(self.state.now);
+            self.forget_tombstones();
+            let mut emit = Emit {
+                at: self.state.now,
+                buf: out,
+            };
+            self.fire_timer(kind, &mut emit);
+        }
+        self.state.now = now;
+        self.forget_tombstones();
+    }
+
+    /// Handles one input at `now`: first every due timer fires (as [`Engine::handle_timeout`]),
+    /// then the input is applied. Every output is appended to `out`.
+    pub fn handle_input(&mut self, now: Millis, input: &Input, out: &mut Vec<Stamped>) {
+        self.handle_timeout(now, out);
+        let mut emit = Emit {
+            at: self.state.now,
+            buf: out,
+        };
+        self.dispatch(input, &mut emit);
+    }
+
+    fn dispatch(&mut self, input: &Input, emit: &mut Emit<'_>) {
+        match input {
+            Input::Login {
+                session,
+                request,
+                user,
+            } => {
+                let r = self.login(*session, *user, emit);
+                emit.reply(*session, *request, r);
+            }
+            Input::Logout { session, request } => self.logout(*session, *request, emit),
+            Input::LinkLost { session } => self.link_lost(*session, emit),
+            Input::LinkRestored { session } => self.link_restored(*session, emit),
+            Input::CreateRoom {
+                session,
+                request,
+                room,
+                config,
+            } => {
+                let r = self.create_room(*session, room, config.as_ref(), emit);
+                emit.reply(*session, *request, r);
+            }
+            Input::JoinRoom {
+                session,
+                request,
+                room_id,
+            } => {
+                let r = self.join_room(*session, *room_id, emit);
+                emit.reply(*session, *request, r);
+            }
+            Input::EnterRoom {
+                session,
+                request,
+                room,
+                config,
+            } => {
+                let r = self.enter_room(*session, room, config.as_ref(), emit);
+                emit.reply(*session, *request, r);
+            }
+            Input::SwitchRoom {
+                session,
+                request,
+                from,
+                to,
+                create_if_missing,
+                config,
+            } => {
+                let r = self.switch_room(
+                    *session,
+                    *from,
+                    to,
+                    *create_if_missing,
+                    config.as_ref(),
+                    emit,
+                );
+                emit.reply(*session, *request, r);
+            }
+            Input::LeaveRoom {
+                session,
+                request,
+                room_id,
+            } => {
+                let r = self.leave_room(*session, *room_id, emit);
+                emit.reply(*session, *request, r);
+            }
+            Input::LeaveAllRooms { session, request } => {
+                let r = self.leave_all_rooms(*session, emit);
+                emit.reply(*session, *request, r);
+            }
+            Input::QueryMembers {
+                session,
+                request,
+                room_id,
+                next,
+                count,
+            } => {
+                let r = self.query_members(*session, *room_id, next, *count);
+                emit.reply(*session, *request, r);
+            }
+            Input::SetRoomAttributes {
+                session,
+                request,
+                room_id,
+                attributes,
+                is_force,
+                is_update_owner,
+                is_delete_after_owner_left,
+            } => {
+                let flags = crate::engine::attributes::SetFlags {
+                    is_force: *is_force,
+                    is_update_owner: *is_update_owner,
+                    is_delete_after_owner_left: *is_delete_after_owner_left,
+                };
+                let r = self.set_room_attributes(*session, *room_id, attributes, flags, emit);
+                emit.reply(*session, *request, r);
+            }
+            Input::DeleteRoomAttributes {
+                session,
+                request,
+                room_id,
+                keys,
+                is_force,
+            } => {
+                let r = self.delete_room_attributes(*session, *room_id, keys, *is_force, emit);
+                emit.reply(*session, *request, r);
+            }
+            Input::SendRoomMessage {
+                session,
+                request,
+                room_id,
+                payload,
+            } => {
+                let r = self.send_room_message(*session, *room_id, payload, emit);
+                emit.reply(*session, *request, r);
+            }
+            Input::SetRoomMembersAttributes {
+                session,
+                request,
+                room_id,
+                attributes,
+                user_ids,
+            } => {
+                let users = user_ids.as_deref();
+                let r =
+                    self.set_room_members_attributes(*session, *room_id, attributes, users, emit);
+                emit.reply(*session, *request, r);
+            }
+            Input::DeleteRoomMembersAttributes {
+                session,
+                request,
+                room_id,
+                keys,
+                user_ids,
+            } => {
+                let users = user_ids.as_deref();
+                let r = self.delete_room_members_attributes(*session, *room_id, keys, users, emit);
+                emit.reply(*session, *request, r);
+            }
+            Input::QueryRoomMembersAttributes {
+                session,
+                request,
+                room_id,
+                user_ids,
+            } => {
+                let r = self.query_room_members_attributes(*session, *room_id, user_ids.as_deref());
+                emit.reply(*session, *request, r);
+            }
+            Input::RemoveUsers {
+                request,
+                room_id,
+                users,
+            } => {
+                let r = self.remove_users(*room_id, users, emit);
+                emit.admin_reply(*request, r);
+            }
+            Input::DismissRoom { request, room_id } => {
+                let r = self.dismiss_room(*room_id, emit);
+                emit.admin_reply(*request, r);
+            }
+            Input::Tick => {}
+        }
+    }
+
+    fn fire_timer(&mut self, kind: TimerKind, emit: &mut Emit<'_>) {
+        match kind {
+            TimerKind::DestroyRoom { slot, incarnation } => {
+                self.destroy_timer_fired(slot, incarnation, emit);
+            }
+            TimerKind::ReconnectGrace { slot, incarnation } => {
+                self.grace_expired(slot, incarnation, emit);
+            }
+            TimerKind::MemberBatch { slot, incarnation } => {
+                self.member_batch_fired(slot, incarnation, emit);
+            }
+        }
+    }
+
+    /// Forgets closed session ids whose time is up, and any beyond the count limit.
+    pub(crate) fn forget_tombstones(&mut self) {
+        let now = self.state.now;
+        let max = self.state.config.max_closed_sessions as usize;
+        while let Some(front) = self.state.tombstones.front().copied() {
+            if front.forget_at > now && self.state.tombstones.len() <= max {
+                break;
+            }
+            self.state.tombstones.pop_front();
+            if self.index.closed.get(&front.session) == Some(&front.forget_at) {
+                self.index.closed.remove(&front.session);
+            }
+        }
+    }
+
+    pub(crate) fn next_incarnation(&mut self) -> u64 {
+        let n = self.state.next_incarnation;
+        self.state.next_incarnation += 1;
+        n
+    }
+}

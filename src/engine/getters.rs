@@ -1,0 +1,193 @@
+//! Read-only getters: what an embedder (and the test kit) may ask the engine.
+
+use crate::config::Config;
+use crate::engine::rooms::Room;
+use crate::engine::sessions::Session;
+use crate::engine::timers::TimerKind;
+use crate::engine::Engine;
+use crate::ids::{RoomId, SessionId, UserId};
+use crate::output::RoomState;
+use crate::time::Millis;
+
+impl Engine {
+    /// The engine's configuration.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.state.config
+    }
+
+    /// The latest time the engine has seen.
+    #[must_use]
+    pub fn now(&self) -> Millis {
+        self.state.now
+    }
+
+    /// When the next timer is due, if any: call [`Engine::handle_timeout`] then.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        self.state.timers.next().map(|(k, _)| k.deadline)
+    }
+
+    /// The next timer and what it will do.
+    #[must_use]
+    pub fn next_timer(&self) -> Option<(Millis, TimerKind)> {
+        self.state.timers.next().map(|(k, kind)| (k.deadline, kind))
+    }
+
+    /// Pending timers.
+    #[must_use]
+    pub fn pending_timers(&self) -> usize {
+        self.state.timers.len()
+    }
+
+    /// Rooms that exist (including empty rooms waiting for their destroy deadline).
+    #[must_use]
+    pub fn room_count(&self) -> u32 {
+        self.state.rooms.len()
+    }
+
+    /// Logged-in sessions.
+    #[must_use]
+    pub fn session_count(&self) -> u32 {
+        self.state.sessions.len()
+    }
+
+    /// Closed session ids still remembered.
+    #[must_use]
+    pub fn closed_session_count(&self) -> usize {
+        self.state.tombstones.len()
+    }
+
+    /// The members of a room, in join order, as user ids; `None` if the room does not exist.
+    #[must_use]
+    pub fn room_members(&self, room_id: RoomId) -> Option<Vec<UserId>> {
+        let room = self.room(room_id)?;
+        Some(
+            room.members
+                .values()
+                .filter_map(|&s| self.state.sessions.get(s).map(|s| s.user))
+                .collect(),
+        )
+    }
+
+    /// The sessions in a room, in join order; `None` if the room does not exist.
+    #[must_use]
+    pub fn room_sessions(&self, room_id: RoomId) -> Option<Vec<SessionId>> {
+        let room = self.room(room_id)?;
+        Some(
+            room.members
+                .values()
+                .filter_map(|&s| self.state.sessions.get(s).map(|s| s.id))
+                .collect(),
+        )
+    }
+
+    /// The sessions of a room whose link to it is live (not reconnecting), in join order:
+    /// the recipients of a room-addressed output such as `room_members_changed`. `None` if
+    /// the room does not exist.
+    #[must_use]
+    pub fn room_recipients(&self, room_id: RoomId) -> Option<Vec<SessionId>> {
+        let slot = self.room_slot(room_id)?;
+        let room = self.state.rooms.get(slot)?;
+        Some(
+            room.members
+                .values()
+                .filter_map(|&s| self.state.sessions.get(s))
+                .filter(|s| s.membership(slot).is_some_and(|m| !m.is_reconnecting()))
+                .map(|s| s.id)
+                .collect(),
+        )
+    }
+
+    /// Whether the room exists.
+    #[must_use]
+    pub fn room_exists(&self, room_id: RoomId) -> bool {
+        self.index.rooms.contains_key(&room_id)
+    }
+
+    /// The rooms a session is in with its state for each, in join order; `None` if the
+    /// session is not logged in.
+    #[must_use]
+    pub fn session_rooms(&self, session: SessionId) -> Option<Vec<(RoomId, RoomState)>> {
+        let s = self.session(session)?;
+        Some(
+            s.memberships
+                .iter()
+                .filter_map(|m| {
+                    let room = self.state.rooms.get(m.room)?;
+                    let state = if m.is_reconnecting() {
+                        RoomState::Connecting
+                    } else {
+                        RoomState::Connected
+                    };
+                    Some((room.id, state))
+                })
+                .collect(),
+        )
+    }
+
+    /// The user a session is logged in as.
+    #[must_use]
+    pub fn session_user(&self, session: SessionId) -> Option<UserId> {
+        self.session(session).map(|s| s.user)
+    }
+
+    /// Whether the session's link is lost: at least one of its rooms is reconnecting and its
+    /// reconnect grace is running. A lost link with no room to reconnect to runs no grace.
+    #[must_use]
+    pub fn is_link_lost(&self, session: SessionId) -> bool {
+        self.session(session).is_some_and(Session::is_link_lost)
+    }
+
+    /// The room's attributes, sorted by key; `None` if the room does not exist.
+    #[must_use]
+    pub fn room_attributes(&self, room_id: RoomId) -> Option<Vec<(String, String)>> {
+        let room = self.room(room_id)?;
+        Some(
+            room.attributes
+                .iter()
+                .map(|(k, a)| (k.clone(), a.value.clone()))
+                .collect(),
+        )
+    }
+
+    /// Every logged-in session, in slot order (a deterministic order that depends only on
+    /// the inputs so far).
+    pub fn session_ids(&self) -> impl Iterator<Item = SessionId> + '_ {
+        self.state.sessions.iter().map(|(_, s)| s.id)
+    }
+
+    /// The member attributes of a room: each member that has any, with all of them, by user
+    /// id; `None` if the room does not exist.
+    #[must_use]
+    pub fn room_member_attributes(
+        &self,
+        room_id: RoomId,
+    ) -> Option<std::collections::BTreeMap<UserId, std::collections::BTreeMap<String, String>>>
+    {
+        let room = self.room(room_id)?;
+        Some(
+            room.member_attributes
+                .iter()
+                .filter(|(_, a)| !a.values.is_empty())
+                .map(|(u, a)| (*u, a.values.clone()))
+                .collect(),
+        )
+    }
+
+    /// The sequence number of the last message sent in the room (0 before the first).
+    #[must_use]
+    pub fn room_message_seq(&self, room_id: RoomId) -> Option<u64> {
+        self.room(room_id).map(|r| r.message_seq)
+    }
+
+    pub(crate) fn room(&self, room_id: RoomId) -> Option<&Room> {
+        let slot = *self.index.rooms.get(&room_id)?;
+        self.state.rooms.get(slot)
+    }
+
+    pub(crate) fn session(&self, session: SessionId) -> Option<&Session> {
+        let slot = *self.index.sessions.get(&session)?;
+        self.state.sessions.get(slot)
+    }
+}
