@@ -16,7 +16,8 @@
 mod common;
 
 use common::{size, test_mode, Churn, Rng, World};
-use roomcore::{Millis, TimerKind, Timers};
+use roomcore::bench_internals::{TimerKind, Timers};
+use roomcore::Millis;
 use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
 use std::alloc::System;
 use std::collections::BTreeMap;

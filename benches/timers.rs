@@ -15,7 +15,8 @@ mod common;
 
 use common::{size, Rng};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use roomcore::{Millis, TimerKey, TimerKind, Timers};
+use roomcore::bench_internals::{TimerKey, TimerKind, Timers};
+use roomcore::Millis;
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::task::{Context, Poll, Waker};

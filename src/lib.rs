@@ -29,8 +29,15 @@ pub mod transitions;
 pub use config::{Config, DevicePolicy, RoomConfig};
 pub use engine::flows::MAX_PAGE;
 pub use engine::invariants::{self, InvariantViolation};
-pub use engine::timers::{self, TimerKey, TimerKind, Timers};
-pub use engine::Engine;
+
+/// The engine's timer table, reachable only for the benches (`--features bench-internals`):
+/// it is an implementation detail, not part of the API.
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod bench_internals {
+    pub use crate::engine::state::timers::{TimerKey, TimerKind, Timers};
+}
+pub use engine::{Engine, TimerReason};
 pub use error::{ConfigError, Error, ErrorCode};
 pub use ids::{RoomId, SessionId, UserId};
 pub use input::{Input, RequestId, RoomInfo};

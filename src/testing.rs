@@ -51,16 +51,9 @@ type Memberships = BTreeMap<(SessionId, RoomId), RoomState>;
 
 fn memberships(e: &Engine) -> Memberships {
     let mut m = BTreeMap::new();
-    for (_, s) in e.state.sessions.iter() {
-        for mem in &s.memberships {
-            if let Some(r) = e.state.rooms.get(mem.room) {
-                let st = if mem.is_reconnecting() {
-                    RoomState::Connecting
-                } else {
-                    RoomState::Connected
-                };
-                m.insert((s.id, r.id), st);
-            }
+    for s in e.session_ids() {
+        for (r, st) in e.session_rooms(s).unwrap_or_default() {
+            m.insert((s, r), st);
         }
     }
     m

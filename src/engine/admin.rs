@@ -40,9 +40,8 @@ impl Engine {
             }
             match self.member_session_of(room_slot, user) {
                 Some(session_slot) => {
-                    if let Some(s) = self.state.sessions.get(session_slot) {
-                        emit.state(s.id, room_id, RoomState::Disconnected, RoomEvent::KickedOut);
-                    }
+                    let id = self.state.session(session_slot).id;
+                    emit.state(id, room_id, RoomState::Disconnected, RoomEvent::KickedOut);
                     self.detach_member(room_slot, session_slot, emit);
                     // A large room's open window takes the leave as it happens (so a window
                     // closed early by a later leave of this kick has it); the others are
@@ -75,13 +74,11 @@ impl Engine {
 
     /// The session of `user` that is in the room, if any (at most one: a user is one member).
     fn member_session_of(&self, room_slot: u32, user: UserId) -> Option<u32> {
-        let list = self.index.users.get(&user)?;
-        list.iter().copied().find(|&s| {
-            self.state
-                .sessions
-                .get(s)
-                .is_some_and(|s| s.membership(room_slot).is_some())
-        })
+        self.index
+            .user_sessions(user)
+            .iter()
+            .copied()
+            .find(|&s| self.state.session(s).membership(room_slot).is_some())
     }
 
     /// Destroys the room at once: every member (lost links included) sees
@@ -95,23 +92,19 @@ impl Engine {
         let room_slot = self.room_slot(room_id).ok_or(Error::RoomNotExist)?;
         let members: Vec<u32> = self
             .state
-            .rooms
-            .get(room_slot)
-            .map(|r| r.members.values().copied().collect())
-            .unwrap_or_default();
+            .room(room_slot)
+            .members()
+            .values()
+            .copied()
+            .collect();
         for session_slot in members {
-            let Some(s) = self.state.sessions.get_mut(session_slot) else {
-                continue;
-            };
-            s.take_membership(room_slot);
+            let id = self.release_for_dismissal(room_slot, session_slot);
             emit.state(
-                s.id,
+                id,
                 room_id,
                 RoomState::Disconnected,
                 RoomEvent::RoomNotExist,
             );
-            // A lost session whose last reconnecting room this was has no grace left to run.
-            self.settle_grace(session_slot);
         }
         self.destroy_room(room_slot, DestroyCause::Dismissed, emit);
         Ok(ReplyOk::RoomId { room_id })

@@ -20,7 +20,7 @@
 //!   left; on a kick that update comes before the kick's `members_left`.
 
 use crate::config::RoomConfig;
-use crate::engine::rooms::Attribute;
+use crate::engine::state::room::Attribute;
 use crate::engine::{Emit, Engine};
 use crate::error::Error;
 use crate::ids::{RoomId, SessionId, UserId};
@@ -79,10 +79,8 @@ impl Engine {
 
     /// Seeds a new room's attributes from its config; the creator owns them.
     pub(crate) fn seed_attributes(&mut self, room_slot: u32, creator: u32, config: &RoomConfig) {
-        let owner = self.state.sessions.get(creator).map(|s| s.user);
-        let Some(room) = self.state.rooms.get_mut(room_slot) else {
-            return;
-        };
+        let owner = Some(self.state.session(creator).user);
+        let room = self.state.room_mut(room_slot);
         room.keep_attributes_while_empty = config.keep_attributes_while_empty;
         if config.attributes.is_empty() {
             return;
@@ -116,8 +114,8 @@ impl Engine {
         }
         check_keys(attrs.keys())?;
         let room_slot = self.require_member(slot, room_id)?;
-        let me = self.user_of(slot)?;
-        let room = self.state.rooms.get(room_slot).ok_or(Error::RoomNotExist)?;
+        let me = self.user_of(slot);
+        let room = self.state.room(room_slot);
         if !flags.is_force && attrs.keys().any(|k| owned_by_other(room, k, me)) {
             return Err(Error::AttributeNotOwner);
         }
@@ -132,11 +130,7 @@ impl Engine {
             },
         );
         self.check_totals(count, total)?;
-        let room = self
-            .state
-            .rooms
-            .get_mut(room_slot)
-            .ok_or(Error::RoomNotExist)?;
+        let room = self.state.room_mut(room_slot);
         room.attr_version += 1;
         let version = room.attr_version;
         for (k, v) in attrs {
@@ -172,16 +166,12 @@ impl Engine {
         }
         check_keys(keys.iter())?;
         let room_slot = self.require_member(slot, room_id)?;
-        let me = self.user_of(slot)?;
-        let room = self.state.rooms.get(room_slot).ok_or(Error::RoomNotExist)?;
+        let me = self.user_of(slot);
+        let room = self.state.room(room_slot);
         if !is_force && keys.iter().any(|k| owned_by_other(room, k, me)) {
             return Err(Error::AttributeNotOwner);
         }
-        let room = self
-            .state
-            .rooms
-            .get_mut(room_slot)
-            .ok_or(Error::RoomNotExist)?;
+        let room = self.state.room_mut(room_slot);
         let mut deleted = Vec::new();
         for k in keys {
             if room.attributes.remove(k).is_some() {
@@ -197,9 +187,7 @@ impl Engine {
 
     /// A member left: its delete-after-leave keys go, and the remaining members are told.
     pub(crate) fn owner_left(&mut self, room_slot: u32, user: UserId, emit: &mut Emit<'_>) {
-        let Some(room) = self.state.rooms.get_mut(room_slot) else {
-            return;
-        };
+        let room = self.state.room_mut(room_slot);
         let gone: Vec<String> = room
             .attributes
             .iter()
@@ -218,11 +206,10 @@ impl Engine {
 
     /// A room became empty: its attributes go unless it was created to keep them.
     pub(crate) fn empty_room_attributes(&mut self, room_slot: u32) {
-        if let Some(room) = self.state.rooms.get_mut(room_slot) {
-            if !room.keep_attributes_while_empty && !room.attributes.is_empty() {
-                room.attributes.clear();
-                room.attr_version += 1;
-            }
+        let room = self.state.room_mut(room_slot);
+        if !room.keep_attributes_while_empty && !room.attributes.is_empty() {
+            room.attributes.clear();
+            room.attr_version += 1;
         }
     }
 
@@ -233,9 +220,7 @@ impl Engine {
         deleted: Vec<String>,
         emit: &mut Emit<'_>,
     ) {
-        let Some(room_id) = self.state.rooms.get(room_slot).map(|r| r.id) else {
-            return;
-        };
+        let room_id = self.state.room(room_slot).id;
         self.fan_out(room_slot, None, emit, |session| {
             Output::RoomAttributesUpdated {
                 session,
@@ -246,12 +231,9 @@ impl Engine {
         });
     }
 
-    pub(crate) fn user_of(&self, session_slot: u32) -> Result<UserId, Error> {
-        self.state
-            .sessions
-            .get(session_slot)
-            .map(|s| s.user)
-            .ok_or(Error::NotLoggedIn)
+    /// The user of a session slot held within this step.
+    pub(crate) fn user_of(&self, session_slot: u32) -> UserId {
+        self.state.session(session_slot).user
     }
 }
 
@@ -264,7 +246,7 @@ fn check_keys<'a>(mut keys: impl Iterator<Item = &'a String>) -> Result<(), Erro
 }
 
 /// Whether `key` exists and belongs to a user other than `me`.
-fn owned_by_other(room: &crate::engine::rooms::Room, key: &str, me: UserId) -> bool {
+fn owned_by_other(room: &crate::engine::state::room::Room, key: &str, me: UserId) -> bool {
     room.attributes
         .get(key)
         .is_some_and(|a| a.owner.is_some_and(|o| o != me))

@@ -1,6 +1,6 @@
 //! `handle_*`: time passes and inputs arrive; each input goes to the flow that handles it.
 
-use crate::engine::timers::TimerKind;
+use crate::engine::state::timers::TimerKind;
 use crate::engine::{Emit, Engine};
 use crate::input::Input;
 use crate::output::Stamped;
@@ -11,8 +11,7 @@ impl Engine {
     /// it, in deadline order; each timer's outputs are stamped with its own deadline.
     pub fn handle_timeout(&mut self, now: Millis, out: &mut Vec<Stamped>) {
         let now = now.max(self.state.now);
-        while let Some((key, kind)) = self.state.timers.pop_due(now) {
-            self.state.now = key.deadline.max(self.state.now);
+        while let Some(kind) = self.pop_due_timer(now) {
             self.forget_tombstones();
             let mut emit = Emit {
                 at: self.state.now,
@@ -210,26 +209,5 @@ impl Engine {
                 self.member_batch_fired(slot, incarnation, emit);
             }
         }
-    }
-
-    /// Forgets closed session ids whose time is up, and any beyond the count limit.
-    pub(crate) fn forget_tombstones(&mut self) {
-        let now = self.state.now;
-        let max = self.state.config.max_closed_sessions as usize;
-        while let Some(front) = self.state.tombstones.front().copied() {
-            if front.forget_at > now && self.state.tombstones.len() <= max {
-                break;
-            }
-            self.state.tombstones.pop_front();
-            if self.index.closed.get(&front.session) == Some(&front.forget_at) {
-                self.index.closed.remove(&front.session);
-            }
-        }
-    }
-
-    pub(crate) fn next_incarnation(&mut self) -> u64 {
-        let n = self.state.next_incarnation;
-        self.state.next_incarnation += 1;
-        n
     }
 }

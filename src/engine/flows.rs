@@ -181,9 +181,7 @@ impl Engine {
         }
         let mut room_ids = Vec::with_capacity(rooms.len());
         for (room_slot, _) in rooms {
-            if let Some(room) = self.state.rooms.get(room_slot) {
-                room_ids.push(room.id);
-            }
+            room_ids.push(self.state.room(room_slot).id);
             self.leave_now(slot, room_slot, RoomEvent::Success, LeaveReason::Left, emit);
         }
         Ok(ReplyOk::LeftAll { room_ids })
@@ -192,15 +190,11 @@ impl Engine {
     /// The session's rooms in join order, each with whether it is reconnecting.
     pub(crate) fn rooms_of(&self, session_slot: u32) -> Vec<(u32, bool)> {
         self.state
-            .sessions
-            .get(session_slot)
-            .map(|s| {
-                s.memberships
-                    .iter()
-                    .map(|m| (m.room, m.is_reconnecting()))
-                    .collect()
-            })
-            .unwrap_or_default()
+            .session(session_slot)
+            .memberships()
+            .iter()
+            .map(|m| (m.room, m.is_reconnecting()))
+            .collect()
     }
 
     /// The session leaves the room now: it sees `disconnected`/`event`, the others get
@@ -213,13 +207,11 @@ impl Engine {
         reason: LeaveReason,
         emit: &mut Emit<'_>,
     ) {
-        let (Some(session), Some(room)) = (
-            self.state.sessions.get(session_slot),
-            self.state.rooms.get(room_slot),
-        ) else {
-            return;
-        };
-        emit.state(session.id, room.id, RoomState::Disconnected, event);
+        let (session_id, room_id) = (
+            self.state.session(session_slot).id,
+            self.state.room(room_slot).id,
+        );
+        emit.state(session_id, room_id, RoomState::Disconnected, event);
         self.remove_member(room_slot, session_slot, Some(reason), emit);
         self.settle_room(room_slot, emit);
     }
@@ -233,9 +225,7 @@ impl Engine {
         target: &Target<'_>,
         emit: &mut Emit<'_>,
     ) -> Result<u32, Error> {
-        let Some(session_id) = self.state.sessions.get(session_slot).map(|s| s.id) else {
-            return Err(Error::NotLoggedIn);
-        };
+        let session_id = self.state.session(session_slot).id;
         let room_id = target.info.id;
         emit.state(session_id, room_id, RoomState::Connecting, flow.started());
         match self.registry_check(session_slot, target) {
@@ -281,8 +271,9 @@ impl Engine {
     fn room_reply(&self, room_id: RoomId) -> ReplyOk {
         let name = self
             .room(room_id)
-            .map(|r| r.name.clone())
-            .unwrap_or_default();
+            .expect("a flow that succeeded left the caller in the room")
+            .name
+            .clone();
         ReplyOk::Room {
             room: RoomInfo { id: room_id, name },
         }
@@ -312,20 +303,18 @@ impl Engine {
         }
         let cursor = Cursor::parse(next)?;
         let room_slot = self.require_member(slot, room_id)?;
-        let room = self.state.rooms.get(room_slot).ok_or(Error::RoomNotExist)?;
+        let room = self.state.room(room_slot);
         let from = match cursor {
             None => 0,
             Some(c) if c.incarnation == room.incarnation => c.join_seq,
             Some(_) => return Err(Error::InvalidArgument("cursor is from another room")),
         };
         let mut members = Vec::with_capacity(count as usize);
-        let mut rest = room.members.range(from..);
+        let mut rest = room.members().range(from..);
         for (_, &s) in rest.by_ref().take(count as usize) {
-            if let Some(session) = self.state.sessions.get(s) {
-                members.push(Member {
-                    user_id: session.user,
-                });
-            }
+            members.push(Member {
+                user_id: self.state.session(s).user,
+            });
         }
         let next = rest.next().map_or_else(String::new, |(&seq, _)| {
             Cursor {

@@ -1,13 +1,14 @@
 //! Read-only getters: what an embedder (and the test kit) may ask the engine.
 
 use crate::config::Config;
-use crate::engine::rooms::Room;
-use crate::engine::sessions::Session;
-use crate::engine::timers::TimerKind;
-use crate::engine::Engine;
+use crate::engine::state::room::Room;
+use crate::engine::state::session::Session;
+use crate::engine::state::timers::TimerKind;
+use crate::engine::{Engine, TimerReason};
 use crate::ids::{RoomId, SessionId, UserId};
 use crate::output::RoomState;
 use crate::time::Millis;
+use std::collections::BTreeMap;
 
 impl Engine {
     /// The engine's configuration.
@@ -25,37 +26,38 @@ impl Engine {
     /// When the next timer is due, if any: call [`Engine::handle_timeout`] then.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Millis> {
-        self.state.timers.next().map(|(k, _)| k.deadline)
+        self.next_pending_timer().map(|(k, _)| k.deadline)
     }
 
-    /// The next timer and what it will do.
+    /// The next timer: when it is due and what it is for.
     #[must_use]
-    pub fn next_timer(&self) -> Option<(Millis, TimerKind)> {
-        self.state.timers.next().map(|(k, kind)| (k.deadline, kind))
+    pub fn next_timer(&self) -> Option<(Millis, TimerReason)> {
+        let (key, kind) = self.next_pending_timer()?;
+        Some((key.deadline, self.timer_reason(kind)))
     }
 
     /// Pending timers.
     #[must_use]
     pub fn pending_timers(&self) -> usize {
-        self.state.timers.len()
+        self.state.timers().len()
     }
 
     /// Rooms that exist (including empty rooms waiting for their destroy deadline).
     #[must_use]
     pub fn room_count(&self) -> u32 {
-        self.state.rooms.len()
+        self.state.rooms().len()
     }
 
     /// Logged-in sessions.
     #[must_use]
     pub fn session_count(&self) -> u32 {
-        self.state.sessions.len()
+        self.state.sessions().len()
     }
 
     /// Closed session ids still remembered.
     #[must_use]
     pub fn closed_session_count(&self) -> usize {
-        self.state.tombstones.len()
+        self.state.tombstones().len()
     }
 
     /// The members of a room, in join order, as user ids; `None` if the room does not exist.
@@ -63,9 +65,9 @@ impl Engine {
     pub fn room_members(&self, room_id: RoomId) -> Option<Vec<UserId>> {
         let room = self.room(room_id)?;
         Some(
-            room.members
+            room.members()
                 .values()
-                .filter_map(|&s| self.state.sessions.get(s).map(|s| s.user))
+                .map(|&s| self.state.session(s).user)
                 .collect(),
         )
     }
@@ -75,9 +77,9 @@ impl Engine {
     pub fn room_sessions(&self, room_id: RoomId) -> Option<Vec<SessionId>> {
         let room = self.room(room_id)?;
         Some(
-            room.members
+            room.members()
                 .values()
-                .filter_map(|&s| self.state.sessions.get(s).map(|s| s.id))
+                .map(|&s| self.state.session(s).id)
                 .collect(),
         )
     }
@@ -88,11 +90,11 @@ impl Engine {
     #[must_use]
     pub fn room_recipients(&self, room_id: RoomId) -> Option<Vec<SessionId>> {
         let slot = self.room_slot(room_id)?;
-        let room = self.state.rooms.get(slot)?;
+        let room = self.state.room(slot);
         Some(
-            room.members
+            room.members()
                 .values()
-                .filter_map(|&s| self.state.sessions.get(s))
+                .map(|&s| self.state.session(s))
                 .filter(|s| s.membership(slot).is_some_and(|m| !m.is_reconnecting()))
                 .map(|s| s.id)
                 .collect(),
@@ -102,7 +104,7 @@ impl Engine {
     /// Whether the room exists.
     #[must_use]
     pub fn room_exists(&self, room_id: RoomId) -> bool {
-        self.index.rooms.contains_key(&room_id)
+        self.index.room(room_id).is_some()
     }
 
     /// The rooms a session is in with its state for each, in join order; `None` if the
@@ -111,16 +113,15 @@ impl Engine {
     pub fn session_rooms(&self, session: SessionId) -> Option<Vec<(RoomId, RoomState)>> {
         let s = self.session(session)?;
         Some(
-            s.memberships
+            s.memberships()
                 .iter()
-                .filter_map(|m| {
-                    let room = self.state.rooms.get(m.room)?;
+                .map(|m| {
                     let state = if m.is_reconnecting() {
                         RoomState::Connecting
                     } else {
                         RoomState::Connected
                     };
-                    Some((room.id, state))
+                    (self.state.room(m.room).id, state)
                 })
                 .collect(),
         )
@@ -154,7 +155,7 @@ impl Engine {
     /// Every logged-in session, in slot order (a deterministic order that depends only on
     /// the inputs so far).
     pub fn session_ids(&self) -> impl Iterator<Item = SessionId> + '_ {
-        self.state.sessions.iter().map(|(_, s)| s.id)
+        self.state.sessions().iter().map(|(_, s)| s.id)
     }
 
     /// The member attributes of a room: each member that has any, with all of them, by user
@@ -163,8 +164,7 @@ impl Engine {
     pub fn room_member_attributes(
         &self,
         room_id: RoomId,
-    ) -> Option<std::collections::BTreeMap<UserId, std::collections::BTreeMap<String, String>>>
-    {
+    ) -> Option<BTreeMap<UserId, BTreeMap<String, String>>> {
         let room = self.room(room_id)?;
         Some(
             room.member_attributes
@@ -182,12 +182,24 @@ impl Engine {
     }
 
     pub(crate) fn room(&self, room_id: RoomId) -> Option<&Room> {
-        let slot = *self.index.rooms.get(&room_id)?;
-        self.state.rooms.get(slot)
+        Some(self.state.room(self.index.room(room_id)?))
     }
 
     pub(crate) fn session(&self, session: SessionId) -> Option<&Session> {
-        let slot = *self.index.sessions.get(&session)?;
-        self.state.sessions.get(slot)
+        Some(self.state.session(self.index.session(session)?))
+    }
+
+    fn timer_reason(&self, kind: TimerKind) -> TimerReason {
+        match kind {
+            TimerKind::DestroyRoom { slot, .. } => TimerReason::DestroyRoom {
+                room_id: self.state.room(slot).id,
+            },
+            TimerKind::ReconnectGrace { slot, .. } => TimerReason::ReconnectGrace {
+                session: self.state.session(slot).id,
+            },
+            TimerKind::MemberBatch { slot, .. } => TimerReason::MemberBatch {
+                room_id: self.state.room(slot).id,
+            },
+        }
     }
 }

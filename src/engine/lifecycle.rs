@@ -2,12 +2,11 @@
 //! and the reconnect grace are in `reconnect.rs`.
 
 use crate::config::DevicePolicy;
-use crate::engine::sessions::{Session, Tombstone};
 use crate::engine::{Emit, Engine};
 use crate::error::Error;
 use crate::ids::{SessionId, UserId};
 use crate::input::RequestId;
-use crate::output::{CloseReason, LeaveReason, Output, ReplyOk, RoomEvent};
+use crate::output::{CloseReason, LeaveReason, ReplyOk, RoomEvent};
 
 impl Engine {
     pub(crate) fn login(
@@ -16,7 +15,7 @@ impl Engine {
         user: UserId,
         emit: &mut Emit<'_>,
     ) -> Result<ReplyOk, Error> {
-        if self.index.sessions.contains_key(&session) {
+        if self.index.session(session).is_some() {
             return Err(Error::AlreadyLoggedIn);
         }
         if !session.0.is_valid(crate::ids::ID_CAPACITY) {
@@ -26,41 +25,18 @@ impl Engine {
         }
         self.check_user_id(user)?;
         let replaced: Vec<u32> = match self.state.config.device_policy {
-            DevicePolicy::Single => self
-                .index
-                .users
-                .get(&user)
-                .map(|l| l.to_vec())
-                .unwrap_or_default(),
+            DevicePolicy::Single => self.index.user_sessions(user).to_vec(),
             DevicePolicy::Multi => Vec::new(),
         };
         let max = self.state.config.max_sessions;
-        if self.state.sessions.len() - u32::try_from(replaced.len()).unwrap_or(0) >= max {
+        if self.state.sessions().len() - u32::try_from(replaced.len()).unwrap_or(0) >= max {
             return Err(Error::SessionLimit { max });
         }
-        // A new login may reuse a closed id: it is no longer closed. Its tombstone goes too
-        // (before the sessions this login replaces are remembered), so each remembered id
-        // has exactly one: a stale one would count against max_closed_sessions, and popping
-        // it could forget a later close of the same id at the same time. Only reuse pays
-        // for this scan.
-        if self.index.closed.remove(&session).is_some() {
-            self.state.tombstones.retain(|t| t.session != session);
-        }
+        self.reuse_closed_id(session);
         for old in replaced {
             self.close_session(old, CloseReason::KickedOutByOtherDevice, emit);
         }
-        let incarnation = self.next_incarnation();
-        let slot = self.state.sessions.insert(Session {
-            id: session,
-            user,
-            incarnation,
-            memberships: smallvec::SmallVec::new(),
-            grace_timer: None,
-            rate_tokens_milli: u64::from(self.state.config.message_burst) * 1000,
-            rate_refilled_at: self.state.now,
-        });
-        self.index.sessions.insert(session, slot);
-        self.index.add_user_session(user, slot);
+        self.open_session(session, user);
         Ok(ReplyOk::LoggedIn { user_id: user })
     }
 
@@ -85,29 +61,7 @@ impl Engine {
             }
         };
         self.leave_every_room(slot, event, leave_reason, emit);
-        let Some(session) = self.state.sessions.remove(slot) else {
-            return;
-        };
-        if let Some(key) = session.grace_timer {
-            self.state.timers.cancel(key);
-        }
-        self.index.sessions.remove(&session.id);
-        self.index.remove_user_session(session.user, slot);
-        emit.push(Output::SessionClosed {
-            session: session.id,
-            reason,
-        });
-        let forget_at = self
-            .state
-            .now
-            .after_ms(self.state.config.closed_session_ttl_ms);
-        self.state.tombstones.push_back(Tombstone {
-            session: session.id,
-            forget_at,
-        });
-        self.index.closed.insert(session.id, forget_at);
-        // Keep the count within max_closed_sessions now, not at the next step.
-        self.forget_tombstones();
+        self.end_session(slot, reason, emit);
     }
 
     fn leave_every_room(

@@ -31,7 +31,7 @@
 //!   `room_member_attributes_updated` with its set empty. A takeover by another device of
 //!   the same user is not a leave: the attributes stay. A dismissed room takes them along.
 
-use crate::engine::rooms::MemberAttributes;
+use crate::engine::state::room::MemberAttributes;
 use crate::engine::{Emit, Engine};
 use crate::error::Error;
 use crate::ids::{RoomId, SessionId, UserId};
@@ -68,9 +68,7 @@ impl Engine {
                 skipped: t.skipped,
             });
         }
-        let Some(room) = self.state.rooms.get_mut(t.room_slot) else {
-            return Err(Error::RoomNotExist);
-        };
+        let room = self.state.room_mut(t.room_slot);
         room.member_attr_version += 1;
         let version = room.member_attr_version;
         for user in &t.members {
@@ -102,9 +100,7 @@ impl Engine {
             return Err(Error::InvalidArgument("no keys to delete"));
         }
         let t = self.member_targets(session, room_id, keys.iter(), user_ids)?;
-        let Some(room) = self.state.rooms.get_mut(t.room_slot) else {
-            return Err(Error::RoomNotExist);
-        };
+        let room = self.state.room_mut(t.room_slot);
         let version = room.member_attr_version + 1;
         let mut changed = Vec::new();
         for user in &t.members {
@@ -160,7 +156,7 @@ impl Engine {
         let max = self.state.config.member_attributes_max_users as usize;
         let mut named: Vec<UserId> = Vec::new();
         match user_ids {
-            None => named.push(self.user_of(slot)?),
+            None => named.push(self.user_of(slot)),
             Some(list) if list.is_empty() || list.len() > max => {
                 return Err(Error::InvalidArgument(
                     "user_ids must name 1..=member_attributes_max_users users",
@@ -189,9 +185,7 @@ impl Engine {
     /// The limits of a set, for every member it is about (all or nothing).
     fn check_member_set(&self, t: &Targets, attrs: &BTreeMap<String, String>) -> Result<(), Error> {
         let c = &self.state.config;
-        let Some(room) = self.state.rooms.get(t.room_slot) else {
-            return Err(Error::RoomNotExist);
-        };
+        let room = self.state.room(t.room_slot);
         if room.member_count() > c.member_attributes_max_room_members {
             return Err(Error::AttributeLimit(
                 "room has too many members for member attributes",
@@ -229,13 +223,14 @@ impl Engine {
 
     /// Each of `users` with its whole attribute set (empty if it has none), in that order.
     fn member_infos(&self, room_slot: u32, users: &[UserId]) -> Vec<MemberAttributesInfo> {
-        let room = self.state.rooms.get(room_slot);
+        let room = self.state.room(room_slot);
         users
             .iter()
             .map(|&user_id| MemberAttributesInfo {
                 user_id,
                 attributes: room
-                    .and_then(|r| r.member_attributes.get(&user_id))
+                    .member_attributes
+                    .get(&user_id)
                     .map(|a| a.values.clone())
                     .unwrap_or_default(),
             })
@@ -244,14 +239,10 @@ impl Engine {
 
     /// Whether one of `user`'s sessions is a member of the room (connected or reconnecting).
     pub(crate) fn user_in_room(&self, room_slot: u32, user: UserId) -> bool {
-        self.index.users.get(&user).is_some_and(|list| {
-            list.iter().any(|&s| {
-                self.state
-                    .sessions
-                    .get(s)
-                    .is_some_and(|s| s.membership(room_slot).is_some())
-            })
-        })
+        self.index
+            .user_sessions(user)
+            .iter()
+            .any(|&s| self.state.session(s).membership(room_slot).is_some())
     }
 
     /// A member left the room: its attributes go, and if it had any the members left are
@@ -262,9 +253,7 @@ impl Engine {
         user: UserId,
         emit: &mut Emit<'_>,
     ) {
-        let Some(room) = self.state.rooms.get_mut(room_slot) else {
-            return;
-        };
+        let room = self.state.room_mut(room_slot);
         let Some(record) = room.member_attributes.remove(&user) else {
             return;
         };
@@ -285,9 +274,7 @@ impl Engine {
         members: Vec<MemberAttributesInfo>,
         emit: &mut Emit<'_>,
     ) {
-        let Some(room_id) = self.state.rooms.get(room_slot).map(|r| r.id) else {
-            return;
-        };
+        let room_id = self.state.room(room_slot).id;
         self.fan_out(room_slot, None, emit, |session| {
             Output::RoomMemberAttributesUpdated {
                 session,

@@ -46,18 +46,13 @@ impl Engine {
             return Err(Error::RateLimited);
         }
         let now = self.state.now;
-        let from = self.user_of(slot)?;
-        if let Some(s) = self.state.sessions.get_mut(slot) {
-            if rate_on {
-                s.rate_tokens_milli = tokens - MESSAGE_COST_MILLI;
-                s.rate_refilled_at = now;
-            }
+        let from = self.user_of(slot);
+        if rate_on {
+            let s = self.state.session_mut(slot);
+            s.rate_tokens_milli = tokens - MESSAGE_COST_MILLI;
+            s.rate_refilled_at = now;
         }
-        let room = self
-            .state
-            .rooms
-            .get_mut(room_slot)
-            .ok_or(Error::RoomNotExist)?;
+        let room = self.state.room_mut(room_slot);
         room.message_seq += 1;
         let seq = room.message_seq;
         self.fan_out(room_slot, Some(slot), emit, |session| Output::RoomMessage {
@@ -74,9 +69,7 @@ impl Engine {
     /// nothing).
     fn refilled_tokens(&self, slot: u32) -> u64 {
         let c = &self.state.config;
-        let Some(s) = self.state.sessions.get(slot) else {
-            return 0;
-        };
+        let s = self.state.session(slot);
         let elapsed_ms = self
             .state
             .now

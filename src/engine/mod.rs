@@ -6,41 +6,28 @@
 
 mod admin;
 mod attributes;
-mod batching;
 mod dispatch;
 mod emit;
 pub(crate) mod flows;
 mod getters;
-pub mod invariants;
+mod large_rooms;
 mod lifecycle;
 mod member_attributes;
 mod messages;
-mod ops;
 mod reconnect;
-pub(crate) mod rooms;
-pub(crate) mod sessions;
-mod slab;
 mod snapshot;
-mod state;
-pub mod timers;
+pub(crate) mod state;
+mod timer_reason;
 mod validate;
 
 pub(crate) use emit::Emit;
+pub use state::invariants;
+pub use state::Engine;
 pub(crate) use state::{Index, State};
+pub use timer_reason::TimerReason;
 
 use crate::config::Config;
 use crate::error::ConfigError;
-use crate::time::Millis;
-use slab::Slab;
-use std::collections::VecDeque;
-use timers::Timers;
-
-/// The room lifecycle state machine. See the crate docs for the driver loop.
-#[derive(Debug, Clone)]
-pub struct Engine {
-    pub(crate) state: State,
-    pub(crate) index: Index,
-}
 
 impl Engine {
     /// A fresh engine with no sessions and no rooms, at time zero.
@@ -48,15 +35,7 @@ impl Engine {
         config.validate()?;
         let index = Index::new(config.hash_seed);
         Ok(Engine {
-            state: State {
-                config,
-                now: Millis::ZERO,
-                rooms: Slab::default(),
-                sessions: Slab::default(),
-                timers: Timers::default(),
-                tombstones: VecDeque::new(),
-                next_incarnation: 1,
-            },
+            state: State::new(config),
             index,
         })
     }

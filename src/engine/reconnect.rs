@@ -29,8 +29,7 @@
 //!   restore (the room keeps no message history); the per-room sequence number lets the
 //!   client see the gap.
 
-use crate::engine::sessions::{LostView, Membership};
-use crate::engine::timers::TimerKind;
+use crate::engine::state::session::LostView;
 use crate::engine::{Emit, Engine};
 use crate::ids::{SessionId, UserId};
 use crate::output::{
@@ -52,27 +51,15 @@ impl Engine {
     /// `connecting`/`network_interrupted` for it; nobody else is told. The grace timer starts
     /// if it is not running and some room is reconnecting.
     pub(crate) fn link_lost(&mut self, session: SessionId, emit: &mut Emit<'_>) {
-        let Some(&slot) = self.index.sessions.get(&session) else {
+        let Some(slot) = self.index.session(session) else {
             return;
         };
         for (room_slot, reconnecting) in self.rooms_of(slot) {
             if reconnecting {
                 continue;
             }
-            let Some(view) = self.mark_lost(room_slot) else {
-                continue;
-            };
-            let Some(room_id) = self.state.rooms.get(room_slot).map(|r| r.id) else {
-                continue;
-            };
-            if let Some(m) = self
-                .state
-                .sessions
-                .get_mut(slot)
-                .and_then(|s| s.membership_mut(room_slot))
-            {
-                m.lost = Some(Box::new(view));
-            }
+            self.mark_lost(slot, room_slot);
+            let room_id = self.state.room(room_slot).id;
             emit.state(
                 session,
                 room_id,
@@ -83,127 +70,21 @@ impl Engine {
         self.arm_grace(slot);
     }
 
-    /// Takes a reconnecting membership's view of the room now, and records its marks in the
-    /// room's log.
-    fn mark_lost(&mut self, room_slot: u32) -> Option<LostView> {
-        let room = self.state.rooms.get_mut(room_slot)?;
-        // An open member batch has not told anyone its changes yet: count from its start.
-        let (join_mark, departure_mark) = room
-            .member_batch
-            .as_ref()
-            .map_or((room.next_join_seq, room.reconnect.next_departure), |b| {
-                b.mark
-            });
-        let view = LostView {
-            join_mark,
-            departure_mark,
-            attr_version: room.attr_version,
-            attr_keys: room.attributes.keys().cloned().collect(),
-            member_attr_version: room.member_attr_version,
-        };
-        room.reconnect.add_mark(view.mark());
-        Some(view)
-    }
-
-    /// Arms the grace timer if some room is reconnecting and it is not running already.
-    fn arm_grace(&mut self, slot: u32) {
-        let deadline = self
-            .state
-            .now
-            .after_ms(self.state.config.reconnect_grace_ms);
-        let Some(s) = self.state.sessions.get(slot) else {
-            return;
-        };
-        if s.grace_timer.is_some() || !s.memberships.iter().any(Membership::is_reconnecting) {
-            return;
-        }
-        let kind = TimerKind::ReconnectGrace {
-            slot,
-            incarnation: s.incarnation,
-        };
-        let key = self.state.timers.arm(deadline, kind);
-        if let Some(s) = self.state.sessions.get_mut(slot) {
-            s.grace_timer = Some(key);
-        }
-    }
-
-    /// A reconnecting membership ended (restored, or taken away by whatever removed it):
-    /// its marks leave the room's log.
-    pub(crate) fn unmark_lost(&mut self, room_slot: u32, view: &LostView) {
-        if let Some(room) = self.state.rooms.get_mut(room_slot) {
-            room.reconnect.remove_mark(view.mark());
-        }
-    }
-
-    /// Cancels the grace timer once no room of the session is reconnecting any more.
-    pub(crate) fn settle_grace(&mut self, slot: u32) {
-        let Some(s) = self.state.sessions.get_mut(slot) else {
-            return;
-        };
-        if s.memberships.iter().any(Membership::is_reconnecting) {
-            return;
-        }
-        if let Some(key) = s.grace_timer.take() {
-            self.state.timers.cancel(key);
-        }
-    }
-
     /// Transport: the link is back within the grace. Each reconnecting room goes back to
     /// `connected`/`success`, followed by the deltas of what changed meanwhile (module docs).
     pub(crate) fn link_restored(&mut self, session: SessionId, emit: &mut Emit<'_>) {
-        let Some(&slot) = self.index.sessions.get(&session) else {
+        let Some(slot) = self.index.session(session) else {
             return;
         };
-        let Some(s) = self.state.sessions.get_mut(slot) else {
+        let Some(restored) = self.restore_links(slot) else {
             return;
         };
-        let Some(key) = s.grace_timer.take() else {
-            return;
-        };
-        self.state.timers.cancel(key);
-        let me = s.user;
-        let lost: Vec<(u32, Box<LostView>)> = s
-            .memberships
-            .iter_mut()
-            .filter_map(|m| Some((m.room, m.lost.take()?)))
-            .collect();
-        for (room_slot, view) in lost {
-            let delta = self.delta_since(room_slot, me, &view);
+        for (room_slot, view) in restored.rooms {
+            let delta = self.delta_since(room_slot, restored.user, &view);
             self.unmark_lost(room_slot, &view);
-            let Some(room_id) = self.state.rooms.get(room_slot).map(|r| r.id) else {
-                continue;
-            };
+            let room_id = self.state.room(room_slot).id;
             emit.state(session, room_id, RoomState::Connected, RoomEvent::Success);
-            if !delta.joined.is_empty() {
-                emit.push(Output::MembersJoined {
-                    session,
-                    room_id,
-                    members: delta.joined,
-                });
-            }
-            if !delta.left.is_empty() {
-                emit.push(Output::MembersLeft {
-                    session,
-                    room_id,
-                    members: delta.left,
-                    reason: LeaveReason::Left,
-                });
-            }
-            if !delta.attributes_set.is_empty() || !delta.attributes_deleted.is_empty() {
-                emit.push(Output::RoomAttributesUpdated {
-                    session,
-                    room_id,
-                    set: delta.attributes_set,
-                    deleted: delta.attributes_deleted,
-                });
-            }
-            if !delta.member_attributes.is_empty() {
-                emit.push(Output::RoomMemberAttributesUpdated {
-                    session,
-                    room_id,
-                    members: delta.member_attributes,
-                });
-            }
+            emit_delta(session, room_id, delta, emit);
         }
     }
 
@@ -216,15 +97,13 @@ impl Engine {
             attributes_deleted: Vec::new(),
             member_attributes: Vec::new(),
         };
-        let Some(room) = self.state.rooms.get(room_slot) else {
-            return delta;
-        };
+        let room = self.state.room(room_slot);
         // Present at the loss and gone since, in departure order (once each), and whether
         // they took member attributes along.
         let mut were_there = BTreeSet::new();
         let mut gone = Vec::new();
         let mut lost_attributes = BTreeSet::new();
-        let departures = room.reconnect.departures.range(view.departure_mark..);
+        let departures = room.reconnect().departures.range(view.departure_mark..);
         for &(join_seq, user, had_attributes) in departures.map(|(_, d)| d) {
             if join_seq >= view.join_mark || user == me {
                 continue;
@@ -237,10 +116,8 @@ impl Engine {
             }
         }
         let mut back = BTreeSet::new();
-        for (_, &s) in room.members.range(view.join_mark..) {
-            let Some(user) = self.state.sessions.get(s).map(|s| s.user) else {
-                continue;
-            };
+        for (_, &s) in room.members().range(view.join_mark..) {
+            let user = self.state.session(s).user;
             if user == me {
                 continue;
             }
@@ -300,15 +177,7 @@ impl Engine {
     /// `disconnected`/`connect_timeout`, the others `members_left`/`timeout`). It stays logged
     /// in, and keeps the rooms it joined while its link was lost.
     pub(crate) fn grace_expired(&mut self, slot: u32, incarnation: u64, emit: &mut Emit<'_>) {
-        let Some(s) = self.state.sessions.get_mut(slot) else {
-            return;
-        };
-        // Cancelled timers are removed, so this cannot be another session's timer; the check
-        // keeps a reused slot safe even so.
-        if s.incarnation != incarnation {
-            return;
-        }
-        s.grace_timer = None;
+        self.grace_fired(slot, incarnation);
         for (room_slot, reconnecting) in self.rooms_of(slot) {
             if reconnecting {
                 self.leave_now(
@@ -320,5 +189,41 @@ impl Engine {
                 );
             }
         }
+    }
+}
+
+/// A restored room's deltas, after its `connected`/`success`: members joined, members left
+/// (reason `left` whatever the real one), room attributes, member attributes; each only if
+/// something changed.
+fn emit_delta(session: SessionId, room_id: crate::ids::RoomId, delta: Delta, emit: &mut Emit<'_>) {
+    if !delta.joined.is_empty() {
+        emit.push(Output::MembersJoined {
+            session,
+            room_id,
+            members: delta.joined,
+        });
+    }
+    if !delta.left.is_empty() {
+        emit.push(Output::MembersLeft {
+            session,
+            room_id,
+            members: delta.left,
+            reason: LeaveReason::Left,
+        });
+    }
+    if !delta.attributes_set.is_empty() || !delta.attributes_deleted.is_empty() {
+        emit.push(Output::RoomAttributesUpdated {
+            session,
+            room_id,
+            set: delta.attributes_set,
+            deleted: delta.attributes_deleted,
+        });
+    }
+    if !delta.member_attributes.is_empty() {
+        emit.push(Output::RoomMemberAttributesUpdated {
+            session,
+            room_id,
+            members: delta.member_attributes,
+        });
     }
 }

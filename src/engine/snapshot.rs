@@ -14,32 +14,7 @@ impl Engine {
                 "a sequence counter is too close to overflow".into(),
             ));
         }
-        let mut index = Index::new(state.config.hash_seed);
-        for (slot, room) in state.rooms.iter() {
-            if index.rooms.insert(room.id, slot).is_some() {
-                return Err(ConfigError::InconsistentState(format!(
-                    "duplicate room {}",
-                    room.id
-                )));
-            }
-        }
-        for (slot, s) in state.sessions.iter() {
-            if index.sessions.insert(s.id, slot).is_some() {
-                return Err(ConfigError::InconsistentState(format!(
-                    "duplicate session {}",
-                    s.id
-                )));
-            }
-            index.add_user_session(s.user, slot);
-        }
-        for t in &state.tombstones {
-            index.closed.insert(t.session, t.forget_at);
-        }
-        for t in &state.tombstones {
-            if index.sessions.contains_key(&t.session) {
-                index.closed.remove(&t.session);
-            }
-        }
+        let index = Index::rebuild(&state)?;
         let engine = Engine { state, index };
         crate::engine::invariants::check(&engine)
             .map_err(|v| ConfigError::InconsistentState(v.to_string()))?;
@@ -53,18 +28,20 @@ impl Engine {
 const COUNTER_LIMIT: u64 = u64::MAX / 2;
 
 fn counters_in_range(state: &State) -> bool {
-    let rooms_ok = state.rooms.iter().all(|(_, r)| {
+    let rooms_ok = state.rooms().iter().all(|(_, r)| {
         [
-            r.next_join_seq,
+            r.next_join_seq(),
             r.message_seq,
             r.attr_version,
             r.member_attr_version,
-            r.reconnect.next_departure,
+            r.reconnect().next_departure,
         ]
         .iter()
         .all(|&c| c <= COUNTER_LIMIT)
     });
-    rooms_ok && state.next_incarnation <= COUNTER_LIMIT && state.timers.next_seq() <= COUNTER_LIMIT
+    rooms_ok
+        && state.next_incarnation() <= COUNTER_LIMIT
+        && state.timers().next_seq() <= COUNTER_LIMIT
 }
 
 impl Serialize for Engine {

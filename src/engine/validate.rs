@@ -12,8 +12,8 @@ use crate::input::RoomInfo;
 pub(crate) enum Relation {
     /// Not a member (or the room does not exist).
     Outside,
-    /// A member with a live link.
-    Member,
+    /// A member with a live link, with the room's slot.
+    Member(u32),
     /// A member whose link is lost, reconnecting.
     Reconnecting,
 }
@@ -21,10 +21,10 @@ pub(crate) enum Relation {
 impl Engine {
     /// The slot of a logged-in session, or why it is not one.
     pub(crate) fn check_session(&self, id: SessionId) -> Result<u32, Error> {
-        if let Some(&slot) = self.index.sessions.get(&id) {
+        if let Some(slot) = self.index.session(id) {
             return Ok(slot);
         }
-        if self.index.closed.contains_key(&id) {
+        if self.index.is_closed(id) {
             Err(Error::SessionClosed)
         } else {
             Err(Error::NotLoggedIn)
@@ -83,15 +83,10 @@ impl Engine {
         let Some(room_slot) = self.room_slot(room_id) else {
             return Relation::Outside;
         };
-        match self
-            .state
-            .sessions
-            .get(session_slot)
-            .and_then(|s| s.membership(room_slot))
-        {
+        match self.state.session(session_slot).membership(room_slot) {
             None => Relation::Outside,
             Some(m) if m.is_reconnecting() => Relation::Reconnecting,
-            Some(_) => Relation::Member,
+            Some(_) => Relation::Member(room_slot),
         }
     }
 
@@ -99,7 +94,7 @@ impl Engine {
     pub(crate) fn require_outside(&self, session_slot: u32, room_id: RoomId) -> Result<(), Error> {
         match self.relation(session_slot, room_id) {
             Relation::Outside => Ok(()),
-            Relation::Member => Err(Error::UserAlreadyInRoom),
+            Relation::Member(_) => Err(Error::UserAlreadyInRoom),
             Relation::Reconnecting => Err(Error::RoomConnecting),
         }
     }
@@ -109,18 +104,14 @@ impl Engine {
         match self.relation(session_slot, room_id) {
             Relation::Outside => Err(Error::UserNotInRoom),
             Relation::Reconnecting => Err(Error::RoomConnecting),
-            Relation::Member => self.room_slot(room_id).ok_or(Error::UserNotInRoom),
+            Relation::Member(room_slot) => Ok(room_slot),
         }
     }
 
     /// The caller must have room for one more membership.
     pub(crate) fn require_room_budget(&self, session_slot: u32) -> Result<(), Error> {
         let max = self.state.config.max_rooms_per_session;
-        let count = self
-            .state
-            .sessions
-            .get(session_slot)
-            .map_or(0, crate::engine::sessions::Session::room_count);
+        let count = self.state.session(session_slot).room_count();
         if count >= max {
             return Err(Error::JoinedRoomLimit { max });
         }
@@ -130,7 +121,7 @@ impl Engine {
     /// Whether one more room may be created.
     pub(crate) fn require_room_capacity(&self) -> Result<(), Error> {
         let max = self.state.config.max_rooms;
-        if self.state.rooms.len() >= max {
+        if self.state.rooms().len() >= max {
             return Err(Error::ServerRoomLimit { max });
         }
         Ok(())
@@ -140,25 +131,14 @@ impl Engine {
     /// does not add a member, so it is never refused for a full room).
     pub(crate) fn require_seat(&self, room_slot: u32, session_slot: u32) -> Result<(), Error> {
         let max = self.state.config.max_members_per_room;
-        let Some(room) = self.state.rooms.get(room_slot) else {
-            return Err(Error::RoomNotExist);
-        };
-        if room.member_count() < max {
+        if self.state.room(room_slot).member_count() < max {
             return Ok(());
         }
-        let user = self.state.sessions.get(session_slot).map(|s| s.user);
-        let takeover = user.is_some_and(|u| {
-            self.index.users.get(&u).is_some_and(|list| {
-                list.iter().any(|&s| {
-                    s != session_slot
-                        && self
-                            .state
-                            .sessions
-                            .get(s)
-                            .is_some_and(|s| s.membership(room_slot).is_some())
-                })
-            })
-        });
+        let user = self.state.session(session_slot).user;
+        let takeover =
+            self.index.user_sessions(user).iter().any(|&s| {
+                s != session_slot && self.state.session(s).membership(room_slot).is_some()
+            });
         if takeover {
             Ok(())
         } else {

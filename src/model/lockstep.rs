@@ -247,20 +247,12 @@ impl Lockstep {
 }
 
 /// The engine's member attributes of a room in the model's shape (members with a non-empty
-/// set, by user id). The engine has no public getter for them; this reads its state (the
-/// comparison lives in the crate for that reason).
+/// set, by user id).
 fn engine_member_attributes(
     e: &crate::engine::Engine,
     room: RoomId,
 ) -> Option<super::MemberAttributeSets> {
-    let r = e.state.rooms.get(e.room_slot(room)?)?;
-    Some(
-        r.member_attributes
-            .iter()
-            .filter(|(_, a)| !a.values.is_empty())
-            .map(|(u, a)| (*u, a.values.clone()))
-            .collect(),
-    )
+    e.room_member_attributes(room)
 }
 
 fn record_cursor(c: &mut Cursors, room: RoomId, out: &[Stamped]) {

@@ -37,13 +37,11 @@
 //! - A room that empties or is destroyed drops its window without output: no one is left
 //!   to tell.
 
-use crate::engine::rooms::{BatchChange, MemberBatch};
-use crate::engine::sessions::Membership;
-use crate::engine::timers::TimerKind;
+use crate::engine::state::room::{BatchChange, MemberBatch};
+use crate::engine::state::session::Membership;
 use crate::engine::{Emit, Engine};
 use crate::ids::UserId;
 use crate::output::{LeaveReason, Member, MemberLeft, Output};
-use std::collections::BTreeMap;
 
 impl Engine {
     /// Whether a change to the room is batched, `members` being its member count with a
@@ -58,107 +56,49 @@ impl Engine {
     ) -> bool {
         let threshold = self.state.config.member_notify_threshold as usize;
         let cap = self.state.config.max_members_per_room as usize;
-        let Some(room) = self.state.rooms.get(room_slot) else {
-            return false;
-        };
-        match &room.member_batch {
+        match self.state.room(room_slot).member_batch() {
             Some(b) if b.changes.len() < cap => return true,
             Some(_) => self.close_member_batch(room_slot, emit),
             None => {}
         }
-        let Some(room) = self.state.rooms.get(room_slot) else {
-            return false;
-        };
         if members <= threshold {
             return false;
         }
-        let mark = (room.next_join_seq, room.reconnect.next_departure);
-        let kind = TimerKind::MemberBatch {
-            slot: room_slot,
-            incarnation: room.incarnation,
-        };
-        let deadline = self
-            .state
-            .now
-            .after_ms(self.state.config.member_batch_interval_ms);
-        let timer = self.state.timers.arm(deadline, kind);
-        if let Some(room) = self.state.rooms.get_mut(room_slot) {
-            room.reconnect.add_mark(mark);
-            room.member_batch = Some(Box::new(MemberBatch {
-                timer,
-                mark,
-                changes: BTreeMap::new(),
-                next_order: 0,
-            }));
-        }
+        self.open_window(room_slot);
         true
     }
 
     /// Whether the room has an open window.
     pub(crate) fn batch_open(&self, room_slot: u32) -> bool {
-        self.state
-            .rooms
-            .get(room_slot)
-            .is_some_and(|r| r.member_batch.is_some())
+        self.state.room(room_slot).member_batch().is_some()
     }
 
     /// Records a join in the room's open window.
     pub(crate) fn batch_join(&mut self, room_slot: u32, user: UserId) {
-        self.batch_record(room_slot, user, |order| BatchChange::Joined { order });
+        self.record_in_window(room_slot, user, |order| BatchChange::Joined { order });
     }
 
     /// Records a leave in the room's open window.
     pub(crate) fn batch_leave(&mut self, room_slot: u32, user: UserId, reason: LeaveReason) {
-        self.batch_record(room_slot, user, |order| BatchChange::Left { order, reason });
-    }
-
-    /// A user's latest change replaces its earlier one: the window keeps each user's final
-    /// outcome, in the order of its last change.
-    fn batch_record(&mut self, room_slot: u32, user: UserId, change: impl Fn(u64) -> BatchChange) {
-        let Some(batch) = self
-            .state
-            .rooms
-            .get_mut(room_slot)
-            .and_then(|r| r.member_batch.as_deref_mut())
-        else {
-            return;
-        };
-        batch.changes.insert(user, change(batch.next_order));
-        batch.next_order += 1;
+        self.record_in_window(room_slot, user, |order| BatchChange::Left { order, reason });
     }
 
     /// The window's timer fired: its delta goes out and the window closes.
     pub(crate) fn member_batch_fired(&mut self, slot: u32, incarnation: u64, emit: &mut Emit<'_>) {
-        // A timer is removed when its window closes, so a mismatch cannot happen; the check
-        // makes a reused slot safe even so.
-        if self.state.rooms.get(slot).map(|r| r.incarnation) != Some(incarnation) {
-            return;
-        }
-        if let Some(room) = self.state.rooms.get_mut(slot) {
-            if let Some(batch) = room.member_batch.take() {
-                room.reconnect.remove_mark(batch.mark);
-                self.send_member_batch(slot, &batch, emit);
-            }
-        }
+        let batch = self.window_fired(slot, incarnation);
+        self.send_member_batch(slot, &batch, emit);
     }
 
     /// Closes the room's window before its deadline (it is full): its delta goes out now.
     fn close_member_batch(&mut self, room_slot: u32, emit: &mut Emit<'_>) {
-        let Some(room) = self.state.rooms.get_mut(room_slot) else {
-            return;
-        };
-        if let Some(batch) = room.member_batch.take() {
-            room.reconnect.remove_mark(batch.mark);
-            self.state.timers.cancel(batch.timer);
+        if let Some(batch) = self.close_window(room_slot) {
             self.send_member_batch(room_slot, &batch, emit);
         }
     }
 
     /// Emits a closed window's delta to the room, unless it is empty or nobody is live.
     fn send_member_batch(&self, room_slot: u32, batch: &MemberBatch, emit: &mut Emit<'_>) {
-        let Some(room_id) = self.state.rooms.get(room_slot).map(|r| r.id) else {
-            return;
-        };
+        let room_id = self.state.room(room_slot).id;
         let (joined, left) = outcome_lists(batch);
         if (joined.is_empty() && left.is_empty()) || !self.has_live_member(room_slot) {
             return;
@@ -172,25 +112,15 @@ impl Engine {
 
     /// Closes the room's window without output (the room emptied or is going).
     pub(crate) fn drop_member_batch(&mut self, room_slot: u32) {
-        let Some(room) = self.state.rooms.get_mut(room_slot) else {
-            return;
-        };
-        if let Some(batch) = room.member_batch.take() {
-            room.reconnect.remove_mark(batch.mark);
-            self.state.timers.cancel(batch.timer);
-        }
+        self.close_window(room_slot);
     }
 
     /// Whether some member of the room has a live link (stops at the first).
     fn has_live_member(&self, room_slot: u32) -> bool {
-        let Some(room) = self.state.rooms.get(room_slot) else {
-            return false;
-        };
-        room.members.values().any(|&s| {
+        self.state.room(room_slot).members().values().any(|&s| {
             self.state
-                .sessions
-                .get(s)
-                .and_then(|s| s.membership(room_slot))
+                .session(s)
+                .membership(room_slot)
                 .is_some_and(|m| !Membership::is_reconnecting(m))
         })
     }

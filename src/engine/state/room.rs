@@ -1,6 +1,6 @@
 //! Rooms: their members in join order, their destroy timer, attributes and message counter.
 
-use crate::engine::timers::TimerKey;
+use super::timers::TimerKey;
 use crate::ids::{RoomId, UserId};
 use crate::output::LeaveReason;
 use serde::{Deserialize, Serialize};
@@ -105,10 +105,10 @@ pub(crate) struct Room {
     pub(crate) destroy_delay_ms: u64,
     /// Join sequence number -> session slot. Join order is key order; a sequence number is
     /// never reused within the room, which makes paging cursors stable.
-    pub(crate) members: BTreeMap<u64, u32>,
-    pub(crate) next_join_seq: u64,
+    pub(in crate::engine::state) members: BTreeMap<u64, u32>,
+    pub(in crate::engine::state) next_join_seq: u64,
     /// Pending destroy timer; `Some` exactly when the room is empty.
-    pub(crate) destroy_timer: Option<TimerKey>,
+    pub(in crate::engine::state) destroy_timer: Option<TimerKey>,
     pub(crate) attributes: BTreeMap<String, Attribute>,
     /// Keep attributes while empty (room config `keep_attributes_while_empty`).
     pub(crate) keep_attributes_while_empty: bool,
@@ -125,10 +125,10 @@ pub(crate) struct Room {
     pub(crate) member_attr_version: u64,
     /// Bookkeeping for members whose link is lost.
     #[serde(default)]
-    pub(crate) reconnect: ReconnectLog,
+    pub(in crate::engine::state) reconnect: ReconnectLog,
     /// The open coalescing window of a large room (boxed: most rooms never have one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) member_batch: Option<Box<MemberBatch>>,
+    pub(in crate::engine::state) member_batch: Option<Box<MemberBatch>>,
 }
 
 /// One change a member batch holds for a user, with its order in the window.
@@ -182,8 +182,28 @@ impl Room {
         }
     }
 
+    /// Members in join order: join sequence number -> session slot.
+    pub(crate) fn members(&self) -> &BTreeMap<u64, u32> {
+        &self.members
+    }
+
+    /// The join sequence number the next member will get.
+    pub(crate) fn next_join_seq(&self) -> u64 {
+        self.next_join_seq
+    }
+
+    /// What the room remembers for its reconnecting members.
+    pub(crate) fn reconnect(&self) -> &ReconnectLog {
+        &self.reconnect
+    }
+
+    /// The open coalescing window, if any.
+    pub(crate) fn member_batch(&self) -> Option<&MemberBatch> {
+        self.member_batch.as_deref()
+    }
+
     /// Appends a member and returns its join sequence number.
-    pub(crate) fn push_member(&mut self, session_slot: u32) -> u64 {
+    pub(in crate::engine::state) fn push_member(&mut self, session_slot: u32) -> u64 {
         let seq = self.next_join_seq;
         self.next_join_seq += 1;
         self.members.insert(seq, session_slot);

@@ -1,9 +1,9 @@
 //! The state invariants of DESIGN.md section 4, checkable at any time. Tests call
 //! [`check`] after every step; a restored snapshot is checked before it is accepted.
 
-use crate::engine::rooms::{BatchChange, Room};
-use crate::engine::timers::TimerKind;
-use crate::engine::Engine;
+use super::room::{BatchChange, Room};
+use super::timers::TimerKind;
+use super::Engine;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A broken invariant: a bug in the engine (or a corrupted snapshot).
@@ -393,7 +393,7 @@ mod tests {
     //! The checker sees broken reconnect and member attribute state (the integration tests
     //! only ever show it healthy states).
     use super::check;
-    use crate::engine::rooms::MemberAttributes;
+    use crate::engine::state::room::MemberAttributes;
     use crate::ids::{RoomId, SessionId, UserId};
     use crate::input::{Input, RoomInfo};
     use crate::time::Millis;

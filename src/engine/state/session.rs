@@ -1,6 +1,6 @@
 //! Sessions (a user's logged-in device) and their room memberships.
 
-use crate::engine::timers::TimerKey;
+use super::timers::TimerKey;
 use crate::ids::{SessionId, UserId};
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
@@ -52,10 +52,10 @@ pub(crate) struct Session {
     pub(crate) user: UserId,
     pub(crate) incarnation: u64,
     /// Rooms in the order they were joined.
-    pub(crate) memberships: SmallVec<[Membership; 4]>,
+    pub(in crate::engine::state) memberships: SmallVec<[Membership; 4]>,
     /// The reconnect grace timer; `Some` exactly while at least one membership is
     /// reconnecting (it is cancelled when the last one ends, however it ends).
-    pub(crate) grace_timer: Option<TimerKey>,
+    pub(in crate::engine::state) grace_timer: Option<TimerKey>,
     /// Message rate limit bucket, in thousandths of a message.
     pub(crate) rate_tokens_milli: u64,
     /// When the bucket was last refilled.
@@ -63,16 +63,24 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// The session's rooms, in join order.
+    pub(crate) fn memberships(&self) -> &[Membership] {
+        &self.memberships
+    }
+
     pub(crate) fn membership(&self, room: u32) -> Option<&Membership> {
         self.memberships.iter().find(|m| m.room == room)
     }
 
-    pub(crate) fn membership_mut(&mut self, room: u32) -> Option<&mut Membership> {
+    pub(in crate::engine::state) fn membership_mut(
+        &mut self,
+        room: u32,
+    ) -> Option<&mut Membership> {
         self.memberships.iter_mut().find(|m| m.room == room)
     }
 
     /// Removes the membership of `room`, keeping the others in join order.
-    pub(crate) fn take_membership(&mut self, room: u32) -> Option<Membership> {
+    pub(in crate::engine::state) fn take_membership(&mut self, room: u32) -> Option<Membership> {
         let pos = self.memberships.iter().position(|m| m.room == room)?;
         Some(self.memberships.remove(pos))
     }

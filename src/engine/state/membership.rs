@@ -1,0 +1,225 @@
+//! Memberships: a session joins a room, leaves it, or hands its place to another device of
+//! the same user; and the fan-out of member events to the others.
+
+use super::session::Membership;
+use super::Engine;
+use crate::engine::emit::Emit;
+use crate::ids::{SessionId, UserId};
+use crate::output::{LeaveReason, Member, Members, Output, RoomEvent, RoomState};
+use smallvec::smallvec;
+
+impl Engine {
+    /// Adds `session` to `room`: cancels a pending destroy timer, records the membership on
+    /// both sides, and tells the other members. If another device of the same user is in the
+    /// room it is taken out (it sees `kicked_out_by_other_device`) and `session` takes its
+    /// place in the join order; the others see no change.
+    pub(crate) fn add_member(&mut self, room_slot: u32, session_slot: u32, emit: &mut Emit<'_>) {
+        let session = self.state.session(session_slot);
+        let (user, session_id) = (session.user, session.id);
+        let room = self.state.room_mut(room_slot);
+        let room_id = room.id;
+        if let Some(key) = room.destroy_timer.take() {
+            self.state.timers.cancel(key);
+        }
+        if let Some((seq, other)) = self.same_user_member(room_slot, user, session_slot) {
+            self.take_over(room_slot, seq, other, session_slot, emit);
+            emit.state(
+                session_id,
+                room_id,
+                RoomState::Connected,
+                RoomEvent::Success,
+            );
+            return;
+        }
+        let members_after = self.state.room(room_slot).members.len() + 1;
+        let batched = self.batch_change(room_slot, members_after, emit);
+        let join_seq = self.state.room_mut(room_slot).push_member(session_slot);
+        self.state
+            .session_mut(session_slot)
+            .memberships
+            .push(Membership {
+                room: room_slot,
+                join_seq,
+                lost: None,
+            });
+        emit.state(
+            session_id,
+            room_id,
+            RoomState::Connected,
+            RoomEvent::Success,
+        );
+        if batched {
+            self.batch_join(room_slot, user);
+            return;
+        }
+        let members: Members = smallvec![Member { user_id: user }];
+        self.fan_out(room_slot, Some(session_slot), emit, |session| {
+            Output::MembersJoined {
+                session,
+                room_id,
+                members: members.clone(),
+            }
+        });
+    }
+
+    /// Another live session of `user` that is in the room, with its join sequence number.
+    fn same_user_member(&self, room_slot: u32, user: UserId, except: u32) -> Option<(u64, u32)> {
+        let sessions = self.index.user_sessions(user);
+        sessions.iter().filter(|&&s| s != except).find_map(|&s| {
+            let m = self.state.session(s).membership(room_slot)?;
+            Some((m.join_seq, s))
+        })
+    }
+
+    /// Moves the membership at `seq` from `old` to `new` (same user, another device).
+    fn take_over(&mut self, room_slot: u32, seq: u64, old: u32, new: u32, emit: &mut Emit<'_>) {
+        let room = self.state.room_mut(room_slot);
+        let room_id = room.id;
+        room.members.insert(seq, new);
+        let s = self.state.session_mut(old);
+        let taken = s
+            .take_membership(room_slot)
+            .expect("same_user_member found this membership");
+        emit.state(
+            s.id,
+            room_id,
+            RoomState::Disconnected,
+            RoomEvent::KickedOutByOtherDevice,
+        );
+        // The user stays a member, so nothing is logged as a departure; a reconnecting
+        // membership taken over ends its grace for this room.
+        if let Some(view) = taken.lost {
+            self.unmark_lost(room_slot, &view);
+        }
+        self.settle_grace(old);
+        self.state.session_mut(new).memberships.push(Membership {
+            room: room_slot,
+            join_seq: seq,
+            lost: None,
+        });
+    }
+
+    /// Removes `session` from `room` on both sides. If `announce` is set, the other members
+    /// get `members_left` with `reason`. Deletes the member's delete-after-leave room
+    /// attributes and its member attributes (telling the remaining members), logs the
+    /// departure for members who are reconnecting, and cancels the session's grace timer if
+    /// this was its last reconnecting room. The caller settles the room (destroy delay).
+    /// Returns the removed user.
+    pub(crate) fn remove_member(
+        &mut self,
+        room_slot: u32,
+        session_slot: u32,
+        announce: Option<LeaveReason>,
+        emit: &mut Emit<'_>,
+    ) -> UserId {
+        let user = self.detach_member(room_slot, session_slot, emit);
+        self.member_gone(room_slot, user, announce, emit);
+        user
+    }
+
+    /// The silent half of [`Engine::remove_member`]: takes the membership out of both
+    /// sides, logs the departure and settles the session's grace. A caller removing several
+    /// members at once (a kick) detaches them all first, so that what the others are told
+    /// next reaches none of the removed. The session must be a member of the room.
+    pub(crate) fn detach_member(
+        &mut self,
+        room_slot: u32,
+        session_slot: u32,
+        emit: &mut Emit<'_>,
+    ) -> UserId {
+        // A large room opens its window before the departure is logged, so the departure
+        // counts for members who lose their link later in the window.
+        let members_before = self.state.room(room_slot).members.len();
+        self.batch_change(room_slot, members_before, emit);
+        let session = self.state.session_mut(session_slot);
+        let membership = session
+            .take_membership(room_slot)
+            .expect("callers detach only a member of the room");
+        let user = session.user;
+        let room = self.state.room_mut(room_slot);
+        room.members.remove(&membership.join_seq);
+        if let Some(view) = &membership.lost {
+            room.reconnect.remove_mark(view.mark());
+        }
+        // A record (even emptied by deletes) means the attributes were written during this
+        // stay: a reconnecting member may know a set the deletes since emptied.
+        let had_attributes = room.member_attributes.contains_key(&user);
+        room.reconnect
+            .departed(membership.join_seq, user, had_attributes);
+        self.settle_grace(session_slot);
+        user
+    }
+
+    /// The telling half of [`Engine::remove_member`], once `user` is detached: the other
+    /// members get `members_left` (if `announce`), then lose its delete-after-leave room
+    /// attributes and its member attributes.
+    pub(crate) fn member_gone(
+        &mut self,
+        room_slot: u32,
+        user: UserId,
+        announce: Option<LeaveReason>,
+        emit: &mut Emit<'_>,
+    ) {
+        let room_id = self.state.room(room_slot).id;
+        let batched = self.batch_open(room_slot);
+        if let (Some(reason), true) = (announce, batched) {
+            self.batch_leave(room_slot, user, reason);
+        } else if let Some(reason) = announce {
+            let members: Members = smallvec![Member { user_id: user }];
+            self.fan_out(room_slot, None, emit, |session| Output::MembersLeft {
+                session,
+                room_id,
+                members: members.clone(),
+                reason,
+            });
+        }
+        self.owner_left(room_slot, user, emit);
+        self.member_left_attributes(room_slot, user, emit);
+    }
+
+    /// A member of a room being dismissed: its membership ends on the session's side (the
+    /// room, member list and all, is destroyed next, so nothing is logged or announced), and
+    /// a lost session whose last reconnecting room this was has no grace left to run.
+    /// Returns the session's id.
+    pub(crate) fn release_for_dismissal(&mut self, room_slot: u32, session_slot: u32) -> SessionId {
+        let s = self.state.session_mut(session_slot);
+        let id = s.id;
+        let taken = s
+            .take_membership(room_slot)
+            .expect("the dismissed room lists this session as a member");
+        if let Some(view) = taken.lost {
+            self.unmark_lost(room_slot, &view);
+        }
+        self.settle_grace(session_slot);
+        id
+    }
+
+    /// Sends `make(session)` to every member of the room except `except` and members whose
+    /// link is lost, in join order.
+    pub(crate) fn fan_out(
+        &self,
+        room_slot: u32,
+        except: Option<u32>,
+        emit: &mut Emit<'_>,
+        make: impl Fn(SessionId) -> Output,
+    ) {
+        for &s in self.state.room(room_slot).members.values() {
+            if Some(s) == except {
+                continue;
+            }
+            let session = self.state.session(s);
+            if session
+                .membership(room_slot)
+                .is_some_and(Membership::is_reconnecting)
+            {
+                continue;
+            }
+            emit.push(make(session.id));
+        }
+    }
+
+    /// The room slot for an id, if the room exists.
+    pub(crate) fn room_slot(&self, room_id: crate::ids::RoomId) -> Option<u32> {
+        self.index.room(room_id)
+    }
+}

@@ -1,0 +1,361 @@
+//! The timer table: pending deadlines, each naming the object it belongs to, fired in
+//! `(deadline, seq)` order.
+//!
+//! Entries are keyed by `(deadline, seq)` where `seq` is never reused, and each names its
+//! target by slot *and* incarnation. Cancelling removes the entry; and even an entry that
+//! somehow outlived its target could not act on a new room or session that reuses the slot,
+//! because the incarnation would not match.
+//!
+//! # Layout
+//!
+//! A hashed timing wheel that still fires in exact `(deadline, seq)` order:
+//!
+//! - `wheel`: `n` unsorted buckets of `2^shift` ms each, spanning 2^24 ms (4.66 h, more than
+//!   ZIM's 3 h destroy-delay maximum). Arming appends to a bucket: O(1). Buckets are coarse
+//!   (at most 1,024 of 16.4 s) on purpose: arming scatters writes over the buckets' tails,
+//!   and a few hundred hot tails stay in cache where 65,536 would not (measured: 3x slower).
+//! - `due`: the entries of the *current* bucket — the earliest one holding a pending timer —
+//!   sorted by key. A bucket is sorted only when it becomes current, so each fired timer pays
+//!   a share of one sort; a counting pass first splits the bucket into 64 sub-ranges of
+//!   deadline, so that sort is of short runs. The bucket's own vector becomes `due` (no
+//!   copy). The front of `due` is the earliest pending timer, unless `spill` holds an
+//!   earlier one.
+//! - `spill`: an ordered map for the rare entries outside the wheel's span (a reconnect grace
+//!   configured longer than the span, or a timer armed more than a span before the current
+//!   bucket). Exact, O(log n).
+//! - `live`: a bitset over recent sequence numbers saying which are pending. Cancelling
+//!   clears one bit — no search — and leaves the entry in its bucket as a *stale* one, dropped
+//!   when its bucket comes up. Stale entries are swept as soon as they outnumber the pending
+//!   ones (plus a constant), so memory stays proportional to what is pending.
+//!
+//! The wheel grows and shrinks with the number pending (64..=1,024 buckets), so an idle
+//! engine pays for 64 bucket headers. Nothing here iterates a hash map; the layout depends
+//! only on the sequence of calls, and equality, `Debug` and serialization see only the
+//! pending set in `(deadline, seq)` order, so two tables with the same pending timers compare
+//! equal and serialize identically whatever their internal layout.
+
+use crate::time::Millis;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+mod live;
+#[cfg(test)]
+mod tests;
+mod wheel;
+
+use live::LiveSeqs;
+use wheel::Due;
+
+/// What a timer does when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TimerKind {
+    /// An empty room's destroy delay ran out.
+    DestroyRoom {
+        /// Room slot.
+        slot: u32,
+        /// The room's incarnation when the timer was armed.
+        incarnation: u64,
+    },
+    /// A lost session's reconnect grace ran out.
+    ReconnectGrace {
+        /// Session slot.
+        slot: u32,
+        /// The session's incarnation when the timer was armed.
+        incarnation: u64,
+    },
+    /// A large room's member batch window closed: its coalesced changes go out.
+    MemberBatch {
+        /// Room slot.
+        slot: u32,
+        /// The room's incarnation when the timer was armed.
+        incarnation: u64,
+    },
+}
+
+/// Handle of a pending timer, kept by its owner to cancel it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TimerKey {
+    /// When it fires.
+    pub deadline: Millis,
+    /// Arming order; never reused.
+    pub seq: u64,
+}
+
+/// log2 of the wheel's span in ms (2^24 ms = 4.66 h).
+const SPAN_LOG2: u32 = 24;
+/// log2 of the fewest buckets (64; each then 262 s wide).
+const MIN_BUCKETS_LOG2: u32 = 6;
+/// log2 of the most buckets (1,024; each then 16.4 s wide). See the module docs for why not
+/// more.
+const MAX_BUCKETS_LOG2: u32 = 10;
+/// The wheel doubles past this many pending timers per bucket on average.
+const GROW_LOAD: usize = 8;
+/// Stale entries allowed beyond the number pending (and the bucket count) before a sweep.
+const COMPACT_SLACK: usize = 1024;
+/// Words of the live-seq window allowed beyond one per pending timer (see `LiveSeqs::trim`).
+const WINDOW_SLACK_WORDS: usize = 1024;
+
+/// One armed timer as stored in the wheel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    key: TimerKey,
+    kind: TimerKind,
+}
+
+impl Entry {
+    /// The absolute bucket number of this entry for buckets of `2^shift` ms.
+    fn bucket(&self, shift: u32) -> u64 {
+        self.key.deadline.0 >> shift
+    }
+
+    /// The key as one number, in the same order (one comparison instead of two).
+    fn rank(&self) -> u128 {
+        (u128::from(self.key.deadline.0) << 64) | u128::from(self.key.seq)
+    }
+}
+
+/// The engine's pending timers: arm and cancel in O(1), pop in `(deadline, seq)` order.
+/// See the module docs for the layout.
+///
+/// Invariants kept by every method:
+/// 1. every pending timer is in exactly one of `due`, `wheel`, `spill`;
+/// 2. `due` holds only entries of bucket `cursor`, sorted by key, and its front (if any) is
+///    pending;
+/// 3. pending entries in `wheel` have a bucket number after `cursor`;
+/// 4. if `due` is empty the wheel holds no entry at all (`settle` moves on to the next
+///    occupied bucket eagerly), so the earliest pending timer is the smaller of `due`'s front
+///    and `spill`'s first.
+#[derive(Clone)]
+pub struct Timers {
+    /// Pending timers.
+    len: usize,
+    /// The next `seq` to hand out.
+    next_seq: u64,
+    /// Which sequence numbers are pending.
+    live: LiveSeqs,
+    /// Entries in `due` and `wheel` that are no longer pending.
+    stale: usize,
+    /// log2 of a bucket's width in ms.
+    shift: u32,
+    /// The bucket number `due` holds.
+    cursor: u64,
+    due: Due,
+    /// A power-of-two number of buckets; bucket number `b` lives at `b mod n`.
+    wheel: Vec<Vec<Entry>>,
+    /// One bit per bucket: set iff the bucket holds an entry (pending or stale).
+    occupied: Vec<u64>,
+    spill: BTreeMap<TimerKey, TimerKind>,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers::with_buckets_log2(MIN_BUCKETS_LOG2)
+    }
+}
+
+impl Timers {
+    fn with_buckets_log2(log2: u32) -> Timers {
+        let n = 1usize << log2;
+        Timers {
+            len: 0,
+            next_seq: 0,
+            live: LiveSeqs::default(),
+            stale: 0,
+            shift: SPAN_LOG2 - log2,
+            cursor: 0,
+            due: Due::default(),
+            wheel: vec![Vec::new(); n],
+            occupied: vec![0; n / 64],
+            spill: BTreeMap::new(),
+        }
+    }
+
+    /// Arms a timer firing at `deadline`; the returned key cancels it.
+    pub fn arm(&mut self, deadline: Millis, kind: TimerKind) -> TimerKey {
+        let key = TimerKey {
+            deadline,
+            seq: self.next_seq,
+        };
+        // The engine refuses snapshots with counters above u64::MAX / 2 and adds one per
+        // timer, so this cannot overflow.
+        self.next_seq += 1;
+        self.live.insert(key.seq);
+        self.len += 1;
+        self.place(Entry { key, kind });
+        if self.len > GROW_LOAD * self.wheel.len() {
+            self.resize();
+        }
+        key
+    }
+
+    /// Cancels a pending timer; does nothing if it already fired or was cancelled. `key` must
+    /// be one that [`Timers::arm`] returned (the engine's owners hold only such keys).
+    pub fn cancel(&mut self, key: TimerKey) {
+        debug_assert!(
+            !self.live.contains(key.seq) || self.get(key).is_some(),
+            "cancel with a key arm did not return: {key:?}"
+        );
+        if !self.live.remove(key.seq) {
+            return;
+        }
+        self.len -= 1;
+        if !self.spill.is_empty() && self.spill.remove(&key).is_some() {
+            self.maybe_shrink();
+            return;
+        }
+        self.stale += 1;
+        if self.due.front().is_some_and(|e| e.key.seq == key.seq) {
+            self.settle();
+        }
+        if self.stale > self.len + self.wheel.len() + COMPACT_SLACK {
+            self.compact();
+        }
+        self.maybe_shrink();
+    }
+
+    /// The earliest pending timer.
+    #[must_use]
+    pub fn next(&self) -> Option<(TimerKey, TimerKind)> {
+        self.peek().map(|(key, kind, _)| (key, kind))
+    }
+
+    /// Removes and returns the earliest timer if it is due at `now`.
+    pub fn pop_due(&mut self, now: Millis) -> Option<(TimerKey, TimerKind)> {
+        loop {
+            let (key, _, from_spill) = self.peek()?;
+            if key.deadline > now {
+                return None;
+            }
+            let entry = if from_spill {
+                self.spill
+                    .pop_first()
+                    .map(|(key, kind)| Entry { key, kind })?
+            } else {
+                self.due.pop_front()?
+            };
+            if !self.live.remove(entry.key.seq) {
+                // Only a stale entry can fail this; `settle` keeps them off the front, so
+                // this is defence in depth.
+                if !from_spill {
+                    self.stale = self.stale.saturating_sub(1);
+                }
+                continue;
+            }
+            self.len -= 1;
+            if !from_spill {
+                self.settle();
+            }
+            self.maybe_shrink();
+            return Some((entry.key, entry.kind));
+        }
+    }
+
+    /// What the pending timer with this key does, if it is pending.
+    #[must_use]
+    pub fn get(&self, key: TimerKey) -> Option<TimerKind> {
+        if !self.live.contains(key.seq) {
+            return None;
+        }
+        if let Some(kind) = self.spill.get(&key) {
+            return Some(*kind);
+        }
+        let bucket = key.deadline.0 >> self.shift;
+        if bucket == self.cursor {
+            let due = self.due.slice();
+            if let Ok(i) = due.binary_search_by(|e| e.key.cmp(&key)) {
+                return due.get(i).map(|e| e.kind);
+            }
+        }
+        self.wheel
+            .get(self.index(bucket))?
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| e.kind)
+    }
+
+    /// Pending timers.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no timer is pending. (Only the benches call it, through `bench-internals`.)
+    #[must_use]
+    #[cfg_attr(not(feature = "bench-internals"), allow(dead_code))]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The pending timers in `(deadline, seq)` order. Sorts a copy of the references: meant
+    /// for snapshots and checks, not for hot paths.
+    pub fn iter(&self) -> impl Iterator<Item = (&TimerKey, &TimerKind)> {
+        let live = &self.live;
+        let mut all: Vec<(&TimerKey, &TimerKind)> = self
+            .due
+            .iter()
+            .chain(self.wheel.iter().flatten())
+            .filter(|e| live.contains(e.key.seq))
+            .map(|e| (&e.key, &e.kind))
+            .chain(self.spill.iter().filter(|(k, _)| live.contains(k.seq)))
+            .collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all.into_iter()
+    }
+
+    /// The `seq` the next armed timer will get; every key handed out so far is below it.
+    #[must_use]
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+}
+
+impl PartialEq for Timers {
+    /// Same pending timers and the same next seq; the internal layout does not matter.
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.next_seq == other.next_seq && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Timers {}
+
+impl fmt::Debug for Timers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timers")
+            .field("pending", &self.iter().collect::<Vec<_>>())
+            .field("next_seq", &self.next_seq)
+            .finish()
+    }
+}
+
+/// The snapshot form: `{"pending": [[key, kind], ...], "next_seq": n}`, pending in
+/// `(deadline, seq)` order (a list: JSON maps need string keys).
+#[derive(Serialize)]
+struct ReprOut<'a> {
+    pending: Vec<(&'a TimerKey, &'a TimerKind)>,
+    next_seq: u64,
+}
+
+#[derive(Deserialize)]
+struct ReprIn {
+    pending: Vec<(TimerKey, TimerKind)>,
+    next_seq: u64,
+}
+
+impl Serialize for Timers {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ReprOut {
+            pending: self.iter().collect(),
+            next_seq: self.next_seq,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let repr = ReprIn::deserialize(d)?;
+        Timers::restore(repr.pending, repr.next_seq).map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,87 @@
+//! A large room's coalescing window: opened with its flush timer and a mark in the room's
+//! reconnect log, filled with each touched user's final outcome, closed by its timer or
+//! early. What goes into a window and what is sent when it closes is decided in
+//! `large_rooms.rs`.
+
+use super::room::{BatchChange, MemberBatch};
+use super::timers::TimerKind;
+use super::Engine;
+use crate::ids::UserId;
+use std::collections::BTreeMap;
+
+impl Engine {
+    /// Opens a window on a room that has none, arming its flush timer
+    /// `member_batch_interval_ms` from now.
+    pub(crate) fn open_window(&mut self, room_slot: u32) {
+        let room = self.state.room(room_slot);
+        assert!(
+            room.member_batch.is_none(),
+            "a room has one window at a time"
+        );
+        let mark = (room.next_join_seq, room.reconnect.next_departure);
+        let kind = TimerKind::MemberBatch {
+            slot: room_slot,
+            incarnation: room.incarnation,
+        };
+        let deadline = self
+            .state
+            .now
+            .after_ms(self.state.config.member_batch_interval_ms);
+        let timer = self.state.timers.arm(deadline, kind);
+        let room = self.state.room_mut(room_slot);
+        room.reconnect.add_mark(mark);
+        room.member_batch = Some(Box::new(MemberBatch {
+            timer,
+            mark,
+            changes: BTreeMap::new(),
+            next_order: 0,
+        }));
+    }
+
+    /// Records a user's latest change in the room's open window, replacing its earlier one:
+    /// the window keeps each user's final outcome, in the order of its last change.
+    pub(crate) fn record_in_window(
+        &mut self,
+        room_slot: u32,
+        user: UserId,
+        change: impl Fn(u64) -> BatchChange,
+    ) {
+        let batch = self
+            .state
+            .room_mut(room_slot)
+            .member_batch
+            .as_deref_mut()
+            .expect("callers record only while the room's window is open");
+        batch.changes.insert(user, change(batch.next_order));
+        batch.next_order += 1;
+    }
+
+    /// Closes the room's window, if one is open, before its deadline: cancels its timer and
+    /// takes its mark off the reconnect log. Returns what it held.
+    pub(crate) fn close_window(&mut self, room_slot: u32) -> Option<Box<MemberBatch>> {
+        let room = self.state.room_mut(room_slot);
+        let batch = room.member_batch.take()?;
+        room.reconnect.remove_mark(batch.mark);
+        self.state.timers.cancel(batch.timer);
+        Some(batch)
+    }
+
+    /// The window's timer fired (it is no longer pending): the window closes. Returns what
+    /// it held.
+    pub(crate) fn window_fired(&mut self, slot: u32, incarnation: u64) -> Box<MemberBatch> {
+        let room = self.state.room_mut(slot);
+        // A window's timer is cancelled when the window closes early or the room goes, so a
+        // timer that fires names its own room's open window.
+        assert!(
+            room.incarnation == incarnation,
+            "a window timer fired for room {} of another incarnation",
+            room.id
+        );
+        let batch = room
+            .member_batch
+            .take()
+            .expect("a window timer fires only while its window is open");
+        room.reconnect.remove_mark(batch.mark);
+        batch
+    }
+}
