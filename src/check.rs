@@ -3,14 +3,13 @@
 //! differ from the expected ones.
 //!
 //! Outputs are compared per recipient (each session, and the server for `room_created`,
-//! `room_destroyed` and `admin_reply`), in order, input by input: DESIGN.md fixes the order
-//! each recipient sees, not the interleaving between recipients. An output must follow the
+//! `room_destroyed` and `admin_reply`), in order, input by input: docs/trace-format.md fixes the
+//! order each recipient sees, not the interleaving between recipients. An output must follow the
 //! same input in both. Once a recipient diverges its later outputs are not compared (they
 //! would only repeat the first difference). Error `message`s are prose, not contract: they are
 //! compared only with [`CheckOptions::compare_messages`].
 
-use crate::ids::{RoomId, SessionId};
-use crate::output::{Output, Stamped};
+use crate::output::{Recipient, Stamped};
 use crate::trace::{json_diff, output_line, to_value, Player, Record, TraceError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -21,38 +20,6 @@ use std::io::BufRead;
 pub struct CheckOptions {
     /// Also compare the `message` of error replies (the crate's own vectors do).
     pub compare_messages: bool,
-}
-
-/// Who an output is addressed to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Recipient {
-    /// A session.
-    Session(SessionId),
-    /// Every live member of a room: a large room's coalesced `room_members_changed`.
-    Room(RoomId),
-    /// The service: `room_created`, `room_destroyed`, `admin_reply`.
-    Server,
-}
-
-impl Recipient {
-    fn of(s: &Stamped) -> Recipient {
-        match &s.output {
-            Output::RoomMembersChanged { room_id, .. } => Recipient::Room(*room_id),
-            other => other
-                .session()
-                .map_or(Recipient::Server, Recipient::Session),
-        }
-    }
-}
-
-impl fmt::Display for Recipient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Recipient::Session(s) => write!(f, "session {s}"),
-            Recipient::Room(r) => write!(f, "room {r}"),
-            Recipient::Server => f.write_str("server"),
-        }
-    }
 }
 
 /// The first difference seen by one recipient.
@@ -186,10 +153,10 @@ impl Checker {
     fn compare(&mut self, p: &Pending) {
         let mut streams: Streams<'_> = BTreeMap::new();
         for e in &p.expected {
-            streams.entry(Recipient::of(&e.1)).or_default().0.push(e);
+            streams.entry(e.1.output.recipient()).or_default().0.push(e);
         }
         for a in &p.actual {
-            streams.entry(Recipient::of(a)).or_default().1.push(a);
+            streams.entry(a.output.recipient()).or_default().1.push(a);
         }
         for (who, (expected, actual)) in streams {
             if self.diverged.contains(&who) {

@@ -1,10 +1,10 @@
 //! Vendor dialects: the canonical vocabulary as ZEGO ZIM, Tencent TRTC, the ByteDance
-//! mini-program RTC API and LiveKit name it (DESIGN.md section 3, "Dialects").
+//! mini-program RTC API and LiveKit name it (docs/dialects.md).
 //!
 //! Two layers. The number mappings (`zim`, `trtc`, `bytedance`, `livekit` submodules) are
 //! plain functions over the canonical enums, one table each. [`view`] builds on them to show
 //! one engine output as the callbacks a vendor SDK would fire for it; it is stateless, so it
-//! cannot tell, say, a first connect from a reconnect (DESIGN.md's outputs do not say either).
+//! cannot tell, say, a first connect from a reconnect (the outputs do not say either).
 //! Outputs a vendor has no counterpart for map to no callback at all.
 
 use crate::error::ErrorCode;
@@ -85,7 +85,7 @@ pub mod zim {
         }
     }
 
-    /// `ZIMRoomEvent`: 0..=12 in the order DESIGN.md section 2 lists them.
+    /// `ZIMRoomEvent`: 0..=12 in the order docs/concepts.md lists them.
     #[must_use]
     pub fn room_event(e: RoomEvent) -> u8 {
         match e {
@@ -207,7 +207,7 @@ pub mod bytedance {
             Input::CreateRoom { .. } | Input::JoinRoom { .. } | Input::EnterRoom { .. } => {
                 "joinRtcRoom"
             }
-            other => super::canonical_name(other),
+            other => other.name(),
         }
     }
 
@@ -262,33 +262,6 @@ pub mod livekit {
             LeaveReason::Kicked => PARTICIPANT_REMOVED,
             LeaveReason::Timeout => CONNECTION_TIMEOUT,
         }
-    }
-}
-
-/// The canonical `type` of an input.
-#[must_use]
-pub fn canonical_name(input: &Input) -> &'static str {
-    match input {
-        Input::Login { .. } => "login",
-        Input::Logout { .. } => "logout",
-        Input::LinkLost { .. } => "link_lost",
-        Input::LinkRestored { .. } => "link_restored",
-        Input::CreateRoom { .. } => "create_room",
-        Input::JoinRoom { .. } => "join_room",
-        Input::EnterRoom { .. } => "enter_room",
-        Input::SwitchRoom { .. } => "switch_room",
-        Input::LeaveRoom { .. } => "leave_room",
-        Input::LeaveAllRooms { .. } => "leave_all_rooms",
-        Input::QueryMembers { .. } => "query_members",
-        Input::SetRoomAttributes { .. } => "set_room_attributes",
-        Input::DeleteRoomAttributes { .. } => "delete_room_attributes",
-        Input::SendRoomMessage { .. } => "send_room_message",
-        Input::SetRoomMembersAttributes { .. } => "set_room_members_attributes",
-        Input::DeleteRoomMembersAttributes { .. } => "delete_room_members_attributes",
-        Input::QueryRoomMembersAttributes { .. } => "query_room_members_attributes",
-        Input::RemoveUsers { .. } => "remove_users",
-        Input::DismissRoom { .. } => "dismiss_room",
-        Input::Tick => "tick",
     }
 }
 
@@ -413,7 +386,7 @@ fn zim_callback(input: &Input) -> &'static str {
             "onRoomMembersAttributesOperated"
         }
         Input::QueryRoomMembersAttributes { .. } => "onRoomMembersAttributesQueried",
-        other => canonical_name(other),
+        other => other.name(),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The canonical error codes of the trace format (DESIGN.md section 6).
+/// The canonical error codes of the trace format (docs/trace-format.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

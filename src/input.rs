@@ -3,6 +3,7 @@
 use crate::config::RoomConfig;
 use crate::ids::{RoomId, SessionId, UserId};
 use serde::{Deserialize, Serialize};
+use smallvec::{smallvec, SmallVec};
 use std::collections::BTreeMap;
 
 /// A client-chosen number that the single `reply` to a command echoes.
@@ -259,6 +260,269 @@ impl Input {
             | Input::DeleteRoomMembersAttributes { session, .. }
             | Input::QueryRoomMembersAttributes { session, .. } => Some(*session),
             Input::RemoveUsers { .. } | Input::DismissRoom { .. } | Input::Tick => None,
+        }
+    }
+}
+
+/// Who sends an input, which decides how it is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A session's command: carries `session` and `request`, answered by one `reply`.
+    Session,
+    /// A transport event about a session (`link_lost`, `link_restored`): no reply.
+    Transport,
+    /// The service's (admin) command: carries `request`, answered by one `admin_reply`.
+    Admin,
+    /// Time passing (`tick`): no reply.
+    Time,
+}
+
+/// Every kind of input, by its trace `type`. Matching on it (or on [`Input`]) without a
+/// wildcard arm is how a new input becomes a compile error everywhere it must be handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)] // each variant is the input of the same name
+pub enum InputKind {
+    Login,
+    Logout,
+    LinkLost,
+    LinkRestored,
+    CreateRoom,
+    JoinRoom,
+    EnterRoom,
+    SwitchRoom,
+    LeaveRoom,
+    LeaveAllRooms,
+    QueryMembers,
+    SetRoomAttributes,
+    DeleteRoomAttributes,
+    SendRoomMessage,
+    SetRoomMembersAttributes,
+    DeleteRoomMembersAttributes,
+    QueryRoomMembersAttributes,
+    RemoveUsers,
+    DismissRoom,
+    Tick,
+}
+
+impl InputKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [InputKind; 20] = [
+        InputKind::Login,
+        InputKind::Logout,
+        InputKind::LinkLost,
+        InputKind::LinkRestored,
+        InputKind::CreateRoom,
+        InputKind::JoinRoom,
+        InputKind::EnterRoom,
+        InputKind::SwitchRoom,
+        InputKind::LeaveRoom,
+        InputKind::LeaveAllRooms,
+        InputKind::QueryMembers,
+        InputKind::SetRoomAttributes,
+        InputKind::DeleteRoomAttributes,
+        InputKind::SendRoomMessage,
+        InputKind::SetRoomMembersAttributes,
+        InputKind::DeleteRoomMembersAttributes,
+        InputKind::QueryRoomMembersAttributes,
+        InputKind::RemoveUsers,
+        InputKind::DismissRoom,
+        InputKind::Tick,
+    ];
+
+    /// The trace `type` (`"create_room"`, ...).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            InputKind::Login => "login",
+            InputKind::Logout => "logout",
+            InputKind::LinkLost => "link_lost",
+            InputKind::LinkRestored => "link_restored",
+            InputKind::CreateRoom => "create_room",
+            InputKind::JoinRoom => "join_room",
+            InputKind::EnterRoom => "enter_room",
+            InputKind::SwitchRoom => "switch_room",
+            InputKind::LeaveRoom => "leave_room",
+            InputKind::LeaveAllRooms => "leave_all_rooms",
+            InputKind::QueryMembers => "query_members",
+            InputKind::SetRoomAttributes => "set_room_attributes",
+            InputKind::DeleteRoomAttributes => "delete_room_attributes",
+            InputKind::SendRoomMessage => "send_room_message",
+            InputKind::SetRoomMembersAttributes => "set_room_members_attributes",
+            InputKind::DeleteRoomMembersAttributes => "delete_room_members_attributes",
+            InputKind::QueryRoomMembersAttributes => "query_room_members_attributes",
+            InputKind::RemoveUsers => "remove_users",
+            InputKind::DismissRoom => "dismiss_room",
+            InputKind::Tick => "tick",
+        }
+    }
+
+    /// Who sends this kind of input.
+    #[must_use]
+    pub fn origin(self) -> Origin {
+        match self {
+            InputKind::Login
+            | InputKind::Logout
+            | InputKind::CreateRoom
+            | InputKind::JoinRoom
+            | InputKind::EnterRoom
+            | InputKind::SwitchRoom
+            | InputKind::LeaveRoom
+            | InputKind::LeaveAllRooms
+            | InputKind::QueryMembers
+            | InputKind::SetRoomAttributes
+            | InputKind::DeleteRoomAttributes
+            | InputKind::SendRoomMessage
+            | InputKind::SetRoomMembersAttributes
+            | InputKind::DeleteRoomMembersAttributes
+            | InputKind::QueryRoomMembersAttributes => Origin::Session,
+            InputKind::LinkLost | InputKind::LinkRestored => Origin::Transport,
+            InputKind::RemoveUsers | InputKind::DismissRoom => Origin::Admin,
+            InputKind::Tick => Origin::Time,
+        }
+    }
+}
+
+impl Input {
+    /// What kind of input this is.
+    #[must_use]
+    pub fn kind(&self) -> InputKind {
+        match self {
+            Input::Login { .. } => InputKind::Login,
+            Input::Logout { .. } => InputKind::Logout,
+            Input::LinkLost { .. } => InputKind::LinkLost,
+            Input::LinkRestored { .. } => InputKind::LinkRestored,
+            Input::CreateRoom { .. } => InputKind::CreateRoom,
+            Input::JoinRoom { .. } => InputKind::JoinRoom,
+            Input::EnterRoom { .. } => InputKind::EnterRoom,
+            Input::SwitchRoom { .. } => InputKind::SwitchRoom,
+            Input::LeaveRoom { .. } => InputKind::LeaveRoom,
+            Input::LeaveAllRooms { .. } => InputKind::LeaveAllRooms,
+            Input::QueryMembers { .. } => InputKind::QueryMembers,
+            Input::SetRoomAttributes { .. } => InputKind::SetRoomAttributes,
+            Input::DeleteRoomAttributes { .. } => InputKind::DeleteRoomAttributes,
+            Input::SendRoomMessage { .. } => InputKind::SendRoomMessage,
+            Input::SetRoomMembersAttributes { .. } => InputKind::SetRoomMembersAttributes,
+            Input::DeleteRoomMembersAttributes { .. } => InputKind::DeleteRoomMembersAttributes,
+            Input::QueryRoomMembersAttributes { .. } => InputKind::QueryRoomMembersAttributes,
+            Input::RemoveUsers { .. } => InputKind::RemoveUsers,
+            Input::DismissRoom { .. } => InputKind::DismissRoom,
+            Input::Tick => InputKind::Tick,
+        }
+    }
+
+    /// The trace `type` of this input.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// Who sent it.
+    #[must_use]
+    pub fn origin(&self) -> Origin {
+        self.kind().origin()
+    }
+
+    /// Whether the service sent it (answered by `admin_reply`, never by a session's `reply`).
+    #[must_use]
+    pub fn is_admin(&self) -> bool {
+        self.origin() == Origin::Admin
+    }
+
+    /// The request number its reply or admin reply echoes (`None` for transport events and
+    /// `tick`, which are not answered).
+    #[must_use]
+    pub fn request(&self) -> Option<RequestId> {
+        match self {
+            Input::Login { request, .. }
+            | Input::Logout { request, .. }
+            | Input::CreateRoom { request, .. }
+            | Input::JoinRoom { request, .. }
+            | Input::EnterRoom { request, .. }
+            | Input::SwitchRoom { request, .. }
+            | Input::LeaveRoom { request, .. }
+            | Input::LeaveAllRooms { request, .. }
+            | Input::QueryMembers { request, .. }
+            | Input::SetRoomAttributes { request, .. }
+            | Input::DeleteRoomAttributes { request, .. }
+            | Input::SendRoomMessage { request, .. }
+            | Input::SetRoomMembersAttributes { request, .. }
+            | Input::DeleteRoomMembersAttributes { request, .. }
+            | Input::QueryRoomMembersAttributes { request, .. }
+            | Input::RemoveUsers { request, .. }
+            | Input::DismissRoom { request, .. } => Some(*request),
+            Input::LinkLost { .. } | Input::LinkRestored { .. } | Input::Tick => None,
+        }
+    }
+
+    /// The rooms the input names, in the order it names them (a switch: source, then
+    /// target). Inputs about a session's rooms in general (`leave_all_rooms`, `logout`,
+    /// link events) name none.
+    #[must_use]
+    pub fn rooms(&self) -> SmallVec<[RoomId; 2]> {
+        match self {
+            Input::CreateRoom { room, .. } | Input::EnterRoom { room, .. } => smallvec![room.id],
+            Input::SwitchRoom { from, to, .. } => smallvec![*from, to.id],
+            Input::JoinRoom { room_id, .. }
+            | Input::LeaveRoom { room_id, .. }
+            | Input::QueryMembers { room_id, .. }
+            | Input::SetRoomAttributes { room_id, .. }
+            | Input::DeleteRoomAttributes { room_id, .. }
+            | Input::SendRoomMessage { room_id, .. }
+            | Input::SetRoomMembersAttributes { room_id, .. }
+            | Input::DeleteRoomMembersAttributes { room_id, .. }
+            | Input::QueryRoomMembersAttributes { room_id, .. }
+            | Input::RemoveUsers { room_id, .. }
+            | Input::DismissRoom { room_id, .. } => smallvec![*room_id],
+            Input::Login { .. }
+            | Input::Logout { .. }
+            | Input::LinkLost { .. }
+            | Input::LinkRestored { .. }
+            | Input::LeaveAllRooms { .. }
+            | Input::Tick => SmallVec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_listed_once_and_named_as_serde_names_it() {
+        for (i, k) in InputKind::ALL.iter().enumerate() {
+            assert!(!InputKind::ALL[..i].contains(k), "{k:?} twice");
+            let json = serde_json::to_string(k).expect("a unit variant serializes");
+            assert_eq!(json, format!("\"{}\"", k.name()));
+        }
+    }
+
+    #[test]
+    fn an_input_names_its_kind_as_its_trace_type() {
+        let lines = [
+            r#"{"type":"login","session":"s1","request":1,"user":"alice"}"#,
+            r#"{"type":"switch_room","session":"s1","request":4,"from":"r1","to":{"id":"r2"}}"#,
+            r#"{"type":"remove_users","request":8,"room_id":"r1","users":["bob"]}"#,
+            r#"{"type":"link_lost","session":"s1"}"#,
+            r#"{"type":"tick"}"#,
+        ];
+        let expected = [
+            (Origin::Session, Some(1), 1, vec![]),
+            (Origin::Session, Some(4), 1, vec!["r1", "r2"]),
+            (Origin::Admin, Some(8), 0, vec!["r1"]),
+            (Origin::Transport, None, 1, vec![]),
+            (Origin::Time, None, 0, vec![]),
+        ];
+        for (line, (origin, request, sessions, rooms)) in lines.iter().zip(expected) {
+            let input: Input = serde_json::from_str(line).expect("a valid input line");
+            let tag: serde_json::Value = serde_json::from_str(line).expect("valid JSON");
+            assert_eq!(Some(input.name()), tag["type"].as_str());
+            assert_eq!(input.origin(), origin, "{line}");
+            assert_eq!(input.is_admin(), origin == Origin::Admin);
+            assert_eq!(input.request(), request, "{line}");
+            assert_eq!(usize::from(input.session().is_some()), sessions, "{line}");
+            let named: Vec<String> = input.rooms().iter().map(ToString::to_string).collect();
+            assert_eq!(named, rooms, "{line}");
         }
     }
 }

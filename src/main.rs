@@ -20,8 +20,8 @@ use std::process::ExitCode;
     name = "roomcore",
     version,
     about = "Replay, check and render roomcore conformance traces (JSON Lines).",
-    long_about = "Replay, check and render roomcore conformance traces (JSON Lines, DESIGN.md \
-                  section 6). Without a command, plays a built-in demo of the switch-room flow."
+    long_about = "Replay, check and render roomcore conformance traces (JSON Lines, described in \
+                  docs/trace-format.md). Without a command, plays a built-in demo of the switch-room flow."
 )]
 struct Cli {
     #[command(subcommand)]

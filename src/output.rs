@@ -333,10 +333,133 @@ pub enum Output {
     },
 }
 
-impl Output {
-    /// The session this output is addressed to (`None` for server-side outputs).
+/// Who an output is for: where an embedder delivers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Recipient {
+    /// One session.
+    Session(SessionId),
+    /// Every member of the room whose link is live ([`Engine::room_recipients`](crate::Engine::room_recipients)),
+    /// read after the step: a large room's coalesced delta.
+    Room(RoomId),
+    /// The embedding service itself: admin replies and server-side events.
+    Service,
+}
+
+impl std::fmt::Display for Recipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Recipient::Session(s) => write!(f, "session {s}"),
+            Recipient::Room(r) => write!(f, "room {r}"),
+            Recipient::Service => f.write_str("server"),
+        }
+    }
+}
+
+/// Every kind of output, by its trace `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)] // each variant is the output of the same name
+pub enum OutputKind {
+    Reply,
+    AdminReply,
+    RoomStateChanged,
+    MembersJoined,
+    MembersLeft,
+    RoomCreated,
+    RoomDestroyed,
+    SessionClosed,
+    RoomAttributesUpdated,
+    RoomMessage,
+    RoomMembersChanged,
+    RoomMemberAttributesUpdated,
+}
+
+impl OutputKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [OutputKind; 12] = [
+        OutputKind::Reply,
+        OutputKind::AdminReply,
+        OutputKind::RoomStateChanged,
+        OutputKind::MembersJoined,
+        OutputKind::MembersLeft,
+        OutputKind::RoomCreated,
+        OutputKind::RoomDestroyed,
+        OutputKind::SessionClosed,
+        OutputKind::RoomAttributesUpdated,
+        OutputKind::RoomMessage,
+        OutputKind::RoomMembersChanged,
+        OutputKind::RoomMemberAttributesUpdated,
+    ];
+
+    /// The trace `type` (`"room_state_changed"`, ...).
     #[must_use]
-    pub fn session(&self) -> Option<SessionId> {
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputKind::Reply => "reply",
+            OutputKind::AdminReply => "admin_reply",
+            OutputKind::RoomStateChanged => "room_state_changed",
+            OutputKind::MembersJoined => "members_joined",
+            OutputKind::MembersLeft => "members_left",
+            OutputKind::RoomCreated => "room_created",
+            OutputKind::RoomDestroyed => "room_destroyed",
+            OutputKind::SessionClosed => "session_closed",
+            OutputKind::RoomAttributesUpdated => "room_attributes_updated",
+            OutputKind::RoomMessage => "room_message",
+            OutputKind::RoomMembersChanged => "room_members_changed",
+            OutputKind::RoomMemberAttributesUpdated => "room_member_attributes_updated",
+        }
+    }
+
+    /// Whether this output tells members of a room about the room (a member event): it only
+    /// ever reaches live members, never the session it is about.
+    #[must_use]
+    pub fn is_member_event(self) -> bool {
+        match self {
+            OutputKind::MembersJoined
+            | OutputKind::MembersLeft
+            | OutputKind::RoomAttributesUpdated
+            | OutputKind::RoomMessage
+            | OutputKind::RoomMembersChanged
+            | OutputKind::RoomMemberAttributesUpdated => true,
+            OutputKind::Reply
+            | OutputKind::AdminReply
+            | OutputKind::RoomStateChanged
+            | OutputKind::RoomCreated
+            | OutputKind::RoomDestroyed
+            | OutputKind::SessionClosed => false,
+        }
+    }
+}
+
+impl Output {
+    /// What kind of output this is.
+    #[must_use]
+    pub fn kind(&self) -> OutputKind {
+        match self {
+            Output::Reply { .. } => OutputKind::Reply,
+            Output::AdminReply { .. } => OutputKind::AdminReply,
+            Output::RoomStateChanged { .. } => OutputKind::RoomStateChanged,
+            Output::MembersJoined { .. } => OutputKind::MembersJoined,
+            Output::MembersLeft { .. } => OutputKind::MembersLeft,
+            Output::RoomCreated { .. } => OutputKind::RoomCreated,
+            Output::RoomDestroyed { .. } => OutputKind::RoomDestroyed,
+            Output::SessionClosed { .. } => OutputKind::SessionClosed,
+            Output::RoomAttributesUpdated { .. } => OutputKind::RoomAttributesUpdated,
+            Output::RoomMessage { .. } => OutputKind::RoomMessage,
+            Output::RoomMembersChanged { .. } => OutputKind::RoomMembersChanged,
+            Output::RoomMemberAttributesUpdated { .. } => OutputKind::RoomMemberAttributesUpdated,
+        }
+    }
+
+    /// The trace `type` of this output.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// Who the output is for.
+    #[must_use]
+    pub fn recipient(&self) -> Recipient {
         match self {
             Output::Reply { session, .. }
             | Output::RoomStateChanged { session, .. }
@@ -345,11 +468,21 @@ impl Output {
             | Output::SessionClosed { session, .. }
             | Output::RoomAttributesUpdated { session, .. }
             | Output::RoomMessage { session, .. }
-            | Output::RoomMemberAttributesUpdated { session, .. } => Some(*session),
+            | Output::RoomMemberAttributesUpdated { session, .. } => Recipient::Session(*session),
+            Output::RoomMembersChanged { room_id, .. } => Recipient::Room(*room_id),
             Output::AdminReply { .. }
             | Output::RoomCreated { .. }
-            | Output::RoomDestroyed { .. }
-            | Output::RoomMembersChanged { .. } => None,
+            | Output::RoomDestroyed { .. } => Recipient::Service,
+        }
+    }
+
+    /// The session this output is addressed to (`None` for outputs to a room or to the
+    /// service).
+    #[must_use]
+    pub fn session(&self) -> Option<SessionId> {
+        match self.recipient() {
+            Recipient::Session(s) => Some(s),
+            Recipient::Room(_) | Recipient::Service => None,
         }
     }
 
@@ -380,4 +513,51 @@ pub struct Stamped {
     /// What.
     #[serde(rename = "out")]
     pub output: Output,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_listed_once_and_named_as_serde_names_it() {
+        for (i, k) in OutputKind::ALL.iter().enumerate() {
+            assert!(!OutputKind::ALL[..i].contains(k), "{k:?} twice");
+            let json = serde_json::to_string(k).expect("a unit variant serializes");
+            assert_eq!(json, format!("\"{}\"", k.name()));
+        }
+    }
+
+    #[test]
+    fn an_output_names_its_kind_and_recipient() {
+        let cases = [
+            (
+                r#"{"type":"members_joined","session":"s2","room_id":"r1","members":[{"user_id":"alice"}]}"#,
+                Recipient::Session(SessionId::new("s2")),
+                true,
+            ),
+            (
+                r#"{"type":"room_members_changed","room_id":"r1","joined":[],"left":[]}"#,
+                Recipient::Room(RoomId::new("r1")),
+                true,
+            ),
+            (
+                r#"{"type":"room_destroyed","room_id":"r1","cause":"empty"}"#,
+                Recipient::Service,
+                false,
+            ),
+            (
+                r#"{"type":"admin_reply","request":8,"ok":{"room_id":"r1"}}"#,
+                Recipient::Service,
+                false,
+            ),
+        ];
+        for (line, recipient, member_event) in cases {
+            let output: Output = serde_json::from_str(line).expect("a valid output line");
+            let tag: serde_json::Value = serde_json::from_str(line).expect("valid JSON");
+            assert_eq!(Some(output.name()), tag["type"].as_str());
+            assert_eq!(output.recipient(), recipient, "{line}");
+            assert_eq!(output.kind().is_member_event(), member_event, "{line}");
+        }
+    }
 }

@@ -6,7 +6,7 @@ use crate::config::RoomConfig;
 use crate::dialect::{self, Dialect, VendorEvent};
 use crate::ids::SessionId;
 use crate::input::Input;
-use crate::output::{Member, Outcome, Output, ReplyOk, Stamped};
+use crate::output::{Member, Outcome, Output, Recipient, ReplyOk, Stamped};
 use crate::trace::{Record, Step};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -45,7 +45,7 @@ fn room_config(config: Option<&RoomConfig>) -> String {
 /// A short description of an input, without its session.
 #[must_use]
 pub fn describe_input(input: &Input) -> String {
-    let name = dialect::canonical_name(input);
+    let name = input.name();
     match input {
         Input::Login { request, user, .. } => format!("{name} {user} #{request}"),
         Input::CreateRoom {
@@ -84,7 +84,7 @@ pub fn describe_input(input: &Input) -> String {
 }
 
 fn describe_room_input(input: &Input) -> String {
-    let name = dialect::canonical_name(input);
+    let name = input.name();
     match input {
         Input::JoinRoom {
             request, room_id, ..
@@ -113,7 +113,7 @@ fn describe_room_input(input: &Input) -> String {
 }
 
 fn describe_data_input(input: &Input) -> String {
-    let name = dialect::canonical_name(input);
+    let name = input.name();
     match input {
         Input::SetRoomAttributes {
             request,
@@ -384,10 +384,10 @@ impl<W: Write> Renderer<W> {
         {
             let timer = i < step.fired;
             let cause = if timer { None } else { step.input() };
-            let who = match (&s.output, s.output.session()) {
-                (Output::RoomMembersChanged { room_id, .. }, _) => format!("room:{room_id}"),
-                (_, Some(x)) => x.to_string(),
-                (_, None) => "server".to_owned(),
+            let who = match s.output.recipient() {
+                Recipient::Room(room_id) => format!("room:{room_id}"),
+                Recipient::Session(x) => x.to_string(),
+                Recipient::Service => "server".to_owned(),
             };
             let mark = if timer { "  [timer]" } else { "" };
             let text = self.output_text(s, cause);

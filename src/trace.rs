@@ -1,4 +1,4 @@
-//! The conformance trace format (DESIGN.md section 6): JSON Lines, read and written one line
+//! The conformance trace format (docs/trace-format.md): JSON Lines, read and written one line
 //! at a time through a bounded line buffer, so a trace of any length replays in constant
 //! memory.
 //!

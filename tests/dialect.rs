@@ -1,6 +1,6 @@
 //! The vendor dialect mappings (docs/dialects.md has the same tables).
 
-use roomcore::dialect::{self, bytedance, livekit, trtc, view, zim, Dialect};
+use roomcore::dialect::{bytedance, livekit, trtc, view, zim, Dialect};
 use roomcore::{
     ErrorBody, ErrorCode, Input, LeaveReason, Member, Outcome, Output, ReplyOk, RoomEvent, RoomId,
     RoomState, SessionId, UserId,
@@ -352,7 +352,7 @@ fn every_state_change_with_a_disconnect_maps_in_every_dialect_that_reports_it() 
         );
         assert_eq!(zim_view.len(), 1, "{e:?}");
     }
-    assert_eq!(dialect::canonical_name(&leave("r1")), "leave_room");
+    assert_eq!(leave("r1").name(), "leave_room");
 }
 
 /// A large room's coalesced delta is addressed to the room: each dialect shows one joined

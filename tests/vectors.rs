@@ -3,9 +3,10 @@
 //! cover every error code, room event and reason of DESIGN.md sections 3 and 6. Also tests
 //! the checker itself on altered vectors.
 
-use roomcore::check::{check, CheckOptions, Recipient, Report};
+use roomcore::check::{check, CheckOptions, Report};
 use roomcore::testing::Harness;
 use roomcore::trace::{Record, TraceReader};
+use roomcore::Recipient;
 use roomcore::{Config, Input, Output, SessionId};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -365,7 +366,7 @@ fn checker_compares_server_outputs_in_order() {
     let swapped = good.replace(r1, "@@").replace(r2, r1).replace("@@", r2);
     let report = check_text(&swapped, STRICT);
     assert_eq!(report.divergences.len(), 1);
-    assert_eq!(report.divergences[0].recipient, Recipient::Server);
+    assert_eq!(report.divergences[0].recipient, Recipient::Service);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! limits on count, key, value and total size. Every change reaches all live members as one
 //! `room_attributes_updated`. A refused operation changes nothing (all keys or none).
 //!
-//! Decisions (DESIGN.md is silent on these):
+//! Decisions (the requirements leave these open; docs/decisions.md):
 //! - Check order, after the session and the room id: an empty attribute map or key list, or
 //!   an empty key, is `invalid_argument`; then the caller must be a live member
 //!   (`user_not_in_room`, `room_connecting`); then ownership (`attribute_not_owner`, any key

@@ -281,7 +281,7 @@ impl Engine {
 
     /// One page of the member list in join order (reconnecting members included).
     ///
-    /// Decisions (DESIGN.md is silent on these): the cursor names the room incarnation and the
+    /// Decisions (the requirements leave these open; docs/decisions.md): the cursor names the room incarnation and the
     /// join sequence number to resume at, so a member who stays is never skipped or repeated,
     /// a member who joins meanwhile appears at the end, and one who leaves and comes back
     /// between pages appears again at the end (it is a new member). A page can be empty with

@@ -3,7 +3,7 @@
 //! key, value and total size per member, in rooms of at most
 //! `member_attributes_max_room_members` members. They go when the member leaves the room.
 //!
-//! Decisions (DESIGN.md is silent on these):
+//! Decisions (the requirements leave these open; docs/decisions.md):
 //! - Who may write: any live member of the room may set or delete the attributes of any
 //!   member of the room, as ZIM allows (deciding who may is the service's business, like
 //!   room attributes with `is_force`). Member attributes have no owner and no force flag.

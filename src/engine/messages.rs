@@ -1,7 +1,7 @@
 //! Room messages: a payload limit, a per-room gap-free sequence, delivery to every other
 //! live member, and an optional per-session token bucket on the injected clock.
 //!
-//! Decisions (DESIGN.md is silent on these):
+//! Decisions (the requirements leave these open; docs/decisions.md):
 //! - Check order: the session, the room id, the caller must be a live member
 //!   (`user_not_in_room`, `room_connecting`), then the payload limit (bytes of UTF-8,
 //!   `payload_too_large`), then the rate limit (`rate_limited`).

@@ -1,6 +1,6 @@
 //! Lost links and reconnection: `link_lost`, `link_restored` and the reconnect grace.
 //!
-//! Decisions (DESIGN.md is silent on these):
+//! Decisions (the requirements leave these open; docs/decisions.md):
 //! - Link events for a session id that is not logged in (unknown, closed or forgotten) are
 //!   ignored: they have no reply to carry an error.
 //! - `link_lost` applies to the rooms the session is connected to at that moment. A second

@@ -1,5 +1,5 @@
 //! Request checks that come before any flow: the session, then the arguments, then the
-//! caller's relation to the rooms named, then its limits (DESIGN.md section 3 order).
+//! caller's relation to the rooms named, then its limits (the order of docs/flows.md, "Check order").
 
 use crate::config::RoomConfig;
 use crate::engine::Engine;

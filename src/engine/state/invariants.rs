@@ -1,4 +1,4 @@
-//! The state invariants of DESIGN.md section 4, checkable at any time. Tests call
+//! The state invariants of docs/invariants.md, checkable at any time. Tests call
 //! [`check`] after every step; a restored snapshot is checked before it is accepted.
 
 use super::room::{BatchChange, Room};
