@@ -7,7 +7,9 @@
 //! order each recipient sees, not the interleaving between recipients. An output must follow the
 //! same input in both. Once a recipient diverges its later outputs are not compared (they
 //! would only repeat the first difference). Error `message`s are prose, not contract: they are
-//! compared only with [`CheckOptions::compare_messages`].
+//! compared only with [`CheckOptions::compare_messages`]. A field the expected line does not
+//! name is not compared: the format grows by new optional fields, and a vector written
+//! before one was added keeps passing.
 
 use crate::output::{Recipient, Stamped};
 use crate::trace::{json_diff, output_line, to_value, Player, Record, TraceError};
@@ -178,7 +180,7 @@ impl Checker {
     ) -> Option<Divergence> {
         let longest = expected.len().max(actual.len());
         let i = (0..longest).find(|&i| match (expected.get(i), actual.get(i)) {
-            (Some(e), Some(a)) => self.normal(&e.1) != self.normal(a),
+            (Some(e), Some(a)) => !json_within(&self.normal(&e.1), &self.normal(a)),
             _ => true,
         })?;
         let (e, a) = (expected.get(i), actual.get(i));
@@ -213,5 +215,21 @@ impl Checker {
             }
         }
         v
+    }
+}
+
+/// Whether `actual` says everything `expected` says: equal values, where an object may have
+/// fields the expected one does not name (fields added to the format after the vector was
+/// written). Arrays must match element by element.
+fn json_within(expected: &serde_json::Value, actual: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => e
+            .iter()
+            .all(|(k, x)| a.get(k).is_some_and(|y| json_within(x, y))),
+        (Value::Array(e), Value::Array(a)) => {
+            e.len() == a.len() && e.iter().zip(a).all(|(x, y)| json_within(x, y))
+        }
+        _ => expected == actual,
     }
 }

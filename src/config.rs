@@ -17,6 +17,10 @@ pub enum DevicePolicy {
     Single,
     /// Several sessions of one user live side by side.
     Multi,
+    /// While a user has a live session (its link lost or not), another login of that user
+    /// is refused with `duplicate_login` (LiveKit's duplicate identity, refused instead of
+    /// replacing).
+    RejectNew,
 }
 
 /// Engine-wide limits and timings. Absent fields in JSON take the defaults (ZIM's numbers).
@@ -79,6 +83,15 @@ pub struct Config {
     pub member_notify_threshold: u32,
     /// The coalescing window of a large room, in ms (1..=60,000).
     pub member_batch_interval_ms: u64,
+    /// Report every membership change to the service (`member_joined` / `member_left`) and
+    /// number every service event (`event_id`). Off by default.
+    pub service_events: bool,
+    /// Whether sessions may create rooms (`create_room`, and `enter_room` / `switch_room`
+    /// with creation). When `false`, rooms come only from `admin_create_room` (LiveKit's
+    /// `auto_create: false`).
+    pub clients_create_rooms: bool,
+    /// Bans (room id, user) held at once (`ban_limit` past it).
+    pub max_bans: u32,
     /// Seed of the hash used for id lookups; pick a secret one against hostile ids. It never
     /// changes any output.
     pub hash_seed: u64,
@@ -114,6 +127,9 @@ impl Default for Config {
             member_attributes_max_users: 100,
             member_notify_threshold: 500,
             member_batch_interval_ms: 1000,
+            service_events: false,
+            clients_create_rooms: true,
+            max_bans: 100_000,
             hash_seed: 0,
         }
     }
@@ -209,6 +225,29 @@ pub struct RoomConfig {
     /// default drops them).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub keep_attributes_while_empty: bool,
+    /// This room's member limit (`room_full`); 0 takes the engine's
+    /// `max_members_per_room`, and a larger one is `invalid_config`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_members: u32,
+    /// `admin_create_room` only (0..=86,400 s, default 300, as LiveKit): a room nobody joins
+    /// within it is destroyed with cause `empty`. Any other command refuses it as
+    /// `invalid_config`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub empty_timeout_s: Option<u64>,
+}
+
+/// The longest `empty_timeout_s` accepted: one day.
+pub const MAX_EMPTY_TIMEOUT_S: u64 = 86_400;
+
+/// The `empty_timeout_s` of an `admin_create_room` that names none (LiveKit's default).
+pub const DEFAULT_EMPTY_TIMEOUT_S: u64 = 300;
+
+/// The longest ban accepted, in seconds: one week (ByteDance's `ForbiddenInterval` bound).
+pub const MAX_BAN_S: u64 = 604_800;
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl RoomConfig {

@@ -48,6 +48,15 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The session's message rate limit is exhausted.
     RateLimited,
+    /// The user is banned from that room id (ByteDance `BanRoomUser`).
+    UserBanned,
+    /// `ban_users` past `max_bans`.
+    BanLimit,
+    /// The service does not allow this command (`create_room` when clients may not create
+    /// rooms).
+    NotAllowed,
+    /// `login` of a user who has a live session, under the `reject_new` device policy.
+    DuplicateLogin,
 }
 
 impl ErrorCode {
@@ -76,6 +85,10 @@ impl ErrorCode {
             ErrorCode::AttributeNotOwner => "attribute_not_owner",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::UserBanned => "user_banned",
+            ErrorCode::BanLimit => "ban_limit",
+            ErrorCode::NotAllowed => "not_allowed",
+            ErrorCode::DuplicateLogin => "duplicate_login",
         }
     }
 }
@@ -166,6 +179,21 @@ pub enum Error {
     /// See [`ErrorCode::RateLimited`].
     #[error("rate limited")]
     RateLimited,
+    /// See [`ErrorCode::UserBanned`].
+    #[error("user is banned from the room")]
+    UserBanned,
+    /// See [`ErrorCode::BanLimit`].
+    #[error("ban limit reached ({max} bans)")]
+    BanLimit {
+        /// The ban limit.
+        max: u32,
+    },
+    /// See [`ErrorCode::NotAllowed`].
+    #[error("not allowed: {0}")]
+    NotAllowed(&'static str),
+    /// See [`ErrorCode::DuplicateLogin`].
+    #[error("the user is logged in on another device")]
+    DuplicateLogin,
 }
 
 impl Error {
@@ -194,6 +222,10 @@ impl Error {
             Error::AttributeNotOwner => ErrorCode::AttributeNotOwner,
             Error::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Error::RateLimited => ErrorCode::RateLimited,
+            Error::UserBanned => ErrorCode::UserBanned,
+            Error::BanLimit { .. } => ErrorCode::BanLimit,
+            Error::NotAllowed(_) => ErrorCode::NotAllowed,
+            Error::DuplicateLogin => ErrorCode::DuplicateLogin,
         }
     }
 }

@@ -173,9 +173,65 @@ id_type!(
     SessionId
 );
 
+/// A room incarnation id (LiveKit `Room.sid`, TRTC `CommId`): `"R"` and a decimal counter
+/// that starts at 1 and grows by one per room that comes into existence over the engine's
+/// whole life. A room id destroyed and created again gets a new one; none is ever reused.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoomSid(pub u64);
+
+impl fmt::Debug for RoomSid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"R{}\"", self.0)
+    }
+}
+
+impl fmt::Display for RoomSid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "R{}", self.0)
+    }
+}
+
+impl Serialize for RoomSid {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RoomSid {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RoomSid;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a room sid: \"R\" and a decimal number from 1")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RoomSid, E> {
+                v.strip_prefix('R')
+                    .filter(|n| !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|n| n.parse().ok())
+                    .map(RoomSid)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sid_is_r_and_a_decimal_number_from_one() {
+        let sid: RoomSid = serde_json::from_str("\"R42\"").expect("a valid sid");
+        assert_eq!(sid, RoomSid(42));
+        assert_eq!(serde_json::to_string(&sid).expect("serializes"), "\"R42\"");
+        for bad in [
+            "\"42\"", "\"R\"", "\"R0\"", "\"R01\"", "\"R-1\"", "\"r1\"", "\"R1x\"",
+        ] {
+            assert!(serde_json::from_str::<RoomSid>(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn inline_roundtrip_and_validity() {

@@ -217,6 +217,24 @@ pub enum Input {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user_ids: Option<Vec<UserId>>,
     },
+    /// Read every attribute of a room the session is in.
+    QueryRoomAttributes {
+        /// The session.
+        session: SessionId,
+        /// Echoed by the reply.
+        request: RequestId,
+        /// The room (the session must be in it).
+        room_id: RoomId,
+    },
+    /// Read how many members a room the session is in has.
+    QueryRoomOnlineCount {
+        /// The session.
+        session: SessionId,
+        /// Echoed by the reply.
+        request: RequestId,
+        /// The room (the session must be in it).
+        room_id: RoomId,
+    },
     /// Admin: remove (kick) users from a room. Answered by `admin_reply`.
     RemoveUsers {
         /// Echoed by the admin reply.
@@ -232,6 +250,86 @@ pub enum Input {
         request: RequestId,
         /// The room.
         room_id: RoomId,
+    },
+    /// Admin: create a room nobody is in yet. Answered by `admin_reply`.
+    AdminCreateRoom {
+        /// Echoed by the admin reply.
+        request: RequestId,
+        /// Id and name of the new room.
+        room: RoomInfo,
+        /// Its settings, with `empty_timeout_s` (how long it waits for a first member).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<RoomConfig>,
+    },
+    /// Admin: one page of the rooms, in creation order. Answered by `admin_reply`.
+    ListRooms {
+        /// Echoed by the admin reply.
+        request: RequestId,
+        /// The cursor from the previous page; empty for the first page.
+        #[serde(default)]
+        next: String,
+        /// Page size, 1..=100.
+        count: u32,
+    },
+    /// Admin: one room as it is. Answered by `admin_reply`.
+    QueryRoom {
+        /// Echoed by the admin reply.
+        request: RequestId,
+        /// The room.
+        room_id: RoomId,
+    },
+    /// Admin: set and delete room attributes whatever their owners. Answered by
+    /// `admin_reply`.
+    AdminSetRoomAttributes {
+        /// Echoed by the admin reply.
+        request: RequestId,
+        /// The room.
+        room_id: RoomId,
+        /// Keys and values to set (owned by the service).
+        #[serde(default)]
+        set: BTreeMap<String, String>,
+        /// Keys to delete.
+        #[serde(default)]
+        delete: Vec<String>,
+    },
+    /// Admin: move users from one room to another, as a switch would. Answered by
+    /// `admin_reply`.
+    MoveUsers {
+        /// Echoed by the admin reply.
+        request: RequestId,
+        /// The room they are in.
+        from: RoomId,
+        /// The room to move them to.
+        to: RoomInfo,
+        /// Users to move (1..=`max_kick_users`).
+        users: Vec<UserId>,
+        /// Create `to` if it does not exist.
+        #[serde(default)]
+        create_if_missing: bool,
+        /// Settings used only if `to` is created.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<RoomConfig>,
+    },
+    /// Admin: ban users from a room id for a while (and remove them from it). Answered by
+    /// `admin_reply`.
+    BanUsers {
+        /// Echoed by the admin reply.
+        request: RequestId,
+        /// The room id (the room need not exist).
+        room_id: RoomId,
+        /// Users to ban (1..=`max_kick_users`).
+        users: Vec<UserId>,
+        /// How long, 1..=604,800 s.
+        duration_s: u64,
+    },
+    /// Admin: lift bans. Answered by `admin_reply`.
+    UnbanUsers {
+        /// Echoed by the admin reply.
+        request: RequestId,
+        /// The room id.
+        room_id: RoomId,
+        /// Users to unban (1..=`max_kick_users`).
+        users: Vec<UserId>,
     },
     /// Time passes; due timers fire. No reply.
     Tick,
@@ -258,8 +356,19 @@ impl Input {
             | Input::SendRoomMessage { session, .. }
             | Input::SetRoomMembersAttributes { session, .. }
             | Input::DeleteRoomMembersAttributes { session, .. }
-            | Input::QueryRoomMembersAttributes { session, .. } => Some(*session),
-            Input::RemoveUsers { .. } | Input::DismissRoom { .. } | Input::Tick => None,
+            | Input::QueryRoomMembersAttributes { session, .. }
+            | Input::QueryRoomAttributes { session, .. }
+            | Input::QueryRoomOnlineCount { session, .. } => Some(*session),
+            Input::RemoveUsers { .. }
+            | Input::DismissRoom { .. }
+            | Input::AdminCreateRoom { .. }
+            | Input::ListRooms { .. }
+            | Input::QueryRoom { .. }
+            | Input::AdminSetRoomAttributes { .. }
+            | Input::MoveUsers { .. }
+            | Input::BanUsers { .. }
+            | Input::UnbanUsers { .. }
+            | Input::Tick => None,
         }
     }
 }
@@ -300,14 +409,23 @@ pub enum InputKind {
     SetRoomMembersAttributes,
     DeleteRoomMembersAttributes,
     QueryRoomMembersAttributes,
+    QueryRoomAttributes,
+    QueryRoomOnlineCount,
     RemoveUsers,
     DismissRoom,
+    AdminCreateRoom,
+    ListRooms,
+    QueryRoom,
+    AdminSetRoomAttributes,
+    MoveUsers,
+    BanUsers,
+    UnbanUsers,
     Tick,
 }
 
 impl InputKind {
     /// Every kind, in declaration order.
-    pub const ALL: [InputKind; 20] = [
+    pub const ALL: [InputKind; 29] = [
         InputKind::Login,
         InputKind::Logout,
         InputKind::LinkLost,
@@ -325,8 +443,17 @@ impl InputKind {
         InputKind::SetRoomMembersAttributes,
         InputKind::DeleteRoomMembersAttributes,
         InputKind::QueryRoomMembersAttributes,
+        InputKind::QueryRoomAttributes,
+        InputKind::QueryRoomOnlineCount,
         InputKind::RemoveUsers,
         InputKind::DismissRoom,
+        InputKind::AdminCreateRoom,
+        InputKind::ListRooms,
+        InputKind::QueryRoom,
+        InputKind::AdminSetRoomAttributes,
+        InputKind::MoveUsers,
+        InputKind::BanUsers,
+        InputKind::UnbanUsers,
         InputKind::Tick,
     ];
 
@@ -351,8 +478,17 @@ impl InputKind {
             InputKind::SetRoomMembersAttributes => "set_room_members_attributes",
             InputKind::DeleteRoomMembersAttributes => "delete_room_members_attributes",
             InputKind::QueryRoomMembersAttributes => "query_room_members_attributes",
+            InputKind::QueryRoomAttributes => "query_room_attributes",
+            InputKind::QueryRoomOnlineCount => "query_room_online_count",
             InputKind::RemoveUsers => "remove_users",
             InputKind::DismissRoom => "dismiss_room",
+            InputKind::AdminCreateRoom => "admin_create_room",
+            InputKind::ListRooms => "list_rooms",
+            InputKind::QueryRoom => "query_room",
+            InputKind::AdminSetRoomAttributes => "admin_set_room_attributes",
+            InputKind::MoveUsers => "move_users",
+            InputKind::BanUsers => "ban_users",
+            InputKind::UnbanUsers => "unban_users",
             InputKind::Tick => "tick",
         }
     }
@@ -375,9 +511,19 @@ impl InputKind {
             | InputKind::SendRoomMessage
             | InputKind::SetRoomMembersAttributes
             | InputKind::DeleteRoomMembersAttributes
-            | InputKind::QueryRoomMembersAttributes => Origin::Session,
+            | InputKind::QueryRoomMembersAttributes
+            | InputKind::QueryRoomAttributes
+            | InputKind::QueryRoomOnlineCount => Origin::Session,
             InputKind::LinkLost | InputKind::LinkRestored => Origin::Transport,
-            InputKind::RemoveUsers | InputKind::DismissRoom => Origin::Admin,
+            InputKind::RemoveUsers
+            | InputKind::DismissRoom
+            | InputKind::AdminCreateRoom
+            | InputKind::ListRooms
+            | InputKind::QueryRoom
+            | InputKind::AdminSetRoomAttributes
+            | InputKind::MoveUsers
+            | InputKind::BanUsers
+            | InputKind::UnbanUsers => Origin::Admin,
             InputKind::Tick => Origin::Time,
         }
     }
@@ -405,8 +551,17 @@ impl Input {
             Input::SetRoomMembersAttributes { .. } => InputKind::SetRoomMembersAttributes,
             Input::DeleteRoomMembersAttributes { .. } => InputKind::DeleteRoomMembersAttributes,
             Input::QueryRoomMembersAttributes { .. } => InputKind::QueryRoomMembersAttributes,
+            Input::QueryRoomAttributes { .. } => InputKind::QueryRoomAttributes,
+            Input::QueryRoomOnlineCount { .. } => InputKind::QueryRoomOnlineCount,
             Input::RemoveUsers { .. } => InputKind::RemoveUsers,
             Input::DismissRoom { .. } => InputKind::DismissRoom,
+            Input::AdminCreateRoom { .. } => InputKind::AdminCreateRoom,
+            Input::ListRooms { .. } => InputKind::ListRooms,
+            Input::QueryRoom { .. } => InputKind::QueryRoom,
+            Input::AdminSetRoomAttributes { .. } => InputKind::AdminSetRoomAttributes,
+            Input::MoveUsers { .. } => InputKind::MoveUsers,
+            Input::BanUsers { .. } => InputKind::BanUsers,
+            Input::UnbanUsers { .. } => InputKind::UnbanUsers,
             Input::Tick => InputKind::Tick,
         }
     }
@@ -449,8 +604,17 @@ impl Input {
             | Input::SetRoomMembersAttributes { request, .. }
             | Input::DeleteRoomMembersAttributes { request, .. }
             | Input::QueryRoomMembersAttributes { request, .. }
+            | Input::QueryRoomAttributes { request, .. }
+            | Input::QueryRoomOnlineCount { request, .. }
             | Input::RemoveUsers { request, .. }
-            | Input::DismissRoom { request, .. } => Some(*request),
+            | Input::DismissRoom { request, .. }
+            | Input::AdminCreateRoom { request, .. }
+            | Input::ListRooms { request, .. }
+            | Input::QueryRoom { request, .. }
+            | Input::AdminSetRoomAttributes { request, .. }
+            | Input::MoveUsers { request, .. }
+            | Input::BanUsers { request, .. }
+            | Input::UnbanUsers { request, .. } => Some(*request),
             Input::LinkLost { .. } | Input::LinkRestored { .. } | Input::Tick => None,
         }
     }
@@ -461,8 +625,12 @@ impl Input {
     #[must_use]
     pub fn rooms(&self) -> SmallVec<[RoomId; 2]> {
         match self {
-            Input::CreateRoom { room, .. } | Input::EnterRoom { room, .. } => smallvec![room.id],
-            Input::SwitchRoom { from, to, .. } => smallvec![*from, to.id],
+            Input::CreateRoom { room, .. }
+            | Input::EnterRoom { room, .. }
+            | Input::AdminCreateRoom { room, .. } => smallvec![room.id],
+            Input::SwitchRoom { from, to, .. } | Input::MoveUsers { from, to, .. } => {
+                smallvec![*from, to.id]
+            }
             Input::JoinRoom { room_id, .. }
             | Input::LeaveRoom { room_id, .. }
             | Input::QueryMembers { room_id, .. }
@@ -472,13 +640,20 @@ impl Input {
             | Input::SetRoomMembersAttributes { room_id, .. }
             | Input::DeleteRoomMembersAttributes { room_id, .. }
             | Input::QueryRoomMembersAttributes { room_id, .. }
+            | Input::QueryRoomAttributes { room_id, .. }
+            | Input::QueryRoomOnlineCount { room_id, .. }
             | Input::RemoveUsers { room_id, .. }
-            | Input::DismissRoom { room_id, .. } => smallvec![*room_id],
+            | Input::DismissRoom { room_id, .. }
+            | Input::QueryRoom { room_id, .. }
+            | Input::AdminSetRoomAttributes { room_id, .. }
+            | Input::BanUsers { room_id, .. }
+            | Input::UnbanUsers { room_id, .. } => smallvec![*room_id],
             Input::Login { .. }
             | Input::Logout { .. }
             | Input::LinkLost { .. }
             | Input::LinkRestored { .. }
             | Input::LeaveAllRooms { .. }
+            | Input::ListRooms { .. }
             | Input::Tick => SmallVec::new(),
         }
     }

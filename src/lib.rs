@@ -93,8 +93,8 @@ pub mod trace;
 pub mod transitions;
 
 pub use config::{Config, DevicePolicy, RoomConfig};
-pub use engine::flows::MAX_PAGE;
 pub use engine::invariants::{self, InvariantViolation};
+pub use engine::paging::MAX_PAGE;
 
 /// The engine's timer table, reachable only for the benches (`--features bench-internals`):
 /// it is an implementation detail, not part of the API.
@@ -105,11 +105,12 @@ pub mod bench_internals {
 }
 pub use engine::{Engine, TimerReason};
 pub use error::{ConfigError, Error, ErrorCode};
-pub use ids::{RoomId, SessionId, UserId};
+pub use ids::{RoomId, RoomSid, SessionId, UserId};
 pub use input::{Input, InputKind, Origin, RequestId, RoomInfo};
 pub use output::{
-    CloseReason, DestroyCause, ErrorBody, LeaveReason, Member, MemberAttributesInfo, MemberLeft,
-    Members, Outcome, Output, OutputKind, Recipient, ReplyOk, RoomEvent, RoomState, Stamped,
+    CloseReason, DestroyCause, ErrorBody, ExitReason, LeaveReason, Member, MemberAttributesInfo,
+    MemberLeft, Members, Outcome, Output, OutputKind, Recipient, ReplyOk, RoomEvent, RoomState,
+    RoomSummary, Stamped,
 };
 pub use time::Millis;
 

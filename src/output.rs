@@ -1,7 +1,7 @@
 //! Outputs: replies, room state changes, member deltas and server-side events.
 
 use crate::error::{Error, ErrorCode};
-use crate::ids::{RoomId, SessionId, UserId};
+use crate::ids::{RoomId, RoomSid, SessionId, UserId};
 use crate::input::{RequestId, RoomInfo};
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
@@ -64,6 +64,46 @@ pub enum LeaveReason {
     Timeout,
     /// Another device of the same user logged in (single-device policy).
     OtherDevice,
+    /// Banned from the room by the service (removed as by a kick).
+    Banned,
+}
+
+/// Why a membership ended, as the service is told (`member_left.reason`): the reasons
+/// members see, plus the ones only the service tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitReason {
+    /// Left on its own: leave, leave all, logout, or the source room of a switch.
+    Left,
+    /// Removed by the service (`remove_users`).
+    Kicked,
+    /// Banned by the service (`ban_users`).
+    Banned,
+    /// Moved to another room by the service (`move_users`).
+    Moved,
+    /// Its reconnect grace ran out.
+    Timeout,
+    /// Another device of the same user took its place: a login under the single-device
+    /// policy, or the user's other device entering the room.
+    OtherDevice,
+    /// The room was dismissed.
+    Dismissed,
+}
+
+impl ExitReason {
+    /// What the remaining members are told (`members_left.reason`); `None` when nobody
+    /// remains to be told (a dismissal). A move looks like a switch to them: `left`.
+    #[must_use]
+    pub fn members_see(self) -> Option<LeaveReason> {
+        match self {
+            ExitReason::Left | ExitReason::Moved => Some(LeaveReason::Left),
+            ExitReason::Kicked => Some(LeaveReason::Kicked),
+            ExitReason::Banned => Some(LeaveReason::Banned),
+            ExitReason::Timeout => Some(LeaveReason::Timeout),
+            ExitReason::OtherDevice => Some(LeaveReason::OtherDevice),
+            ExitReason::Dismissed => None,
+        }
+    }
 }
 
 /// Why a room was destroyed.
@@ -84,6 +124,19 @@ pub enum CloseReason {
     Logout,
     /// A newer login of the same user closed it (single-device policy).
     KickedOutByOtherDevice,
+}
+
+/// One room as `list_rooms` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSummary {
+    /// The room id.
+    pub room_id: RoomId,
+    /// The room's incarnation.
+    pub sid: RoomSid,
+    /// Its name.
+    pub name: String,
+    /// Members now (reconnecting ones included).
+    pub member_count: u32,
 }
 
 /// A member as others see it.
@@ -142,10 +195,73 @@ pub enum ReplyOk {
         /// The user.
         user_id: UserId,
     },
-    /// `create_room`, `join_room`, `enter_room`, `switch_room`: the room now joined.
+    /// `create_room`, `join_room`, `enter_room`, `switch_room`: the room now joined, as it is
+    /// (the join snapshot). The three snapshot fields are always present in this engine's
+    /// replies; they are optional only so that traces written before them still read.
     Room {
         /// Id and name.
         room: RoomInfo,
+        /// The room's incarnation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sid: Option<RoomSid>,
+        /// Members after the join, the caller included.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member_count: Option<u32>,
+        /// Every room attribute now (`{}` when none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attributes: Option<BTreeMap<String, String>>,
+    },
+    /// `query_room`, `admin_create_room`: one room as it is.
+    RoomDetails {
+        /// The room id.
+        room_id: RoomId,
+        /// The room's incarnation.
+        sid: RoomSid,
+        /// Its name.
+        name: String,
+        /// Members now (reconnecting ones included).
+        member_count: u32,
+        /// Every room attribute now.
+        attributes: BTreeMap<String, String>,
+    },
+    /// `list_rooms`: one page of rooms in creation order.
+    Rooms {
+        /// The rooms of this page.
+        rooms: Vec<RoomSummary>,
+        /// Cursor for the next page; empty when done.
+        next: String,
+    },
+    /// `query_room_attributes`: every room attribute now.
+    RoomAttributes {
+        /// Keys and values.
+        attributes: BTreeMap<String, String>,
+    },
+    /// `query_room_online_count`: members now (reconnecting ones included).
+    OnlineCount {
+        /// How many.
+        count: u32,
+    },
+    /// `move_users`: who was moved and who was skipped.
+    UsersMoved {
+        /// Moved users, in request order.
+        moved: Vec<UserId>,
+        /// Users skipped (not in the source room, already in the target, reconnecting, or
+        /// banned from the target), in request order.
+        skipped: Vec<UserId>,
+    },
+    /// `ban_users`: who is banned now and which of them were removed from the room.
+    UsersBanned {
+        /// Every user named, in request order.
+        banned: Vec<UserId>,
+        /// Those who were members and were removed, in request order.
+        removed: Vec<UserId>,
+    },
+    /// `unban_users`: whose bans were lifted and who had none.
+    UsersUnbanned {
+        /// Users whose ban was lifted, in request order.
+        unbanned: Vec<UserId>,
+        /// Users who were not banned from the room, in request order.
+        skipped: Vec<UserId>,
     },
     /// `leave_all_rooms`: the rooms left, in the order they were joined.
     LeftAll {
@@ -267,13 +383,54 @@ pub enum Output {
     RoomCreated {
         /// The room.
         room_id: RoomId,
+        /// Its incarnation (always present from this engine; optional so that older traces
+        /// still read).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sid: Option<RoomSid>,
+        /// The service event number, when `service_events` is on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        event_id: Option<u64>,
     },
     /// A room is gone (server-side event).
     RoomDestroyed {
         /// The room.
         room_id: RoomId,
+        /// Its incarnation (always present from this engine).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sid: Option<RoomSid>,
         /// Why.
         cause: DestroyCause,
+        /// The service event number, when `service_events` is on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        event_id: Option<u64>,
+    },
+    /// Service event (`service_events`): a session's membership of a room started.
+    MemberJoined {
+        /// The room.
+        room_id: RoomId,
+        /// Its incarnation.
+        sid: RoomSid,
+        /// The member's user.
+        user_id: UserId,
+        /// The member's session.
+        session_id: SessionId,
+        /// The service event number.
+        event_id: u64,
+    },
+    /// Service event (`service_events`): a session's membership of a room ended.
+    MemberLeft {
+        /// The room.
+        room_id: RoomId,
+        /// Its incarnation.
+        sid: RoomSid,
+        /// The member's user.
+        user_id: UserId,
+        /// The member's session.
+        session_id: SessionId,
+        /// Why.
+        reason: ExitReason,
+        /// The service event number.
+        event_id: u64,
     },
     /// A session was closed; its later commands answer `session_closed`.
     SessionClosed {
@@ -372,11 +529,13 @@ pub enum OutputKind {
     RoomMessage,
     RoomMembersChanged,
     RoomMemberAttributesUpdated,
+    MemberJoined,
+    MemberLeft,
 }
 
 impl OutputKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OutputKind; 12] = [
+    pub const ALL: [OutputKind; 14] = [
         OutputKind::Reply,
         OutputKind::AdminReply,
         OutputKind::RoomStateChanged,
@@ -389,6 +548,8 @@ impl OutputKind {
         OutputKind::RoomMessage,
         OutputKind::RoomMembersChanged,
         OutputKind::RoomMemberAttributesUpdated,
+        OutputKind::MemberJoined,
+        OutputKind::MemberLeft,
     ];
 
     /// The trace `type` (`"room_state_changed"`, ...).
@@ -407,6 +568,8 @@ impl OutputKind {
             OutputKind::RoomMessage => "room_message",
             OutputKind::RoomMembersChanged => "room_members_changed",
             OutputKind::RoomMemberAttributesUpdated => "room_member_attributes_updated",
+            OutputKind::MemberJoined => "member_joined",
+            OutputKind::MemberLeft => "member_left",
         }
     }
 
@@ -426,7 +589,9 @@ impl OutputKind {
             | OutputKind::RoomStateChanged
             | OutputKind::RoomCreated
             | OutputKind::RoomDestroyed
-            | OutputKind::SessionClosed => false,
+            | OutputKind::SessionClosed
+            | OutputKind::MemberJoined
+            | OutputKind::MemberLeft => false,
         }
     }
 }
@@ -448,6 +613,8 @@ impl Output {
             Output::RoomMessage { .. } => OutputKind::RoomMessage,
             Output::RoomMembersChanged { .. } => OutputKind::RoomMembersChanged,
             Output::RoomMemberAttributesUpdated { .. } => OutputKind::RoomMemberAttributesUpdated,
+            Output::MemberJoined { .. } => OutputKind::MemberJoined,
+            Output::MemberLeft { .. } => OutputKind::MemberLeft,
         }
     }
 
@@ -472,7 +639,9 @@ impl Output {
             Output::RoomMembersChanged { room_id, .. } => Recipient::Room(*room_id),
             Output::AdminReply { .. }
             | Output::RoomCreated { .. }
-            | Output::RoomDestroyed { .. } => Recipient::Service,
+            | Output::RoomDestroyed { .. }
+            | Output::MemberJoined { .. }
+            | Output::MemberLeft { .. } => Recipient::Service,
         }
     }
 
@@ -493,8 +662,10 @@ impl Output {
             Output::RoomStateChanged { room_id, .. }
             | Output::MembersJoined { room_id, .. }
             | Output::MembersLeft { room_id, .. }
-            | Output::RoomCreated { room_id }
+            | Output::RoomCreated { room_id, .. }
             | Output::RoomDestroyed { room_id, .. }
+            | Output::MemberJoined { room_id, .. }
+            | Output::MemberLeft { room_id, .. }
             | Output::RoomAttributesUpdated { room_id, .. }
             | Output::RoomMessage { room_id, .. }
             | Output::RoomMembersChanged { room_id, .. }

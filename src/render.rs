@@ -92,7 +92,14 @@ fn describe_room_input(input: &Input) -> String {
         | Input::LeaveRoom {
             request, room_id, ..
         }
-        | Input::DismissRoom { request, room_id } => format!("{name} {room_id} #{request}"),
+        | Input::DismissRoom { request, room_id }
+        | Input::QueryRoom { request, room_id }
+        | Input::QueryRoomAttributes {
+            request, room_id, ..
+        }
+        | Input::QueryRoomOnlineCount {
+            request, room_id, ..
+        } => format!("{name} {room_id} #{request}"),
         Input::QueryMembers {
             request,
             room_id,
@@ -104,9 +111,36 @@ fn describe_room_input(input: &Input) -> String {
             request,
             room_id,
             users,
+        }
+        | Input::UnbanUsers {
+            request,
+            room_id,
+            users,
         } => {
             let u: Vec<String> = users.iter().map(ToString::to_string).collect();
             format!("{name} {room_id} [{}] #{request}", u.join(", "))
+        }
+        Input::BanUsers {
+            request,
+            room_id,
+            users,
+            duration_s,
+        } => {
+            let u: Vec<String> = users.iter().map(ToString::to_string).collect();
+            format!(
+                "{name} {room_id} [{}] for {duration_s} s #{request}",
+                u.join(", ")
+            )
+        }
+        Input::MoveUsers {
+            request,
+            from,
+            to,
+            users,
+            ..
+        } => {
+            let u: Vec<String> = users.iter().map(ToString::to_string).collect();
+            format!("{name} [{}] {from} -> {} #{request}", u.join(", "), to.id)
         }
         _ => describe_data_input(input),
     }
@@ -149,7 +183,16 @@ fn describe_data_input(input: &Input) -> String {
 fn describe_ok(ok: &ReplyOk) -> String {
     match ok {
         ReplyOk::LoggedIn { user_id } => format!("ok user_id={user_id}"),
-        ReplyOk::Room { room } => format!("ok room={} {:?}", room.id, room.name),
+        ReplyOk::Room {
+            room,
+            sid,
+            member_count,
+            ..
+        } => {
+            let sid = sid.map_or_else(String::new, |s| format!(" sid={s}"));
+            let count = member_count.map_or_else(String::new, |n| format!(" member_count={n}"));
+            format!("ok room={} {:?}{sid}{count}", room.id, room.name)
+        }
         ReplyOk::LeftAll { room_ids } => {
             let r: Vec<String> = room_ids.iter().map(ToString::to_string).collect();
             format!("ok room_ids=[{}]", r.join(", "))
@@ -212,10 +255,39 @@ pub fn describe_output(out: &Output) -> String {
 
 fn describe_other_output(out: &Output) -> String {
     match out {
-        Output::RoomCreated { room_id } => format!("room_created {room_id}"),
-        Output::RoomDestroyed { room_id, cause } => {
-            format!("room_destroyed {room_id} ({})", snake(cause))
+        Output::RoomCreated { room_id, sid, .. } => {
+            format!("room_created {room_id}{}", sid_text(*sid))
         }
+        Output::RoomDestroyed {
+            room_id,
+            sid,
+            cause,
+            ..
+        } => {
+            format!(
+                "room_destroyed {room_id}{} ({})",
+                sid_text(*sid),
+                snake(cause)
+            )
+        }
+        Output::MemberJoined {
+            room_id,
+            user_id,
+            session_id,
+            event_id,
+            ..
+        } => format!("service #{event_id}: {user_id} ({session_id}) joined {room_id}"),
+        Output::MemberLeft {
+            room_id,
+            user_id,
+            session_id,
+            reason,
+            event_id,
+            ..
+        } => format!(
+            "service #{event_id}: {user_id} ({session_id}) left {room_id} ({})",
+            snake(reason)
+        ),
         Output::SessionClosed { reason, .. } => format!("session_closed ({})", snake(reason)),
         Output::RoomAttributesUpdated {
             room_id,
@@ -492,4 +564,8 @@ pub fn mermaid_text(s: &str) -> String {
         }
     }
     out
+}
+
+fn sid_text(sid: Option<crate::ids::RoomSid>) -> String {
+    sid.map_or_else(String::new, |s| format!(" {s}"))
 }

@@ -5,7 +5,7 @@ use crate::engine::{Emit, Engine};
 use crate::error::Error;
 use crate::ids::{RoomId, UserId};
 use crate::output::{
-    DestroyCause, LeaveReason, Member, Members, Output, ReplyOk, RoomEvent, RoomState,
+    DestroyCause, ExitReason, Member, Members, Output, ReplyOk, RoomEvent, RoomState,
 };
 
 impl Engine {
@@ -18,17 +18,27 @@ impl Engine {
         users: &[UserId],
         emit: &mut Emit<'_>,
     ) -> Result<ReplyOk, Error> {
-        self.check_room_id(room_id)?;
-        let max = self.state.config.max_kick_users as usize;
-        if users.is_empty() || users.len() > max {
-            return Err(Error::InvalidArgument(
-                "users must name 1..=max_kick_users users",
-            ));
-        }
-        for &u in users {
-            self.check_user_id(u)?;
-        }
+        let users = self.check_admin_users(room_id, users)?;
         let room_slot = self.room_slot(room_id).ok_or(Error::RoomNotExist)?;
+        let (removed, skipped) = self.eject(room_slot, &users, ExitReason::Kicked, emit);
+        Ok(ReplyOk::UsersRemoved { removed, skipped })
+    }
+
+    /// Takes the sessions of `users` out of the room, for `exit` (a kick or a ban): each
+    /// sees `disconnected`/`kicked_out`, and each remaining member gets one `members_left`
+    /// naming everyone removed, with the reason members see. Returns who was removed and who
+    /// was not in the room, in the order named (a user named twice counts once).
+    pub(crate) fn eject(
+        &mut self,
+        room_slot: u32,
+        users: &[UserId],
+        exit: ExitReason,
+        emit: &mut Emit<'_>,
+    ) -> (Vec<UserId>, Vec<UserId>) {
+        let room_id = self.state.room(room_slot).id;
+        let reason = exit
+            .members_see()
+            .expect("a kick or a ban leaves members to tell");
         let mut removed: Vec<UserId> = Vec::new();
         let mut skipped: Vec<UserId> = Vec::new();
         let mut exact: Vec<UserId> = Vec::new();
@@ -42,12 +52,12 @@ impl Engine {
                 Some(session_slot) => {
                     let id = self.state.session(session_slot).id;
                     emit.state(id, room_id, RoomState::Disconnected, RoomEvent::KickedOut);
-                    self.detach_member(room_slot, session_slot, emit);
+                    self.detach_member(room_slot, session_slot, exit, emit);
                     // A large room's open window takes the leave as it happens (so a window
                     // closed early by a later leave of this kick has it); the others are
                     // told below, in one event.
                     if self.batch_open(room_slot) {
-                        self.batch_leave(room_slot, user, LeaveReason::Kicked);
+                        self.batch_leave(room_slot, user, reason);
                     } else {
                         exact.push(user);
                     }
@@ -65,15 +75,15 @@ impl Engine {
                 session,
                 room_id,
                 members: members.clone(),
-                reason: LeaveReason::Kicked,
+                reason,
             });
         }
         self.settle_room(room_slot, emit);
-        Ok(ReplyOk::UsersRemoved { removed, skipped })
+        (removed, skipped)
     }
 
     /// The session of `user` that is in the room, if any (at most one: a user is one member).
-    fn member_session_of(&self, room_slot: u32, user: UserId) -> Option<u32> {
+    pub(crate) fn member_session_of(&self, room_slot: u32, user: UserId) -> Option<u32> {
         self.index
             .user_sessions(user)
             .iter()
@@ -98,13 +108,7 @@ impl Engine {
             .copied()
             .collect();
         for session_slot in members {
-            let id = self.release_for_dismissal(room_slot, session_slot);
-            emit.state(
-                id,
-                room_id,
-                RoomState::Disconnected,
-                RoomEvent::RoomNotExist,
-            );
+            self.release_for_dismissal(room_slot, session_slot, emit);
         }
         self.destroy_room(room_slot, DestroyCause::Dismissed, emit);
         Ok(ReplyOk::RoomId { room_id })

@@ -77,9 +77,15 @@ impl Engine {
             .map_err(|_| Error::InvalidConfig("attributes over the room attribute limits"))
     }
 
-    /// Seeds a new room's attributes from its config; the creator owns them.
-    pub(crate) fn seed_attributes(&mut self, room_slot: u32, creator: u32, config: &RoomConfig) {
-        let owner = Some(self.state.session(creator).user);
+    /// Seeds a new room's attributes from its config; the creator owns them (the service,
+    /// when `creator` is `None`).
+    pub(crate) fn seed_attributes(
+        &mut self,
+        room_slot: u32,
+        creator: Option<u32>,
+        config: &RoomConfig,
+    ) {
+        let owner = creator.map(|slot| self.state.session(slot).user);
         let room = self.state.room_mut(room_slot);
         room.keep_attributes_while_empty = config.keep_attributes_while_empty;
         if config.attributes.is_empty() {
@@ -94,6 +100,7 @@ impl Engine {
                     owner,
                     delete_after_owner_left: false,
                     version: room.attr_version,
+                    service: owner.is_none(),
                 },
             );
         }
@@ -139,11 +146,13 @@ impl Engine {
                 owner: Some(me),
                 delete_after_owner_left: false,
                 version,
+                service: false,
             });
             entry.value.clone_from(v);
             entry.version = version;
-            if entry.owner.is_none() || entry.owner == Some(me) || flags.is_update_owner {
+            if entry.owner == Some(me) || flags.is_update_owner {
                 entry.owner = Some(me);
+                entry.service = false;
                 entry.delete_after_owner_left = flags.is_delete_after_owner_left;
             }
         }
@@ -182,6 +191,67 @@ impl Engine {
             room.attr_version += 1;
             self.announce_attributes(room_slot, BTreeMap::new(), deleted, emit);
         }
+        Ok(ReplyOk::Empty {})
+    }
+
+    /// Admin: sets and deletes room attributes whatever their owners; the service owns the
+    /// keys it sets (no member's leave deletes them, and a member needs `is_force` to change
+    /// them). The limits still apply, to the set as it would be after the call. Every live
+    /// member gets one `room_attributes_updated`.
+    pub(crate) fn admin_set_room_attributes(
+        &mut self,
+        room_id: RoomId,
+        set: &BTreeMap<String, String>,
+        delete: &[String],
+        emit: &mut Emit<'_>,
+    ) -> Result<ReplyOk, Error> {
+        self.check_room_id(room_id)?;
+        if set.is_empty() && delete.is_empty() {
+            return Err(Error::InvalidArgument("nothing to set or delete"));
+        }
+        check_keys(set.keys().chain(delete))?;
+        if delete.iter().any(|k| set.contains_key(k)) {
+            return Err(Error::InvalidArgument("a key is both set and deleted"));
+        }
+        let room_slot = self.room_slot(room_id).ok_or(Error::RoomNotExist)?;
+        for (k, v) in set {
+            self.check_pair(k, v)?;
+        }
+        let room = self.state.room(room_slot);
+        let mut after: BTreeMap<&str, usize> = room
+            .attributes
+            .iter()
+            .map(|(k, a)| (k.as_str(), k.len() + a.value.len()))
+            .collect();
+        for k in delete {
+            after.remove(k.as_str());
+        }
+        for (k, v) in set {
+            after.insert(k, k.len() + v.len());
+        }
+        self.check_totals(after.len(), after.values().sum())?;
+        let room = self.state.room_mut(room_slot);
+        let deleted: Vec<String> = delete
+            .iter()
+            .filter(|k| room.attributes.remove(*k).is_some())
+            .cloned()
+            .collect();
+        if set.is_empty() && deleted.is_empty() {
+            return Ok(ReplyOk::Empty {});
+        }
+        room.attr_version += 1;
+        let version = room.attr_version;
+        for (k, v) in set {
+            let attribute = Attribute {
+                value: v.clone(),
+                owner: None,
+                delete_after_owner_left: false,
+                version,
+                service: true,
+            };
+            room.attributes.insert(k.clone(), attribute);
+        }
+        self.announce_attributes(room_slot, set.clone(), deleted, emit);
         Ok(ReplyOk::Empty {})
     }
 
@@ -249,5 +319,5 @@ fn check_keys<'a>(mut keys: impl Iterator<Item = &'a String>) -> Result<(), Erro
 fn owned_by_other(room: &crate::engine::state::room::Room, key: &str, me: UserId) -> bool {
     room.attributes
         .get(key)
-        .is_some_and(|a| a.owner.is_some_and(|o| o != me))
+        .is_some_and(|a| a.service || a.owner.is_some_and(|o| o != me))
 }

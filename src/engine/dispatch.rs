@@ -193,6 +193,80 @@ impl Engine {
                 let r = self.dismiss_room(*room_id, emit);
                 emit.admin_reply(*request, r);
             }
+            Input::QueryRoomAttributes {
+                session,
+                request,
+                room_id,
+            } => {
+                let r = self.query_room_attributes(*session, *room_id);
+                emit.reply(*session, *request, r);
+            }
+            Input::QueryRoomOnlineCount {
+                session,
+                request,
+                room_id,
+            } => {
+                let r = self.query_room_online_count(*session, *room_id);
+                emit.reply(*session, *request, r);
+            }
+            Input::AdminCreateRoom {
+                request,
+                room,
+                config,
+            } => {
+                let r = self.admin_create_room(room, config.as_ref(), emit);
+                emit.admin_reply(*request, r);
+            }
+            Input::ListRooms {
+                request,
+                next,
+                count,
+            } => {
+                let r = self.list_rooms(next, *count);
+                emit.admin_reply(*request, r);
+            }
+            Input::QueryRoom { request, room_id } => {
+                let r = self.query_room(*room_id);
+                emit.admin_reply(*request, r);
+            }
+            Input::AdminSetRoomAttributes {
+                request,
+                room_id,
+                set,
+                delete,
+            } => {
+                let r = self.admin_set_room_attributes(*room_id, set, delete, emit);
+                emit.admin_reply(*request, r);
+            }
+            Input::MoveUsers {
+                request,
+                from,
+                to,
+                users,
+                create_if_missing,
+                config,
+            } => {
+                let r =
+                    self.move_users(*from, to, users, *create_if_missing, config.as_ref(), emit);
+                emit.admin_reply(*request, r);
+            }
+            Input::BanUsers {
+                request,
+                room_id,
+                users,
+                duration_s,
+            } => {
+                let r = self.ban_users(*room_id, users, *duration_s, emit);
+                emit.admin_reply(*request, r);
+            }
+            Input::UnbanUsers {
+                request,
+                room_id,
+                users,
+            } => {
+                let r = self.unban_users(*room_id, users);
+                emit.admin_reply(*request, r);
+            }
             Input::Tick => {}
         }
     }
@@ -208,6 +282,7 @@ impl Engine {
             TimerKind::MemberBatch { slot, incarnation } => {
                 self.member_batch_fired(slot, incarnation, emit);
             }
+            TimerKind::BanExpiry { slot, incarnation } => self.ban_expired(slot, incarnation),
         }
     }
 }

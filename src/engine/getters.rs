@@ -5,7 +5,7 @@ use crate::engine::state::room::Room;
 use crate::engine::state::session::Session;
 use crate::engine::state::timers::TimerKind;
 use crate::engine::{Engine, TimerReason};
-use crate::ids::{RoomId, SessionId, UserId};
+use crate::ids::{RoomId, RoomSid, SessionId, UserId};
 use crate::output::RoomState;
 use crate::time::Millis;
 use std::collections::BTreeMap;
@@ -175,6 +175,24 @@ impl Engine {
         )
     }
 
+    /// The room's incarnation id; `None` if the room does not exist.
+    #[must_use]
+    pub fn room_sid(&self, room_id: RoomId) -> Option<RoomSid> {
+        self.room(room_id).map(|r| r.sid)
+    }
+
+    /// Whether `user_id` is banned from `room_id` now (the room need not exist).
+    #[must_use]
+    pub fn is_banned_from(&self, room_id: RoomId, user_id: UserId) -> bool {
+        self.is_banned(room_id, user_id)
+    }
+
+    /// Bans in force.
+    #[must_use]
+    pub fn ban_count(&self) -> u32 {
+        self.state.bans().len()
+    }
+
     /// The sequence number of the last message sent in the room (0 before the first).
     #[must_use]
     pub fn room_message_seq(&self, room_id: RoomId) -> Option<u64> {
@@ -200,6 +218,17 @@ impl Engine {
             TimerKind::MemberBatch { slot, .. } => TimerReason::MemberBatch {
                 room_id: self.state.room(slot).id,
             },
+            TimerKind::BanExpiry { slot, .. } => {
+                let ban = self
+                    .state
+                    .bans()
+                    .get(slot)
+                    .expect("a pending ban timer names a live ban");
+                TimerReason::BanExpiry {
+                    room_id: ban.room_id,
+                    user_id: ban.user,
+                }
+            }
         }
     }
 }

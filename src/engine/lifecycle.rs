@@ -6,7 +6,7 @@ use crate::engine::{Emit, Engine};
 use crate::error::Error;
 use crate::ids::{SessionId, UserId};
 use crate::input::RequestId;
-use crate::output::{CloseReason, LeaveReason, ReplyOk, RoomEvent};
+use crate::output::{CloseReason, ExitReason, ReplyOk, RoomEvent};
 
 impl Engine {
     pub(crate) fn login(
@@ -24,9 +24,12 @@ impl Engine {
             ));
         }
         self.check_user_id(user)?;
+        let live = self.index.user_sessions(user);
         let replaced: Vec<u32> = match self.state.config.device_policy {
-            DevicePolicy::Single => self.index.user_sessions(user).to_vec(),
+            DevicePolicy::Single => live.to_vec(),
             DevicePolicy::Multi => Vec::new(),
+            DevicePolicy::RejectNew if live.is_empty() => Vec::new(),
+            DevicePolicy::RejectNew => return Err(Error::DuplicateLogin),
         };
         let max = self.state.config.max_sessions;
         if self.state.sessions().len() - u32::try_from(replaced.len()).unwrap_or(0) >= max {
@@ -44,7 +47,7 @@ impl Engine {
         match self.check_session(session) {
             Err(e) => emit.reply(session, request, Err(e)),
             Ok(slot) => {
-                self.leave_every_room(slot, RoomEvent::Success, LeaveReason::Left, emit);
+                self.leave_every_room(slot, RoomEvent::Success, ExitReason::Left, emit);
                 emit.reply(session, request, Ok(ReplyOk::Empty {}));
                 self.close_session(slot, CloseReason::Logout, emit);
             }
@@ -54,13 +57,13 @@ impl Engine {
     /// Ends a session: leaves its rooms (if any are left), emits `session_closed`, and
     /// remembers the id for `closed_session_ttl_ms`.
     fn close_session(&mut self, slot: u32, reason: CloseReason, emit: &mut Emit<'_>) {
-        let (event, leave_reason) = match reason {
-            CloseReason::Logout => (RoomEvent::Success, LeaveReason::Left),
+        let (event, exit) = match reason {
+            CloseReason::Logout => (RoomEvent::Success, ExitReason::Left),
             CloseReason::KickedOutByOtherDevice => {
-                (RoomEvent::KickedOutByOtherDevice, LeaveReason::OtherDevice)
+                (RoomEvent::KickedOutByOtherDevice, ExitReason::OtherDevice)
             }
         };
-        self.leave_every_room(slot, event, leave_reason, emit);
+        self.leave_every_room(slot, event, exit, emit);
         self.end_session(slot, reason, emit);
     }
 
@@ -68,11 +71,11 @@ impl Engine {
         &mut self,
         slot: u32,
         event: RoomEvent,
-        reason: LeaveReason,
+        exit: ExitReason,
         emit: &mut Emit<'_>,
     ) {
         for (room_slot, _) in self.rooms_of(slot) {
-            self.leave_now(slot, room_slot, event, reason, emit);
+            self.leave_now(slot, room_slot, event, exit, emit);
         }
     }
 }

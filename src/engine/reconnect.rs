@@ -33,7 +33,7 @@ use crate::engine::state::session::LostView;
 use crate::engine::{Emit, Engine};
 use crate::ids::{SessionId, UserId};
 use crate::output::{
-    LeaveReason, Member, MemberAttributesInfo, Members, Output, RoomEvent, RoomState,
+    ExitReason, LeaveReason, Member, MemberAttributesInfo, Members, Output, RoomEvent, RoomState,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -184,7 +184,7 @@ impl Engine {
                     slot,
                     room_slot,
                     RoomEvent::ConnectTimeout,
-                    LeaveReason::Timeout,
+                    ExitReason::Timeout,
                     emit,
                 );
             }

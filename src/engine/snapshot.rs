@@ -42,6 +42,10 @@ fn counters_in_range(state: &State) -> bool {
     rooms_ok
         && state.next_incarnation() <= COUNTER_LIMIT
         && state.timers().next_seq() <= COUNTER_LIMIT
+        && state
+            .sid_and_event_counters()
+            .iter()
+            .all(|&c| c <= COUNTER_LIMIT)
 }
 
 impl Serialize for Engine {

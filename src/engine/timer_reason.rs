@@ -1,7 +1,7 @@
 //! What a pending timer is for, as the engine's getters name it (the timer table itself is
 //! internal).
 
-use crate::ids::{RoomId, SessionId};
+use crate::ids::{RoomId, SessionId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What a pending timer is for (see [`Engine::next_timer`](crate::Engine::next_timer)).
@@ -25,5 +25,12 @@ pub enum TimerReason {
     MemberBatch {
         /// The room.
         room_id: RoomId,
+    },
+    /// A ban's end: the user may join the room again from the deadline on.
+    BanExpiry {
+        /// The room id.
+        room_id: RoomId,
+        /// The banned user.
+        user_id: UserId,
     },
 }

@@ -1,7 +1,8 @@
 //! Request checks that come before any flow: the session, then the arguments, then the
 //! caller's relation to the rooms named, then its limits (the order of docs/flows.md, "Check order").
 
-use crate::config::RoomConfig;
+use crate::config::{RoomConfig, DEFAULT_EMPTY_TIMEOUT_S, MAX_EMPTY_TIMEOUT_S};
+use crate::engine::state::room::RoomSettings;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::ids::{RoomId, SessionId, UserId};
@@ -66,16 +67,65 @@ impl Engine {
         Ok(())
     }
 
-    /// Checks a room config; returns the destroy delay in ms.
-    pub(crate) fn check_room_config(&self, config: Option<&RoomConfig>) -> Result<u64, Error> {
+    /// Checks the room config of a session's command; returns the room's settings.
+    pub(crate) fn check_room_config(
+        &self,
+        config: Option<&RoomConfig>,
+    ) -> Result<RoomSettings, Error> {
         let Some(config) = config else {
-            return Ok(0);
+            return Ok(self.default_room_settings());
         };
-        let delay_ms = config
+        if config.empty_timeout_s.is_some() {
+            return Err(Error::InvalidConfig(
+                "empty_timeout_s is for admin_create_room",
+            ));
+        }
+        self.check_settings(config)
+    }
+
+    /// Checks the room config of `admin_create_room`; returns the room's settings and how
+    /// long it waits for its first member, in ms.
+    pub(crate) fn check_admin_room_config(
+        &self,
+        config: Option<&RoomConfig>,
+    ) -> Result<(RoomSettings, u64), Error> {
+        let Some(config) = config else {
+            return Ok((self.default_room_settings(), DEFAULT_EMPTY_TIMEOUT_S * 1000));
+        };
+        let timeout_s = config.empty_timeout_s.unwrap_or(DEFAULT_EMPTY_TIMEOUT_S);
+        if timeout_s > MAX_EMPTY_TIMEOUT_S {
+            return Err(Error::InvalidConfig("empty_timeout_s must be 0..=86400"));
+        }
+        Ok((self.check_settings(config)?, timeout_s * 1000))
+    }
+
+    /// The settings of a room created without a config.
+    pub(crate) fn default_room_settings(&self) -> RoomSettings {
+        RoomSettings {
+            destroy_delay_ms: 0,
+            max_members: self.state.config.max_members_per_room,
+        }
+    }
+
+    fn check_settings(&self, config: &RoomConfig) -> Result<RoomSettings, Error> {
+        let destroy_delay_ms = config
             .destroy_delay_ms()
             .ok_or(Error::InvalidConfig("destroy_delay_s must be 0..=10800"))?;
+        let engine_max = self.state.config.max_members_per_room;
+        let max_members = match config.max_members {
+            0 => engine_max,
+            n if n <= engine_max => n,
+            _ => {
+                return Err(Error::InvalidConfig(
+                    "max_members must be 0..=max_members_per_room",
+                ))
+            }
+        };
         self.check_initial_attributes(&config.attributes)?;
-        Ok(delay_ms)
+        Ok(RoomSettings {
+            destroy_delay_ms,
+            max_members,
+        })
     }
 
     /// How `session_slot` stands towards `room_id`.
@@ -130,8 +180,9 @@ impl Engine {
     /// Whether `session_slot` may join the existing room (member limit; a same-user takeover
     /// does not add a member, so it is never refused for a full room).
     pub(crate) fn require_seat(&self, room_slot: u32, session_slot: u32) -> Result<(), Error> {
-        let max = self.state.config.max_members_per_room;
-        if self.state.room(room_slot).member_count() < max {
+        let room = self.state.room(room_slot);
+        let max = room.max_members;
+        if room.member_count() < max {
             return Ok(());
         }
         let user = self.state.session(session_slot).user;

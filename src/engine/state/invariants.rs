@@ -27,6 +27,7 @@ pub fn check(engine: &Engine) -> Result<(), InvariantViolation> {
     check_timers(engine)?;
     check_reconnect(engine)?;
     check_member_attributes(engine)?;
+    check_bans(engine)?;
     check_index(engine)
 }
 
@@ -104,8 +105,18 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
     let c = &e.state.config;
     for (slot, r) in e.state.rooms.iter() {
         ensure!(
-            r.member_count() <= c.max_members_per_room,
+            r.member_count() <= r.max_members && r.max_members <= c.max_members_per_room,
             "room {} is over its member limit",
+            r.id
+        );
+        ensure!(
+            r.sid.0 >= 1 && r.sid.0 <= e.state.rooms_created,
+            "room {} has a sid from the future",
+            r.id
+        );
+        ensure!(
+            !r.provisioned || r.members.is_empty(),
+            "room {} has members but waits for its first",
             r.id
         );
         let mut users = BTreeSet::new();
@@ -158,7 +169,10 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
             r.id
         );
         ensure!(
-            !r.members.is_empty() || r.keep_attributes_while_empty || r.attributes.is_empty(),
+            !r.members.is_empty()
+                || r.keep_attributes_while_empty
+                || r.provisioned
+                || r.attributes.is_empty(),
             "empty room {} kept its attributes",
             r.id
         );
@@ -238,7 +252,8 @@ fn check_timers(e: &Engine) -> Result<(), InvariantViolation> {
             .sessions
             .iter()
             .filter(|(_, s)| s.grace_timer.is_some())
-            .count();
+            .count()
+        + e.state.bans.len() as usize;
     ensure!(
         owned == e.state.timers.len(),
         "{} timers pending but {} owned",
@@ -257,8 +272,20 @@ fn check_timers(e: &Engine) -> Result<(), InvariantViolation> {
 fn check_index(e: &Engine) -> Result<(), InvariantViolation> {
     let ix = &e.index;
     ensure!(
-        ix.rooms.len() == e.state.rooms.len() as usize,
+        ix.rooms.len() == e.state.rooms.len() as usize
+            && ix.by_sid.len() == e.state.rooms.len() as usize,
         "room index size differs"
+    );
+    for (slot, r) in e.state.rooms.iter() {
+        ensure!(
+            ix.by_sid.get(&r.sid) == Some(&slot),
+            "creation-order index misses {}",
+            r.id
+        );
+    }
+    ensure!(
+        e.state.next_event_id >= 1,
+        "service event numbers start at 1"
     );
     for (slot, r) in e.state.rooms.iter() {
         ensure!(
@@ -350,6 +377,51 @@ fn check_reconnect(e: &Engine) -> Result<(), InvariantViolation> {
             r.id
         );
     }
+    Ok(())
+}
+
+/// Bans: within `max_bans`, each with its own expiry timer at its deadline, indexed once,
+/// and none of a user who is a member of a room with that id.
+fn check_bans(e: &Engine) -> Result<(), InvariantViolation> {
+    ensure!(
+        e.state.bans.len() <= e.state.config.max_bans,
+        "more bans than max_bans"
+    );
+    ensure!(
+        e.state.bans.is_consistent(),
+        "ban slab free list is inconsistent"
+    );
+    for (slot, b) in e.state.bans.iter() {
+        ensure!(
+            e.state.timers.get(b.timer)
+                == Some(TimerKind::BanExpiry {
+                    slot,
+                    incarnation: b.incarnation
+                })
+                && b.timer.deadline == b.until,
+            "ban of {} from {} has a missing or foreign timer",
+            b.user,
+            b.room_id
+        );
+        ensure!(
+            e.index.ban(b.room_id, b.user) == Some(slot),
+            "ban index misses {} from {}",
+            b.user,
+            b.room_id
+        );
+        if let Some(room) = e.index.room(b.room_id) {
+            ensure!(
+                !e.user_in_room(room, b.user),
+                "banned user {} is a member of {}",
+                b.user,
+                b.room_id
+            );
+        }
+    }
+    ensure!(
+        e.index.bans.len() == e.state.bans.len() as usize,
+        "ban index size differs"
+    );
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! empty, and is destroyed; a session is opened at login and closed (then remembered as a
 //! tombstone for a while).
 
-use super::room::Room;
+use super::room::{Room, RoomSettings};
 use super::session::{Session, Tombstone};
 use super::timers::TimerKind;
 use super::Engine;
@@ -17,15 +17,30 @@ impl Engine {
     pub(crate) fn create_room_now(
         &mut self,
         info: &RoomInfo,
-        destroy_delay_ms: u64,
+        settings: RoomSettings,
         emit: &mut Emit<'_>,
     ) -> u32 {
         let incarnation = self.state.take_incarnation();
-        let room = Room::new(info.id, info.name.clone(), incarnation, destroy_delay_ms);
+        let sid = self.state.take_room_sid();
+        let room = Room::new(info, incarnation, sid, settings);
         let slot = self.state.rooms.insert(room);
         self.index.rooms.insert(info.id, slot);
-        emit.push(Output::RoomCreated { room_id: info.id });
+        self.index.by_sid.insert(sid, slot);
+        let event_id = self.state.take_event_id();
+        emit.push(Output::RoomCreated {
+            room_id: info.id,
+            sid: Some(sid),
+            event_id,
+        });
         slot
+    }
+
+    /// A room the service created waits `empty_timeout_ms` for its first member (its
+    /// destroy timer; with 0 it goes at the next step unless someone joins in this one), and
+    /// keeps its initial attributes while it waits.
+    pub(crate) fn await_first_member(&mut self, room_slot: u32, empty_timeout_ms: u64) {
+        self.state.room_mut(room_slot).provisioned = true;
+        self.arm_destroy_timer(room_slot, empty_timeout_ms);
     }
 
     /// After members were removed: an empty room starts its destroy delay (or goes at once
@@ -42,14 +57,24 @@ impl Engine {
             self.destroy_room(room_slot, DestroyCause::Empty, emit);
             return;
         }
+        self.arm_destroy_timer(room_slot, delay_ms);
+        self.empty_room_attributes(room_slot);
+    }
+
+    /// Arms an empty room's destroy timer `delay_ms` from now.
+    fn arm_destroy_timer(&mut self, room_slot: u32, delay_ms: u64) {
         let deadline = self.state.now.after_ms(delay_ms);
         let kind = TimerKind::DestroyRoom {
             slot: room_slot,
             incarnation: self.state.room(room_slot).incarnation,
         };
         let key = self.state.timers.arm(deadline, kind);
-        self.empty_room_attributes(room_slot);
-        self.state.room_mut(room_slot).destroy_timer = Some(key);
+        let room = self.state.room_mut(room_slot);
+        assert!(
+            room.destroy_timer.is_none(),
+            "an empty room has one destroy timer"
+        );
+        room.destroy_timer = Some(key);
     }
 
     /// Removes the room (which has no members left to tell) and emits `room_destroyed`.
@@ -69,9 +94,13 @@ impl Engine {
             self.state.timers.cancel(key);
         }
         self.index.rooms.remove(&room.id);
+        self.index.by_sid.remove(&room.sid);
+        let event_id = self.state.take_event_id();
         emit.push(Output::RoomDestroyed {
             room_id: room.id,
+            sid: Some(room.sid),
             cause,
+            event_id,
         });
     }
 

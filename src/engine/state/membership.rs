@@ -5,7 +5,7 @@ use super::session::Membership;
 use super::Engine;
 use crate::engine::emit::Emit;
 use crate::ids::{SessionId, UserId};
-use crate::output::{LeaveReason, Member, Members, Output, RoomEvent, RoomState};
+use crate::output::{ExitReason, LeaveReason, Member, Members, Output, RoomEvent, RoomState};
 use smallvec::smallvec;
 
 impl Engine {
@@ -18,6 +18,7 @@ impl Engine {
         let (user, session_id) = (session.user, session.id);
         let room = self.state.room_mut(room_slot);
         let room_id = room.id;
+        room.provisioned = false;
         if let Some(key) = room.destroy_timer.take() {
             self.state.timers.cancel(key);
         }
@@ -29,6 +30,7 @@ impl Engine {
                 RoomState::Connected,
                 RoomEvent::Success,
             );
+            self.tell_service_joined(room_slot, session_slot, emit);
             return;
         }
         let members_after = self.state.room(room_slot).members.len() + 1;
@@ -48,6 +50,7 @@ impl Engine {
             RoomState::Connected,
             RoomEvent::Success,
         );
+        self.tell_service_joined(room_slot, session_slot, emit);
         if batched {
             self.batch_join(room_slot, user);
             return;
@@ -86,6 +89,7 @@ impl Engine {
             RoomState::Disconnected,
             RoomEvent::KickedOutByOtherDevice,
         );
+        self.tell_service_left(room_slot, old, ExitReason::OtherDevice, emit);
         // The user stays a member, so nothing is logged as a departure; a reconnecting
         // membership taken over ends its grace for this room.
         if let Some(view) = taken.lost {
@@ -99,8 +103,8 @@ impl Engine {
         });
     }
 
-    /// Removes `session` from `room` on both sides. If `announce` is set, the other members
-    /// get `members_left` with `reason`. Deletes the member's delete-after-leave room
+    /// Removes `session` from `room` on both sides, for `exit`: the other members get
+    /// `members_left` with the reason they see. Deletes the member's delete-after-leave room
     /// attributes and its member attributes (telling the remaining members), logs the
     /// departure for members who are reconnecting, and cancels the session's grace timer if
     /// this was its last reconnecting room. The caller settles the room (destroy delay).
@@ -109,11 +113,11 @@ impl Engine {
         &mut self,
         room_slot: u32,
         session_slot: u32,
-        announce: Option<LeaveReason>,
+        exit: ExitReason,
         emit: &mut Emit<'_>,
     ) -> UserId {
-        let user = self.detach_member(room_slot, session_slot, emit);
-        self.member_gone(room_slot, user, announce, emit);
+        let user = self.detach_member(room_slot, session_slot, exit, emit);
+        self.member_gone(room_slot, user, exit.members_see(), emit);
         user
     }
 
@@ -125,8 +129,10 @@ impl Engine {
         &mut self,
         room_slot: u32,
         session_slot: u32,
+        exit: ExitReason,
         emit: &mut Emit<'_>,
     ) -> UserId {
+        self.tell_service_left(room_slot, session_slot, exit, emit);
         // A large room opens its window before the departure is logged, so the departure
         // counts for members who lose their link later in the window.
         let members_before = self.state.room(room_slot).members.len();
@@ -177,21 +183,71 @@ impl Engine {
         self.member_left_attributes(room_slot, user, emit);
     }
 
-    /// A member of a room being dismissed: its membership ends on the session's side (the
-    /// room, member list and all, is destroyed next, so nothing is logged or announced), and
-    /// a lost session whose last reconnecting room this was has no grace left to run.
-    /// Returns the session's id.
-    pub(crate) fn release_for_dismissal(&mut self, room_slot: u32, session_slot: u32) -> SessionId {
-        let s = self.state.session_mut(session_slot);
-        let id = s.id;
-        let taken = s
+    /// A member of a room being dismissed: it sees `disconnected`/`room_not_exist` and its
+    /// membership ends on the session's side (the room, member list and all, is destroyed
+    /// next, so nothing is logged or announced to members); a lost session whose last
+    /// reconnecting room this was has no grace left to run.
+    pub(crate) fn release_for_dismissal(
+        &mut self,
+        room_slot: u32,
+        session_slot: u32,
+        emit: &mut Emit<'_>,
+    ) {
+        let room_id = self.state.room(room_slot).id;
+        let id = self.state.session(session_slot).id;
+        emit.state(
+            id,
+            room_id,
+            RoomState::Disconnected,
+            RoomEvent::RoomNotExist,
+        );
+        self.tell_service_left(room_slot, session_slot, ExitReason::Dismissed, emit);
+        let taken = self
+            .state
+            .session_mut(session_slot)
             .take_membership(room_slot)
             .expect("the dismissed room lists this session as a member");
         if let Some(view) = taken.lost {
             self.unmark_lost(room_slot, &view);
         }
         self.settle_grace(session_slot);
-        id
+    }
+
+    /// Service event: the session's membership of the room started.
+    fn tell_service_joined(&mut self, room_slot: u32, session_slot: u32, emit: &mut Emit<'_>) {
+        let Some(event_id) = self.state.take_event_id() else {
+            return; // service events are off
+        };
+        let (room, session) = (self.state.room(room_slot), self.state.session(session_slot));
+        emit.push(Output::MemberJoined {
+            room_id: room.id,
+            sid: room.sid,
+            user_id: session.user,
+            session_id: session.id,
+            event_id,
+        });
+    }
+
+    /// Service event: the session's membership of the room ends (told while it still holds).
+    fn tell_service_left(
+        &mut self,
+        room_slot: u32,
+        session_slot: u32,
+        reason: ExitReason,
+        emit: &mut Emit<'_>,
+    ) {
+        let Some(event_id) = self.state.take_event_id() else {
+            return; // service events are off
+        };
+        let (room, session) = (self.state.room(room_slot), self.state.session(session_slot));
+        emit.push(Output::MemberLeft {
+            room_id: room.id,
+            sid: room.sid,
+            user_id: session.user,
+            session_id: session.id,
+            reason,
+            event_id,
+        });
     }
 
     /// Sends `make(session)` to every member of the room except `except` and members whose

@@ -27,6 +27,7 @@
 //! fan-out), `grace.rs` (lost links and their grace timer), `window.rs` (a large room's
 //! coalescing window and its timer).
 
+pub(crate) mod bans;
 mod grace;
 pub mod invariants;
 mod lifetime;
@@ -39,15 +40,16 @@ mod window;
 
 use crate::config::Config;
 use crate::error::ConfigError;
-use crate::ids::{RoomId, SessionId, UserId};
+use crate::ids::{RoomId, RoomSid, SessionId, UserId};
 use crate::time::Millis;
+use bans::Ban;
 use foldhash::fast::FixedState;
 use room::Room;
 use serde::{Deserialize, Serialize};
 use session::{Session, Tombstone};
 use slab::Slab;
 use smallvec::SmallVec;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use timers::{TimerKey, TimerKind, Timers};
 
 /// Everything the engine knows; serialized as the engine's snapshot. Only ordered or
@@ -64,6 +66,19 @@ pub(crate) struct State {
     tombstones: VecDeque<Tombstone>,
     /// Counter behind every room's and session's incarnation; never reused.
     next_incarnation: u64,
+    /// Rooms that came into existence over the engine's life: the last room sid handed out.
+    #[serde(default)]
+    rooms_created: u64,
+    /// The next service event number (`event_id`), from 1.
+    #[serde(default = "first_event_id")]
+    next_event_id: u64,
+    /// Bans by slot (room id, user, deadline and expiry timer).
+    #[serde(default)]
+    bans: Slab<Ban>,
+}
+
+fn first_event_id() -> u64 {
+    1
 }
 
 impl State {
@@ -76,7 +91,36 @@ impl State {
             timers: Timers::default(),
             tombstones: VecDeque::new(),
             next_incarnation: 1,
+            rooms_created: 0,
+            next_event_id: 1,
+            bans: Slab::default(),
         }
+    }
+
+    /// Bans by slot.
+    pub(crate) fn bans(&self) -> &Slab<Ban> {
+        &self.bans
+    }
+
+    /// The room sid counter and the next service event number (for the snapshot's counter
+    /// check).
+    pub(crate) fn sid_and_event_counters(&self) -> [u64; 2] {
+        [self.rooms_created, self.next_event_id]
+    }
+
+    fn take_room_sid(&mut self) -> RoomSid {
+        self.rooms_created += 1;
+        RoomSid(self.rooms_created)
+    }
+
+    /// The next service event number, when service events are on.
+    fn take_event_id(&mut self) -> Option<u64> {
+        if !self.config.service_events {
+            return None;
+        }
+        let id = self.next_event_id;
+        self.next_event_id += 1;
+        Some(id)
     }
 
     /// Rooms by slot.
@@ -183,6 +227,10 @@ pub(crate) struct Index {
     users: Map<UserId, SmallVec<[u32; 2]>>,
     /// Closed session ids still remembered, with when they are forgotten.
     closed: Map<SessionId, Millis>,
+    /// Bans by (room id, user).
+    bans: Map<(RoomId, UserId), u32>,
+    /// Rooms in creation order: sid -> slot (`list_rooms` pages through it).
+    by_sid: BTreeMap<RoomSid, u32>,
 }
 
 impl Index {
@@ -193,6 +241,8 @@ impl Index {
             sessions: HashMap::with_hasher(h),
             users: HashMap::with_hasher(h),
             closed: HashMap::with_hasher(h),
+            bans: HashMap::with_hasher(h),
+            by_sid: BTreeMap::new(),
         }
     }
 
@@ -200,7 +250,9 @@ impl Index {
     pub(crate) fn rebuild(state: &State) -> Result<Index, ConfigError> {
         let mut index = Index::new(state.config.hash_seed);
         for (slot, room) in state.rooms.iter() {
-            if index.rooms.insert(room.id, slot).is_some() {
+            if index.rooms.insert(room.id, slot).is_some()
+                || index.by_sid.insert(room.sid, slot).is_some()
+            {
                 return Err(ConfigError::InconsistentState(format!(
                     "duplicate room {}",
                     room.id
@@ -221,6 +273,14 @@ impl Index {
                 index.closed.insert(t.session, t.forget_at);
             }
         }
+        for (slot, ban) in state.bans.iter() {
+            if index.bans.insert((ban.room_id, ban.user), slot).is_some() {
+                return Err(ConfigError::InconsistentState(format!(
+                    "duplicate ban of {} from {}",
+                    ban.user, ban.room_id
+                )));
+            }
+        }
         Ok(index)
     }
 
@@ -237,6 +297,16 @@ impl Index {
     /// The live sessions of a user, sorted by slot.
     pub(crate) fn user_sessions(&self, user: UserId) -> &[u32] {
         self.users.get(&user).map_or(&[], |l| l.as_slice())
+    }
+
+    /// The slot of the ban of `user` from `room`, if one is in force.
+    pub(crate) fn ban(&self, room: RoomId, user: UserId) -> Option<u32> {
+        self.bans.get(&(room, user)).copied()
+    }
+
+    /// Rooms from sid `from` on, in creation order.
+    pub(crate) fn rooms_from(&self, from: RoomSid) -> impl Iterator<Item = (&RoomSid, &u32)> {
+        self.by_sid.range(from..)
     }
 
     /// Whether a session id is closed and still remembered.

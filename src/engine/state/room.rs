@@ -1,13 +1,14 @@
 //! Rooms: their members in join order, their destroy timer, attributes and message counter.
 
 use super::timers::TimerKey;
-use crate::ids::{RoomId, UserId};
+use crate::ids::{RoomId, RoomSid, UserId};
+use crate::input::RoomInfo;
 use crate::output::LeaveReason;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// One room attribute: its value, the user that owns it, and whether it goes when that user
-/// leaves.
+/// One room attribute: its value, the user that owns it (or the service), and whether it
+/// goes when that user leaves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Attribute {
     pub(crate) value: String,
@@ -17,6 +18,10 @@ pub(crate) struct Attribute {
     /// The room's attribute version when this key was last set (see `Room::attr_version`).
     #[serde(default)]
     pub(crate) version: u64,
+    /// Set by the service (`admin_create_room`, `admin_set_room_attributes`): owned by no
+    /// member, so a member needs `is_force` to change it and no leave deletes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) service: bool,
 }
 
 /// One member's attributes in a room (ZIM room member attributes), with the room's member
@@ -95,6 +100,15 @@ impl ReconnectLog {
     }
 }
 
+/// A new room's settings, checked and resolved from its config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RoomSettings {
+    /// How long it waits, once emptied, before it is destroyed.
+    pub(crate) destroy_delay_ms: u64,
+    /// Its member limit.
+    pub(crate) max_members: u32,
+}
+
 /// A room as the engine stores it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Room {
@@ -102,7 +116,16 @@ pub(crate) struct Room {
     pub(crate) name: String,
     /// Unique over the engine's life: tells this room from a later one in the same slot.
     pub(crate) incarnation: u64,
+    /// The public incarnation id (`"R<n>"`): counts rooms only, from 1.
+    pub(crate) sid: RoomSid,
     pub(crate) destroy_delay_ms: u64,
+    /// This room's member limit (the room config's, or the engine's).
+    pub(crate) max_members: u32,
+    /// Created by the service and never joined yet: its initial attributes stay while it is
+    /// empty, whatever `keep_attributes_while_empty` says (they were set for its first
+    /// members).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(in crate::engine::state) provisioned: bool,
     /// Join sequence number -> session slot. Join order is key order; a sequence number is
     /// never reused within the room, which makes paging cursors stable.
     pub(in crate::engine::state) members: BTreeMap<u64, u32>,
@@ -162,12 +185,20 @@ pub(crate) struct MemberBatch {
 }
 
 impl Room {
-    pub(crate) fn new(id: RoomId, name: String, incarnation: u64, destroy_delay_ms: u64) -> Room {
+    pub(crate) fn new(
+        info: &RoomInfo,
+        incarnation: u64,
+        sid: RoomSid,
+        settings: RoomSettings,
+    ) -> Room {
         Room {
-            id,
-            name,
+            id: info.id,
+            name: info.name.clone(),
             incarnation,
-            destroy_delay_ms,
+            sid,
+            destroy_delay_ms: settings.destroy_delay_ms,
+            max_members: settings.max_members,
+            provisioned: false,
             members: BTreeMap::new(),
             next_join_seq: 1,
             destroy_timer: None,

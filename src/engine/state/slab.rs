@@ -35,6 +35,14 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The slot the next [`Slab::insert`] will use.
+    pub(crate) fn vacant_slot(&self) -> u32 {
+        self.free
+            .last()
+            .copied()
+            .unwrap_or_else(|| u32::try_from(self.entries.len()).unwrap_or(u32::MAX))
+    }
+
     pub(crate) fn remove(&mut self, slot: u32) -> Option<T> {
         let value = self.entries.get_mut(slot as usize)?.take()?;
         self.free.push(slot);

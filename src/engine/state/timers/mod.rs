@@ -72,6 +72,13 @@ pub enum TimerKind {
         /// The room's incarnation when the timer was armed.
         incarnation: u64,
     },
+    /// A ban ran out.
+    BanExpiry {
+        /// Ban slot.
+        slot: u32,
+        /// The ban's incarnation when the timer was armed.
+        incarnation: u64,
+    },
 }
 
 /// Handle of a pending timer, kept by its owner to cancel it.

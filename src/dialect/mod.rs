@@ -9,12 +9,16 @@
 
 use crate::error::ErrorCode;
 use crate::input::Input;
+use crate::output::ExitReason;
 use crate::output::{
     LeaveReason, Member, MemberLeft, Members, Outcome, Output, RoomEvent, RoomState,
 };
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::fmt;
 use std::str::FromStr;
+
+mod service;
+use service::service_view;
 
 /// A vendor vocabulary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -135,10 +139,14 @@ pub mod zim {
             | ErrorCode::InvalidConfig
             | ErrorCode::InvalidArgument
             | ErrorCode::PayloadTooLarge => (PARAM_INVALID, false),
-            ErrorCode::RoomFull | ErrorCode::AttributeLimit | ErrorCode::AttributeNotOwner => {
-                (ROOM_COMMON_ERROR, false)
+            ErrorCode::RoomFull
+            | ErrorCode::AttributeLimit
+            | ErrorCode::AttributeNotOwner
+            | ErrorCode::UserBanned
+            | ErrorCode::NotAllowed => (ROOM_COMMON_ERROR, false),
+            ErrorCode::SessionLimit | ErrorCode::BanLimit | ErrorCode::DuplicateLogin => {
+                (FAILED, false)
             }
-            ErrorCode::SessionLimit => (FAILED, false),
         }
     }
 }
@@ -160,6 +168,29 @@ pub mod trtc {
         }
     }
 
+    /// Room event callbacks to the service (event group 1): a room was created.
+    pub const EVENT_CREATE_ROOM: u16 = 101;
+    /// A room was dismissed (or destroyed once empty).
+    pub const EVENT_DISMISS_ROOM: u16 = 102;
+    /// A user entered a room.
+    pub const EVENT_ENTER_ROOM: u16 = 103;
+    /// A user exited a room.
+    pub const EVENT_EXIT_ROOM: u16 = 104;
+
+    /// The `Reason` of an exit-room callback as this crate numbers it: 1 left on its own
+    /// (a move included), 2 timed out, 3 removed by the service (kick, ban, another device
+    /// taking over), 4 the room was dismissed.
+    #[must_use]
+    pub fn exit_callback_reason(reason: super::ExitReason) -> u8 {
+        use super::ExitReason as R;
+        match reason {
+            R::Left | R::Moved => 1,
+            R::Timeout => 2,
+            R::Kicked | R::Banned | R::OtherDevice => 3,
+            R::Dismissed => 4,
+        }
+    }
+
     /// `onRemoteUserLeaveRoom(userId, reason)`: 0 left, 1 timed out, 2 removed (kicked, or
     /// replaced by the same user's newer device).
     #[must_use]
@@ -167,7 +198,7 @@ pub mod trtc {
         match reason {
             LeaveReason::Left => 0,
             LeaveReason::Timeout => 1,
-            LeaveReason::Kicked | LeaveReason::OtherDevice => 2,
+            LeaveReason::Kicked | LeaveReason::OtherDevice | LeaveReason::Banned => 2,
         }
     }
 }
@@ -253,13 +284,30 @@ pub mod livekit {
         }
     }
 
+    /// `DisconnectReason.MIGRATION`: the participant was moved to another room.
+    pub const MIGRATION: u8 = 8;
+
+    /// The `DisconnectReason` a `participant_left` webhook carries.
+    #[must_use]
+    pub fn webhook_reason(reason: super::ExitReason) -> u8 {
+        use super::ExitReason as R;
+        match reason {
+            R::Left => CLIENT_INITIATED,
+            R::OtherDevice => DUPLICATE_IDENTITY,
+            R::Kicked | R::Banned => PARTICIPANT_REMOVED,
+            R::Dismissed => ROOM_DELETED,
+            R::Moved => MIGRATION,
+            R::Timeout => CONNECTION_TIMEOUT,
+        }
+    }
+
     /// The `DisconnectReason` of a remote `ParticipantDisconnected`.
     #[must_use]
     pub fn participant_reason(reason: LeaveReason) -> u8 {
         match reason {
             LeaveReason::Left => CLIENT_INITIATED,
             LeaveReason::OtherDevice => DUPLICATE_IDENTITY,
-            LeaveReason::Kicked => PARTICIPANT_REMOVED,
+            LeaveReason::Kicked | LeaveReason::Banned => PARTICIPANT_REMOVED,
             LeaveReason::Timeout => CONNECTION_TIMEOUT,
         }
     }
@@ -355,6 +403,9 @@ impl fmt::Display for VendorEvent {
 /// vendor has no counterpart.
 #[must_use]
 pub fn view(dialect: Dialect, out: &Output, cause: Option<&Input>) -> Vec<VendorEvent> {
+    if let Some(events) = service_view(dialect, out) {
+        return events;
+    }
     match dialect {
         Dialect::Zim => zim_view(out, cause),
         Dialect::Trtc => trtc_view(out),
