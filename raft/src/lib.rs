@@ -7,15 +7,22 @@
 pub mod machine;
 pub mod proposal;
 pub mod recent;
+pub mod route;
+pub mod sessions;
 pub mod shard;
 mod switch;
 
-// openraft glue and the simulated deployment.
-pub mod cluster;
+// openraft glue, generic over the runtime.
+pub mod digest;
 pub mod driver;
-pub mod network;
+pub mod log;
+pub mod persist;
 pub mod store;
 pub mod types;
+
+// The simulated deployment (in-process network, virtual time).
+pub mod cluster;
+pub mod network;
 
 pub use machine::{Limits, OutboxEntry, RoomMachine};
 pub use proposal::{Command, EnterResult, Proposal, RequestKey, Response, SwitchId, SwitchPlan};
