@@ -14,6 +14,7 @@ mod switch;
 
 // openraft glue, generic over the runtime.
 pub mod digest;
+pub mod disk;
 pub mod driver;
 pub mod log;
 pub mod persist;
