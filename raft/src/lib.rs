@@ -21,10 +21,22 @@ pub mod persist;
 pub mod store;
 pub mod types;
 
+// The deployment on tokio: durable store, HTTP between nodes, the embeddable node.
+pub mod config;
+mod keeper;
+pub mod net;
+pub mod node;
+pub mod rpc;
+pub mod wire;
+
 // The simulated deployment (in-process network, virtual time).
 pub mod cluster;
 pub mod network;
 
+pub use config::NodeConfig;
 pub use machine::{Limits, OutboxEntry, RoomMachine};
+pub use node::{Node, OpenError, ProposeError, Proposed, Role, Status};
 pub use proposal::{Command, EnterResult, Proposal, RequestKey, Response, SwitchId, SwitchPlan};
+pub use sessions::{Handoff, Holder, SessionOp, SessionRefusal, TokenHash};
 pub use shard::{Placement, ShardId, ShardMap};
+pub use store::AppliedEntry;

@@ -209,7 +209,22 @@ impl Sessions {
         self.nodes.get(&node).map(|r| (r.incarnation, r.down))
     }
 
-    fn is_live(&self, holder: Holder) -> bool {
+    /// Every node's current incarnation that is not fenced.
+    #[must_use]
+    pub fn live_nodes(&self) -> Vec<Holder> {
+        self.nodes
+            .iter()
+            .filter(|(_, r)| !r.down)
+            .map(|(node, r)| Holder {
+                node: *node,
+                incarnation: r.incarnation,
+            })
+            .collect()
+    }
+
+    /// Whether `holder` is its node's current, unfenced incarnation.
+    #[must_use]
+    pub fn is_live(&self, holder: Holder) -> bool {
         self.nodes
             .get(&holder.node)
             .is_some_and(|r| r.incarnation == holder.incarnation && !r.down)
