@@ -155,6 +155,8 @@ impl std::fmt::Debug for Node {
 /// 64 bits that differ between processes and between calls: a process's incarnation and
 /// client id. Uniqueness is all that is needed (they are not secrets): std's per-process
 /// random hash keys, mixed with the wall clock and a counter.
+// Reads the clock for uniqueness only; nothing replicated depends on the value's time.
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
 fn unique_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -263,7 +265,6 @@ impl Node {
 
     /// The routes other nodes call (under `/raft/`), to serve on this node's address or to
     /// merge into the embedding server's router.
-    #[must_use]
     pub fn router(&self) -> axum::Router {
         rpc::router(self.inner.rpc.clone(), self.inner.config.max_rpc_bytes)
     }

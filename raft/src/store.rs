@@ -58,6 +58,9 @@ pub struct AppliedEntry {
     pub deliveries: Vec<Delivery>,
 }
 
+/// An applied entry and the subscribers to send it to (outside the lock).
+type Publish = (Arc<AppliedEntry>, Vec<mpsc::Sender<Arc<AppliedEntry>>>);
+
 struct SmInner<C: RoomTypes> {
     machine: RoomMachine,
     last_applied: Option<LogIdOf<C>>,
@@ -210,13 +213,7 @@ impl<C: RoomTypes> StateMachineStore<C> {
     }
 
     /// Applies one entry; returns the response, and what subscribers get (if any).
-    fn apply_one(
-        &self,
-        entry: &C::Entry,
-    ) -> (
-        Response,
-        Option<(Arc<AppliedEntry>, Vec<mpsc::Sender<Arc<AppliedEntry>>>)>,
-    ) {
+    fn apply_one(&self, entry: &C::Entry) -> (Response, Option<Publish>) {
         let mut inner = lock(&self.inner);
         let log_id = entry.log_id();
         let index = log_id.index;

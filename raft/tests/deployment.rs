@@ -5,7 +5,6 @@
 
 mod harness;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use harness::{applied, enter, key, login, Group};
@@ -47,12 +46,21 @@ fn three_nodes_fail_over_and_a_restarted_node_catches_up() {
     }
     let before = g.assert_agree("three nodes");
     assert!(before.last_applied >= 30);
-    let roles: BTreeSet<Role> = g
-        .alive()
-        .iter()
-        .map(|id| g.node(*id).status().role)
-        .collect();
-    assert_eq!(roles, BTreeSet::from([Role::Leader, Role::Follower]));
+    // One leader, the others follow (polled: a re-election under load may be under way).
+    g.run(async {
+        loop {
+            let mut roles: Vec<Role> = g
+                .alive()
+                .iter()
+                .map(|id| g.node(*id).status().role)
+                .collect();
+            roles.sort();
+            if roles == [Role::Leader, Role::Follower, Role::Follower] {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
 
     g.kill(first);
     let survivors = g.alive();
@@ -100,22 +108,27 @@ fn a_node_behind_the_compaction_point_catches_up_by_snapshot() {
         .find(|id| *id != leader)
         .expect("a follower");
     g.kill(lagging);
-    for seq in 0..60 {
-        assert!(write(&g, leader, 1, seq));
+    // Write until the leader has compacted its log past what the lagging node has: openraft
+    // builds snapshots in the background and postpones a purge while the replication stream
+    // to the dead node holds the entries, so how many writes that takes varies.
+    let mut written = 0;
+    loop {
+        assert!(write(&g, leader, 1, written));
+        written += 1;
+        let leader = g.leader();
+        let (_, first_index) = g.node(leader).log_span();
+        if written >= 60 && first_index.is_none_or(|f| f > 5) {
+            break;
+        }
+        assert!(written < 2_000, "the leader never compacted its log");
     }
-    // The leader's log no longer reaches back to what the lagging node has.
-    let (_, first_index) = g.node(leader).log_span();
-    assert!(
-        first_index.is_none_or(|f| f > 5),
-        "the leader compacted its log"
-    );
     g.restart(lagging);
     g.assert_agree("after the snapshot");
     assert!(
         g.node(lagging).snapshots_installed() >= 1,
         "installed a snapshot"
     );
-    let sessions: Vec<String> = (0..60).map(|s| format!("s1-{s}")).collect();
+    let sessions: Vec<String> = (0..written).map(|s| format!("s1-{s}")).collect();
     assert!(has_all(&g, lagging, &sessions));
     // Restarting it again restores the installed snapshot from its own disk.
     g.kill(lagging);
