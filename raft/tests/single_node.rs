@@ -117,3 +117,32 @@ fn a_single_durable_node_survives_a_crash_and_its_sessions_resume() {
         .expect("answered");
     assert!(matches!(again.response, Response::Duplicate { .. }));
 }
+
+#[test]
+fn the_routes_between_nodes_refuse_a_wrong_secret() {
+    use roomcore_raft::net::{HttpNet, PostError};
+    use roomcore_raft::wire;
+    let g = Group::start(1, harness::config());
+    let addr = g.peers[&1].clone();
+    let ttl = std::time::Duration::from_secs(10);
+    let forward = wire::Forward {
+        request: None,
+        command: roomcore_raft::Command::Tick,
+    };
+    let wrong = HttpNet::new(Some("not-the-secret"), 1 << 20);
+    let r = g.run(wrong.forward(&addr, &forward, ttl));
+    assert!(
+        matches!(r, Err(PostError::Status(s)) if s.as_u16() == 401),
+        "{r:?}"
+    );
+    let none = HttpNet::new(None, 1 << 20);
+    assert!(matches!(
+        g.run(none.forward(&addr, &forward, ttl)),
+        Err(PostError::Status(_))
+    ));
+    // With the secret, a forwarded proposal is applied by the (only) node.
+    let right = HttpNet::new(Some("test-secret"), 1 << 20);
+    g.run(g.node(1).ready());
+    let r = g.run(right.forward(&addr, &forward, ttl));
+    assert!(matches!(r, Ok(wire::Attempt::Applied { .. })), "{r:?}");
+}
