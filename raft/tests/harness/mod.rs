@@ -4,14 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use openraft::async_runtime::WatchReceiver;
 use roomcore::{Input, RoomId, RoomInfo, SessionId, UserId};
 use roomcore_raft::{Node, NodeConfig, Proposed, RequestKey, Response, Status};
-use tokio::net::TcpSocket;
 
 /// A hang guard, never a measurement: every wait in these tests is bounded by it.
 pub const GUARD: Duration = Duration::from_secs(60);
@@ -37,6 +35,10 @@ struct Running {
 /// A group of nodes on loopback.
 pub struct Group {
     pub peers: BTreeMap<u64, String>,
+    /// Each node's listening socket, held for the group's life: a killed node's port stays
+    /// bound (connections to it wait unanswered, as to a hung process) so that nothing else
+    /// can take it before the node restarts on it.
+    sockets: BTreeMap<u64, std::net::TcpListener>,
     dirs: BTreeMap<u64, tempfile::TempDir>,
     running: BTreeMap<u64, Running>,
     pub config: NodeConfig,
@@ -44,18 +46,21 @@ pub struct Group {
     pub client: tokio::runtime::Runtime,
 }
 
-fn free_port() -> SocketAddr {
-    // Port 0: the OS picks; the listener is dropped and the node binds the same address
-    // again with SO_REUSEADDR.
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("binds loopback");
-    l.local_addr().expect("has an address")
+fn listen() -> std::net::TcpListener {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("binds loopback, port 0");
+    l.set_nonblocking(true).expect("non-blocking");
+    l
 }
 
 impl Group {
     /// Starts `n` nodes (ids 1..=n).
     pub fn start(n: u64, config: NodeConfig) -> Group {
-        let peers: BTreeMap<u64, String> =
-            (1..=n).map(|id| (id, free_port().to_string())).collect();
+        let sockets: BTreeMap<u64, std::net::TcpListener> =
+            (1..=n).map(|id| (id, listen())).collect();
+        let peers = sockets
+            .iter()
+            .map(|(id, l)| (*id, l.local_addr().expect("an address").to_string()))
+            .collect();
         let dirs = (1..=n)
             .map(|id| (id, tempfile::tempdir().expect("temp dir")))
             .collect();
@@ -65,6 +70,7 @@ impl Group {
             .expect("runtime");
         let mut g = Group {
             peers,
+            sockets,
             dirs,
             running: BTreeMap::new(),
             config,
@@ -89,13 +95,12 @@ impl Group {
             .enable_all()
             .build()
             .expect("runtime");
-        let addr: SocketAddr = self.peers[&id].parse().expect("an address");
+        let socket = self.sockets[&id]
+            .try_clone()
+            .expect("a handle on the socket");
         let (peers, dir, config) = (self.peers.clone(), self.dir(id), self.config.clone());
         let node = rt.block_on(async move {
-            let socket = TcpSocket::new_v4().expect("socket");
-            socket.set_reuseaddr(true).expect("reuseaddr");
-            socket.bind(addr).expect("binds its port again");
-            let listener = socket.listen(128).expect("listens");
+            let listener = tokio::net::TcpListener::from_std(socket).expect("a tokio listener");
             let node = Node::open(id, peers, &dir, config).await.expect("opens");
             node.serve(listener);
             node
