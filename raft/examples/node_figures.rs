@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use roomcore::{Input, SessionId, UserId};
 use roomcore_raft::{Node, NodeConfig, RequestKey};
