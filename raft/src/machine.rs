@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::proposal::{Command, EnterResult, Proposal, RequestKey, Response, SwitchId, SwitchPlan};
 use crate::recent::Recent;
+use crate::sessions::{self, Sessions};
 use crate::shard::{ShardId, ShardMap};
 use crate::switch;
 
@@ -57,6 +58,9 @@ pub struct RoomMachine {
     pub(crate) outbox: BTreeMap<SessionId, OutboxEntry>,
     /// Target side: switch id -> result of step 2.
     pub(crate) entered: Recent<SwitchId, EnterResult>,
+    /// Which node holds which session, and resume-token hashes (see `sessions`).
+    #[serde(default)]
+    pub(crate) sessions: Sessions,
 }
 
 impl RoomMachine {
@@ -71,6 +75,7 @@ impl RoomMachine {
             placement: None,
             outbox: BTreeMap::new(),
             entered: Recent::new(limits.recent_switches),
+            sessions: Sessions::default(),
         })
     }
 
@@ -78,6 +83,12 @@ impl RoomMachine {
     #[must_use]
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The session table: holders and resume-token hashes.
+    #[must_use]
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 
     /// When the leader should propose the next tick.
@@ -140,8 +151,12 @@ impl RoomMachine {
                 session,
                 result,
             } => switch::finish(self, now, *switch, *session, result),
+            Command::Session { op } => sessions::apply(self, now, op),
         };
-        if let (Some(key), Response::Applied { outputs }) = (proposal.request, &response) {
+        self.sessions.forget_closed(&response);
+        if let (Some(key), Response::Applied { outputs } | Response::Session { outputs, .. }) =
+            (proposal.request, &response)
+        {
             let reply = outputs
                 .iter()
                 .find(|s| matches!(s.output, Output::Reply { .. } | Output::AdminReply { .. }))
