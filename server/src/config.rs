@@ -175,7 +175,7 @@ impl Default for Limits {
             max_fragments: 64,
             message_timeout: Duration::from_secs(10),
             outbound_queue: 1024,
-            outbound_queue_bytes: 256 * 1024,
+            outbound_queue_bytes: 1024 * 1024,
             outbound_total_bytes: 256 * 1024 * 1024,
             frames_per_s: 100,
             frames_burst: 200,

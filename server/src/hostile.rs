@@ -9,7 +9,7 @@ use crate::auth::{self, Claims, SigningKey};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -57,11 +57,16 @@ impl Target {
     /// # Errors
     /// Connecting or the upgrade failed.
     pub async fn ws(&self, rcvbuf: Option<u32>) -> io::Result<Ws> {
-        let socket = TcpSocket::new_v4()?;
-        if let Some(b) = rcvbuf {
-            socket.set_recv_buffer_size(b)?;
-        }
-        let stream = socket.connect(self.addr).await?;
+        self.ws_from(rcvbuf, None).await
+    }
+
+    /// A WebSocket from source address `from` (any of 127.0.0.0/8 works on Linux loopback,
+    /// so attackers and honest clients can come from different addresses).
+    ///
+    /// # Errors
+    /// Connecting or the upgrade failed.
+    pub async fn ws_from(&self, rcvbuf: Option<u32>, from: Option<IpAddr>) -> io::Result<Ws> {
+        let stream = connect_from(self.addr, rcvbuf, from).await?;
         let url = format!("ws://{}/ws", self.addr);
         let (ws, _) = tokio::time::timeout(
             WAIT,
@@ -125,6 +130,32 @@ impl Target {
     }
 }
 
+/// A TCP connection from source address `from`, with `rcvbuf` as its receive buffer.
+///
+/// # Errors
+/// Binding or connecting failed.
+pub async fn connect_from(
+    addr: SocketAddr,
+    rcvbuf: Option<u32>,
+    from: Option<IpAddr>,
+) -> io::Result<TcpStream> {
+    let socket = TcpSocket::new_v4()?;
+    if let Some(b) = rcvbuf {
+        socket.set_recv_buffer_size(b)?;
+    }
+    if let Some(ip) = from {
+        socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    socket.connect(addr).await
+}
+
+/// The `i`th of `n` attacker addresses: 127.0.0.2, 127.0.0.3, ... (none when `n` is 0).
+#[must_use]
+pub fn attacker_ip(i: usize, n: usize) -> Option<IpAddr> {
+    let k = u8::try_from(i % n.max(1)).ok()?;
+    (n > 0).then(|| IpAddr::from([127, 0, 0, 2 + k.min(250)]))
+}
+
 /// Sends a command and reads until its reply (or an error frame naming it).
 ///
 /// # Errors
@@ -173,20 +204,22 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> io::Result<u16> {
 }
 
 /// Sockets that never send a request (`partial`: send the start of one, then one byte a
-/// second), held by background tasks until `until`. A socket the server closes is opened
-/// again, so the pressure lasts.
+/// second), from `ips` attacker addresses (0: the default address), held by background tasks
+/// until `until`. A socket the server closes is opened again, so the pressure lasts.
 #[must_use]
 pub fn idle_sockets(
     addr: SocketAddr,
     n: usize,
     partial: bool,
+    ips: usize,
     until: Instant,
 ) -> Vec<JoinHandle<()>> {
     (0..n)
-        .map(|_| {
+        .map(|i| {
+            let from = attacker_ip(i, ips);
             tokio::spawn(async move {
                 while Instant::now() < until {
-                    let Ok(mut s) = TcpStream::connect(addr).await else {
+                    let Ok(mut s) = connect_from(addr, None, from).await else {
                         tokio::time::sleep(Duration::from_millis(200)).await;
                         continue;
                     };
@@ -233,15 +266,23 @@ pub fn client_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 /// WebSockets that each send the first fragment (`bytes` long) of a message that never
-/// ends, held until `until` (opened again when the server closes them).
+/// ends, held until `until` (opened again when the server closes them), from `ips` attacker
+/// addresses (0: from the default address).
 #[must_use]
-pub fn fragment_holders(t: &Target, n: usize, bytes: usize, until: Instant) -> Vec<JoinHandle<()>> {
+pub fn fragment_holders(
+    t: &Target,
+    n: usize,
+    bytes: usize,
+    ips: usize,
+    until: Instant,
+) -> Vec<JoinHandle<()>> {
     (0..n)
-        .map(|_| {
+        .map(|i| {
             let t = t.clone();
+            let from = attacker_ip(i, ips);
             tokio::spawn(async move {
                 while Instant::now() < until {
-                    let Ok(ws) = t.ws(None).await else {
+                    let Ok(ws) = t.ws_from(None, from).await else {
                         tokio::time::sleep(Duration::from_millis(200)).await;
                         continue;
                     };
