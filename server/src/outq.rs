@@ -211,9 +211,13 @@ impl OutQueue {
             }
         }
         s.bytes += len;
+        let was_empty = s.items.is_empty();
         s.items.push_back(Item::Frame(frame));
         drop(s);
-        self.wake.notify_one();
+        // The writer waits only on an empty queue; a non-empty one it drains on its own.
+        if was_empty {
+            self.wake.notify_one();
+        }
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 //! straight from those shared bytes: nothing is copied into a per-connection buffer.
 
 use super::Closing;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::io::{self, IoSlice};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -20,28 +20,55 @@ pub enum Kind {
     Pong,
 }
 
+/// A frame header: at most 10 bytes, on the stack.
+#[derive(Debug, Clone, Copy)]
+pub struct Header {
+    buf: [u8; 10],
+    len: usize,
+}
+
+impl std::ops::Deref for Header {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 /// The header of a final frame of `kind` with a `len`-byte payload.
 #[must_use]
-pub fn header(kind: Kind, len: usize) -> Bytes {
+pub fn header(kind: Kind, len: usize) -> Header {
     let op: u8 = match kind {
         Kind::Text => 1,
         Kind::Close => 8,
         Kind::Ping => 9,
         Kind::Pong => 10,
     };
-    let mut h = Vec::with_capacity(10);
-    h.push(0x80 | op);
-    if len < 126 {
-        // Checked just above: fits seven bits.
-        h.push(u8::try_from(len).unwrap_or(0));
-    } else if let Ok(n) = u16::try_from(len) {
-        h.push(126);
-        h.extend_from_slice(&n.to_be_bytes());
+    let mut buf = [0u8; 10];
+    buf[0] = 0x80 | op;
+    let n = if let Ok(short) = u8::try_from(len).map(|b| b.min(126)) {
+        if usize::from(short) == len && len < 126 {
+            buf[1] = short;
+            2
+        } else {
+            header_long(&mut buf, len)
+        }
     } else {
-        h.push(127);
-        h.extend_from_slice(&(len as u64).to_be_bytes());
+        header_long(&mut buf, len)
+    };
+    Header { buf, len: n }
+}
+
+fn header_long(buf: &mut [u8; 10], len: usize) -> usize {
+    if let Ok(n) = u16::try_from(len) {
+        buf[1] = 126;
+        buf[2..4].copy_from_slice(&n.to_be_bytes());
+        4
+    } else {
+        buf[1] = 127;
+        buf[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        10
     }
-    Bytes::from(h)
 }
 
 /// The payload of a close frame: the code, then the reason cut to fit 125 bytes.
@@ -61,10 +88,16 @@ pub fn close_payload(closing: Closing) -> Bytes {
     Bytes::from(p)
 }
 
-/// Frames gathered for one write: headers and payloads in order.
+/// Payloads up to this size are copied next to their header (one buffer for a burst of
+/// small frames); larger ones are written from their shared bytes, uncopied.
+pub const COPY_BELOW_BYTES: usize = 2048;
+
+/// Frames gathered for one write, in order: small frames copied into one staging buffer,
+/// large payloads kept as shared references.
 #[derive(Debug, Default)]
 pub struct Batch {
     parts: Vec<Bytes>,
+    staging: BytesMut,
     bytes: usize,
 }
 
@@ -79,8 +112,11 @@ impl Batch {
     pub fn push(&mut self, kind: Kind, payload: Bytes) {
         let h = header(kind, payload.len());
         self.bytes += h.len() + payload.len();
-        self.parts.push(h);
-        if !payload.is_empty() {
+        self.staging.extend_from_slice(&h);
+        if payload.len() < COPY_BELOW_BYTES {
+            self.staging.extend_from_slice(&payload);
+        } else {
+            self.parts.push(self.staging.split().freeze());
             self.parts.push(payload);
         }
     }
@@ -94,14 +130,17 @@ impl Batch {
     /// Whether nothing is in it.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.parts.is_empty()
+        self.bytes == 0
     }
 
     /// Writes the whole batch and flushes; the batch is empty afterwards.
     ///
     /// # Errors
-    /// The socket's error; the batch then holds what was not written.
+    /// The socket's error.
     pub async fn write_to<W: AsyncWrite + Unpin>(&mut self, w: &mut W) -> io::Result<()> {
+        if !self.staging.is_empty() {
+            self.parts.push(self.staging.split().freeze());
+        }
         let mut first = 0;
         while first < self.parts.len() {
             let slices: Vec<IoSlice<'_>> = self.parts[first..]
@@ -158,12 +197,18 @@ mod tests {
     async fn a_batch_writes_every_frame_in_order() {
         let mut b = Batch::new();
         let shared = Bytes::from_static(b"shared");
+        let large = Bytes::from(vec![b'L'; COPY_BELOW_BYTES]);
         b.push(Kind::Text, shared.clone());
         b.push(Kind::Pong, Bytes::new());
+        b.push(Kind::Text, large.clone());
         b.push(Kind::Text, shared);
         let mut out = Vec::new();
         b.write_to(&mut out).await.unwrap();
-        assert_eq!(out, b"\x81\x06shared\x8a\x00\x81\x06shared");
+        let mut want = b"\x81\x06shared\x8a\x00".to_vec();
+        want.extend_from_slice(&header(Kind::Text, large.len()));
+        want.extend_from_slice(&large);
+        want.extend_from_slice(b"\x81\x06shared");
+        assert_eq!(out, want);
         assert!(b.is_empty());
     }
 }
