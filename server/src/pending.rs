@@ -4,11 +4,15 @@
 //!
 //! - **Per IP address** (`max_per_ip`): a new socket past it closes that address's oldest
 //!   pending socket. One address opening sockets it does not use only pushes out its own.
-//! - **In total** (`max_total`): past it, the oldest pending socket is closed if it has been
-//!   pending for `min_age` or more; otherwise accepting waits (the kernel's backlog holds
-//!   newcomers) until one finishes or ages. A flood of idle or slow sockets therefore holds
-//!   slots for at most `min_age` each while fresh clients keep getting through, and a burst
-//!   of real clients that need a moment to log in is paced rather than cut.
+//! - **In total** (`max_total`): past it, the oldest pending socket of the address that holds
+//!   the most is closed, as long as that address holds two or more; so a fresh client from an
+//!   address of its own is never pushed out by a flood from others, however many addresses
+//!   the flood comes from. When every address holds one (a storm of real clients), the oldest
+//!   is closed only once it has been pending for `min_age`; until then accepting waits (the
+//!   kernel's backlog holds newcomers), so clients that need a moment to log in are paced
+//!   rather than cut.
+//!
+//! Clients that share an address with a flooding one (behind the same NAT) share its bound.
 //!
 //! A socket leaves the pool when it closes, or when its WebSocket logs in or resumes
 //! ([`Slot::promote`]): from then on it counts under `max_connections` instead.
@@ -109,14 +113,24 @@ impl Pending {
         }
     }
 
-    /// Waits until the pool can take one more socket, pushing out the oldest if it is old
-    /// enough.
+    /// Waits until the pool can take one more socket: pushes out the oldest socket of the
+    /// address holding the most (two or more), else the oldest if it is old enough.
     pub async fn wait_for_room(&self) {
         loop {
             let notified = self.freed.notified();
             let wait = {
                 let mut inner = self.lock();
                 if inner.by_age.len() < self.limits.max_total {
+                    return;
+                }
+                let heaviest = inner
+                    .by_ip
+                    .values()
+                    .max_by_key(|keys| keys.len())
+                    .filter(|keys| keys.len() >= 2)
+                    .and_then(|keys| keys.front().copied());
+                if let Some(key) = heaviest {
+                    self.evict(&mut inner, key);
                     return;
                 }
                 let Some((&oldest, _)) = inner.by_age.first_key_value() else {
@@ -238,6 +252,21 @@ mod tests {
         a2.promote();
         drop(a3);
         assert_eq!(pool.count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_full_pool_pushes_out_the_address_that_holds_the_most() {
+        let pool = Pending::new(PendingLimits {
+            max_total: 3,
+            max_per_ip: 10,
+            min_age: Duration::from_secs(600),
+        });
+        let a1 = pool.register(ip(1));
+        let b1 = pool.register(ip(2));
+        let a2 = pool.register(ip(1));
+        pool.wait_for_room().await;
+        assert!(a1.evicted().is_cancelled());
+        assert!(!b1.evicted().is_cancelled() && !a2.evicted().is_cancelled());
     }
 
     #[tokio::test(start_paused = true)]

@@ -76,6 +76,40 @@ async fn one_address_flooding_sockets_pushes_out_only_its_own() {
 }
 
 #[tokio::test]
+async fn a_flood_from_other_addresses_does_not_push_out_a_fresh_client() {
+    let srv = server_with(|c| {
+        c.limits.max_pending_connections = 8;
+        c.limits.max_pending_per_ip = 8;
+        // Age alone would free a slot only after ten minutes.
+        c.limits.pending_min_age = Duration::from_secs(600);
+    })
+    .await;
+    let mut flood = Vec::new();
+    for i in 0..24 {
+        let from = roomcore_server::hostile::attacker_ip(i, 2);
+        flood.push(
+            roomcore_server::hostile::connect_from(srv.addr, None, from)
+                .await
+                .unwrap(),
+        );
+    }
+    // From 127.0.0.1, an address of its own: served at once, and not pushed out while it
+    // logs in, though the flood goes on.
+    let mut c = srv.client().await;
+    for i in 24..40 {
+        let from = roomcore_server::hostile::attacker_ip(i, 2);
+        flood.push(
+            roomcore_server::hostile::connect_from(srv.addr, None, from)
+                .await
+                .unwrap(),
+        );
+    }
+    c.login("s1", "alice").await;
+    let (status, _) = http(srv.addr, "GET", "/app.css", None, "").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
 async fn a_request_whose_headers_never_end_is_closed() {
     let srv = server_with(|c| c.limits.header_read_timeout = Duration::from_millis(300)).await;
     let mut silent = TcpStream::connect(srv.addr).await.unwrap();
