@@ -2,9 +2,9 @@
 //! line by line, and the check that the total fits `--memory-budget-mib`.
 //!
 //! Each line is a count the limits allow times the bytes one item can cost at most. The
-//! per-item costs are upper bounds read from the data structures and checked against
-//! measurements (`server/FIGURES.md`): e.g. a room with the most attributes measured 10.6 kB
-//! of RSS each, counted here as 1 KiB plus twice its attribute bytes. `roomcore-server budget`
+//! per-item costs are upper bounds read from the data structures and set against
+//! measurements (`server/FIGURES.md`): e.g. a room with the most attributes measured 10.55 kB
+//! of RSS each, counted here as 12.9 kB. `roomcore-server budget`
 //! prints the table for the given flags; `server/README.md` shows it for the defaults.
 
 use crate::config::ServerConfig;

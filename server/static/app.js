@@ -1,5 +1,5 @@
-// roomcore live page: one WebSocket per page, speaking the JSON frames of DESIGN.md
-// section 6 (see server/src/frames.rs). No build step, no dependencies.
+// roomcore live page: one WebSocket per page, speaking the JSON frames of the trace format
+// (see server/src/frames.rs). No build step, no dependencies.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
