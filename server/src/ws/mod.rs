@@ -2,9 +2,9 @@
 //! rather than through a general-purpose library, for three reasons:
 //!
 //! - **Shared frames, no copies.** An output is serialized once and every recipient's writer
-//!   sends the same reference-counted bytes after its own 2-10 byte header ([`write`]); a
-//!   library with an output buffer would copy each frame into a per-connection buffer that
-//!   keeps its largest size for the connection's life.
+//!   sends the same reference-counted bytes after its own 2-10 byte header
+//!   ([`write`](mod@write)); a library with an output buffer would copy each frame into a
+//!   per-connection buffer that keeps its largest size for the connection's life.
 //! - **Limits on what a client makes the server hold** ([`read`]): frame and message size,
 //!   fragments per message, and when a message started (a message trickled in slowly is cut
 //!   by the connection task). The read buffer is released after a large message.
