@@ -340,6 +340,8 @@ pub async fn non_readers(
                     "request": request, "room_id": room, "payload": payload});
                 command(&mut ws, m, request).await?;
             }
+            let logout = json!({"type": "logout", "session": session, "request": 9});
+            let _ = command(&mut ws, logout, 9).await;
             let _ = ws.close(None).await;
             Ok::<(), io::Error>(())
         }));
@@ -387,6 +389,9 @@ pub async fn large_room(
             command(&mut ws, enter, 2).await?;
             let until = Instant::now() + read_for;
             while let Ok(Some(_)) = tokio::time::timeout_at(until, ws.next()).await {}
+            // Members leave as people do, so rounds do not pile up sessions waiting to resume.
+            let logout = json!({"type": "logout", "session": session, "request": 3});
+            let _ = command(&mut ws, logout, 3).await;
             let _ = ws.close(None).await;
             Ok::<(), io::Error>(())
         }));
