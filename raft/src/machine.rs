@@ -167,7 +167,7 @@ impl RoomMachine {
     }
 
     fn apply_input(&mut self, now: Millis, input: &Input) -> Response {
-        if let Some(refusal) = self.misplaced(rooms_named(input)) {
+        if let Some(refusal) = self.misplaced(input.rooms().to_vec()) {
             return refusal;
         }
         let mut out = Vec::new();
@@ -202,26 +202,6 @@ impl RoomMachine {
     /// Whether this shard owns `room` (always, when unsharded).
     pub(crate) fn owns(&self, room: &RoomId) -> bool {
         self.misplaced(vec![*room]).is_none()
-    }
-}
-
-/// The rooms an input names, which must all be owned by the shard applying it.
-fn rooms_named(input: &Input) -> Vec<RoomId> {
-    match input {
-        Input::CreateRoom { room, .. } | Input::EnterRoom { room, .. } => vec![room.id],
-        Input::SwitchRoom { from, to, .. } => vec![*from, to.id],
-        Input::JoinRoom { room_id, .. }
-        | Input::LeaveRoom { room_id, .. }
-        | Input::QueryMembers { room_id, .. }
-        | Input::SetRoomAttributes { room_id, .. }
-        | Input::DeleteRoomAttributes { room_id, .. }
-        | Input::SendRoomMessage { room_id, .. }
-        | Input::SetRoomMembersAttributes { room_id, .. }
-        | Input::DeleteRoomMembersAttributes { room_id, .. }
-        | Input::QueryRoomMembersAttributes { room_id, .. }
-        | Input::RemoveUsers { room_id, .. }
-        | Input::DismissRoom { room_id, .. } => vec![*room_id],
-        _ => vec![],
     }
 }
 

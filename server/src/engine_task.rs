@@ -20,7 +20,7 @@ use crate::pending::Slot;
 use crate::quota::{QuotaLimits, Quotas};
 use crate::routes::{Binding, ConnId, Kick, PendingBounds, Routes};
 use crate::token::ResumeToken;
-use roomcore::{Engine, Input, Millis, Output, RoomId, SessionId, Stamped};
+use roomcore::{Engine, Input, Millis, Output, SessionId, Stamped};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -306,7 +306,7 @@ impl EngineTask {
             },
             (_, None) => return,
         };
-        if let Some(room) = entered_room(input) {
+        if let Some(room) = input.target_room() {
             if grants
                 .as_ref()
                 .is_some_and(|g| !g.allows_room(room.as_str()))
@@ -571,14 +571,4 @@ fn is_ok_reply(output: &Output, session: SessionId) -> bool {
 #[must_use]
 pub fn fair_share(limits: &Limits) -> usize {
     limits.outbound_total_bytes / limits.max_connections.max(1)
-}
-
-/// The room a command would enter (and maybe create), for the token's room grants.
-fn entered_room(input: &Input) -> Option<RoomId> {
-    match input {
-        Input::CreateRoom { room, .. } | Input::EnterRoom { room, .. } => Some(room.id),
-        Input::JoinRoom { room_id, .. } => Some(*room_id),
-        Input::SwitchRoom { to, .. } => Some(to.id),
-        _ => None,
-    }
 }

@@ -213,31 +213,6 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
     })
 }
 
-/// The request number of a session command or admin command.
-#[must_use]
-pub fn request_of(input: &Input) -> Option<u64> {
-    match input {
-        Input::Login { request, .. }
-        | Input::Logout { request, .. }
-        | Input::CreateRoom { request, .. }
-        | Input::JoinRoom { request, .. }
-        | Input::EnterRoom { request, .. }
-        | Input::SwitchRoom { request, .. }
-        | Input::LeaveRoom { request, .. }
-        | Input::LeaveAllRooms { request, .. }
-        | Input::QueryMembers { request, .. }
-        | Input::SetRoomAttributes { request, .. }
-        | Input::DeleteRoomAttributes { request, .. }
-        | Input::SendRoomMessage { request, .. }
-        | Input::SetRoomMembersAttributes { request, .. }
-        | Input::DeleteRoomMembersAttributes { request, .. }
-        | Input::QueryRoomMembersAttributes { request, .. }
-        | Input::RemoveUsers { request, .. }
-        | Input::DismissRoom { request, .. } => Some(*request),
-        Input::LinkLost { .. } | Input::LinkRestored { .. } | Input::Tick => None,
-    }
-}
-
 /// `{"resume":{"session":..,"token":..}}`, sent after a successful login.
 #[must_use]
 pub fn resume_frame(session: SessionId, token: &str) -> String {
@@ -308,7 +283,7 @@ mod tests {
             panic!("not an input")
         };
         assert_eq!(request, Some(7));
-        assert_eq!(request_of(&input), Some(7));
+        assert_eq!(input.request(), Some(7));
     }
 
     #[test]

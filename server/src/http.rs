@@ -333,11 +333,11 @@ async fn admin(
             )
         }
     };
-    if !matches!(input, Input::RemoveUsers { .. } | Input::DismissRoom { .. }) {
+    if !input.is_admin() {
         return json_error(
             StatusCode::BAD_REQUEST,
             FrameErrorCode::NotAdmin,
-            "the admin endpoint takes remove_users and dismiss_room only",
+            "the admin endpoint takes admin commands only",
         );
     }
     let (tx, rx) = oneshot::channel();
