@@ -4,7 +4,9 @@
 # crate forbids unsafe code). The seed corpus is built here from the published traces
 # (tests/vectors, the demo, the golden snapshots) by the test kit's `fuzz-seeds`:
 # `trace_reader` gets each trace, `engine_vs_model` each trace translated into its command
-# alphabet. Nothing of it is stored in the repository; new inputs go to a scratch directory.
+# alphabet; none of that is stored. `engine_vs_model` also reads the few inputs kept in
+# fuzz/corpus/engine_vs_model/ (found by fuzzing, not copies of anything: they reach states
+# the translated traces do not). New inputs go to a scratch directory.
 # A crash fails the run and leaves its input in fuzz/artifacts/<target>/: minimise it with
 # `cargo fuzz tmin -s none <target> <file>`, then commit it under
 # tests/fuzz_regressions/<target>/ so `cargo test` replays it.
@@ -27,7 +29,7 @@ cargo run --quiet -p roomcore-testkit --bin fuzz-seeds -- \
 
 for target in $(cargo fuzz list); do
     printf '\n=== fuzz %s (%ss) ===\n' "$target" "$SECONDS_PER_TARGET"
-    mkdir -p "$scratch/new/$target"
-    cargo fuzz run -s none "$target" "$scratch/new/$target" "$scratch/seeds/$target" -- \
-        -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1
+    mkdir -p "$scratch/new/$target" "fuzz/corpus/$target"
+    cargo fuzz run -s none "$target" "$scratch/new/$target" "$scratch/seeds/$target" \
+        "fuzz/corpus/$target" -- -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1
 done

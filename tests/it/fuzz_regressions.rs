@@ -1,7 +1,8 @@
 //! Replays fuzz inputs in `cargo test`, through the same bodies and the same decoding
 //! (`Arbitrary::arbitrary_take_rest`) the fuzz targets use: every crash file committed under
-//! tests/fuzz_regressions/<target>/, and the seeds ci/fuzz.sh builds from the published
-//! traces (tests/vectors, the demo, the golden snapshots) when fuzzing starts.
+//! tests/fuzz_regressions/<target>/, the inputs kept in fuzz/corpus/<target>/, and the seeds
+//! ci/fuzz.sh builds from the published traces (tests/vectors, the demo, the golden
+//! snapshots) when fuzzing starts.
 //! `engine_vs_model` inputs are replayed with every harness check on (the fuzzer runs a
 //! lighter set for speed).
 
@@ -41,10 +42,16 @@ fn engine_vs_model(name: &str, bytes: &[u8]) {
     }
 }
 
-/// Crash files (none committed yet: the fuzzers have found nothing so far) and the seeds.
+/// Crash files (none committed yet: the fuzzers have found nothing so far), the kept corpus
+/// and the generated seeds.
 #[test]
 fn engine_vs_model_inputs_pass() {
-    for path in files("tests/fuzz_regressions/engine_vs_model") {
+    let kept = files("fuzz/corpus/engine_vs_model");
+    assert!(!kept.is_empty(), "fuzz/corpus/engine_vs_model is missing");
+    for path in kept
+        .into_iter()
+        .chain(files("tests/fuzz_regressions/engine_vs_model"))
+    {
         let bytes = std::fs::read(&path).expect("readable");
         engine_vs_model(&path.display().to_string(), &bytes);
     }
@@ -57,7 +64,10 @@ fn engine_vs_model_inputs_pass() {
 
 #[test]
 fn trace_reader_inputs_pass() {
-    for path in files("tests/fuzz_regressions/trace_reader") {
+    for path in files("fuzz/corpus/trace_reader")
+        .into_iter()
+        .chain(files("tests/fuzz_regressions/trace_reader"))
+    {
         trace_reader(&std::fs::read(&path).expect("readable"));
     }
     for s in generated_seeds() {

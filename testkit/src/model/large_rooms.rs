@@ -15,7 +15,7 @@
 //!   change, before that change.
 //! - A room that empties or is dismissed drops its window silently.
 //! - A link lost while a window is open starts its reconnect view at the window's start
-//!   (the start list and the departures since), see `link.rs`.
+//!   (the start list and the departures since), see `reconnect.rs`.
 
 use super::state::{MWindow, TimerWhat};
 use super::Model;

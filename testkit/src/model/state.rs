@@ -74,7 +74,7 @@ pub(super) struct MRoom {
     /// Member attributes by user: an entry appears when a member's attributes are first
     /// written and stays (even emptied by deletes) until that member leaves.
     pub(super) member_attrs: BTreeMap<UserId, BTreeMap<String, String>>,
-    /// The open coalescing window of a large room (see `batch.rs`).
+    /// The open coalescing window of a large room (see `large_rooms.rs`).
     pub(super) window: Option<MWindow>,
 }
 
