@@ -56,16 +56,6 @@ pub fn is_refused(input: &Input, outs: &[Output]) -> bool {
     })
 }
 
-/// Rooms an input names (its flow events may go to the caller even if it never joins).
-pub fn named_rooms(input: &Input) -> Vec<RoomId> {
-    match input {
-        Input::CreateRoom { room, .. } | Input::EnterRoom { room, .. } => vec![room.id],
-        Input::JoinRoom { room_id, .. } => vec![*room_id],
-        Input::SwitchRoom { from, to, .. } => vec![*from, to.id],
-        _ => Vec::new(),
-    }
-}
-
 /// No output about a room reaches a session that is not in it (before or after the step),
 /// except the caller's own flow events for a room its input names; member events (joins,
 /// leaves, messages, attribute updates) reach only live members; a room-addressed delta has
@@ -98,14 +88,7 @@ pub fn check_recipients(
         let (Some(s), Some(r)) = (o.session(), o.room_id()) else {
             continue;
         };
-        let member_event = matches!(
-            o,
-            Output::MembersJoined { .. }
-                | Output::MembersLeft { .. }
-                | Output::RoomMessage { .. }
-                | Output::RoomAttributesUpdated { .. }
-                | Output::RoomMemberAttributesUpdated { .. }
-        );
+        let member_event = o.kind().is_member_event();
         if member_event {
             if after.get(&(s, r)) != Some(&RoomState::Connected) {
                 return Err(format!(

@@ -17,7 +17,7 @@
 
 use crate::checks::{
     check_message, check_recipients, check_restore, check_stamps, check_transitions, is_refused,
-    memberships, message_room, named_rooms, snapshot,
+    memberships, message_room, snapshot,
 };
 use roomcore::config::Config;
 use roomcore::input::Input;
@@ -25,16 +25,7 @@ use roomcore::output::Output;
 use roomcore::time::Millis;
 use roomcore::Engine;
 
-/// One step of a transcript: a timer group (`input` absent) or an input, and what it output.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    /// When it happened (a timer group: its deadline).
-    pub at: u64,
-    /// The input; absent for timers.
-    pub input: Option<Input>,
-    /// Its outputs, in emission order.
-    pub out: Vec<Output>,
-}
+pub use crate::transcript::Step;
 
 /// Drives an engine with checks after every step. Its methods return `Err` with a
 /// description when a check fails.
@@ -122,7 +113,7 @@ impl Harness {
                 return Err(format!("refused {input:?} told someone else: {o:?}"));
             }
         }
-        check_recipients(&outs, &before, &after, caller, &named_rooms(&input))
+        check_recipients(&outs, &before, &after, caller, &input.rooms())
             .map_err(|e| format!("{e} (input {input:?})"))?;
         check_transitions(&outs, &before, &after).map_err(|e| format!("{e} (input {input:?})"))?;
         check_message(&input, &outs, before_seq, &after)

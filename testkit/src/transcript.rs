@@ -9,9 +9,9 @@
 //! - a timer group (a step without an input) is written as a `tick` at its deadline: a
 //!   trace fires due timers before each input, so the tick fires exactly that group.
 
-use crate::harness::Step;
 use roomcore::config::Config;
 use roomcore::input::Input;
+use roomcore::output::Output;
 use roomcore::output::Stamped;
 use roomcore::time::Millis;
 use roomcore::trace::{write_input, write_output};
@@ -98,4 +98,15 @@ mod tests {
              {\"at\":1000,\"out\":{\"type\":\"room_destroyed\",\"room_id\":\"r1\",\"cause\":\"empty\"}}\n"
         );
     }
+}
+
+/// One step of a transcript: a timer group (`input` absent) or an input, and what it output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// When it happened (a timer group: its deadline).
+    pub at: u64,
+    /// The input; absent for timers.
+    pub input: Option<Input>,
+    /// Its outputs, in emission order.
+    pub out: Vec<Output>,
 }

@@ -1,4 +1,4 @@
-//! Switch room: every row of ZIM's switch table and every branch of its flowchart (seed 003).
+//! Switch room: every row of ZIM's switch table and every branch of its flowchart (docs/flows.md, "Switch").
 //!
 //! Flowchart branches: target exists -> success; target missing -> server room limit reached
 //! -> fail; not reached -> `create_if_missing` false -> fail, true -> create from `to_info` +

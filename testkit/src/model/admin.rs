@@ -1,8 +1,8 @@
 //! Server-side (admin) commands: kick and dismiss.
 
 use super::emit::members_of;
+use super::state::Model;
 use super::validate;
-use super::Model;
 use roomcore::error::Error;
 use roomcore::ids::{RoomId, UserId};
 use roomcore::output::{DestroyCause, LeaveReason, Output, ReplyOk, RoomEvent, RoomState};

@@ -2,8 +2,8 @@
 //! marked delete-after-owner-left go when their owner leaves.
 
 use super::state::MAttr;
+use super::state::Model;
 use super::validate;
-use super::Model;
 use roomcore::error::Error;
 use roomcore::ids::{RoomId, SessionId, UserId};
 use roomcore::output::{Output, ReplyOk};

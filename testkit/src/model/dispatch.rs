@@ -2,8 +2,8 @@
 //! each input dispatched to the rule that handles it, as the engine's `handle_*` methods.
 
 use super::attributes::SetFlags;
+use super::state::Model;
 use super::state::TimerWhat;
-use super::Model;
 use roomcore::input::Input;
 use roomcore::output::Stamped;
 use roomcore::time::Millis;

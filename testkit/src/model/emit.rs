@@ -1,7 +1,7 @@
 //! Output helpers: every output the model produces goes through [`Model::emit`], stamped
 //! with the time of the step.
 
-use super::Model;
+use super::state::Model;
 use roomcore::error::Error;
 use roomcore::ids::{RoomId, SessionId, UserId};
 use roomcore::input::RequestId;

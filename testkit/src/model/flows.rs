@@ -1,8 +1,8 @@
 //! Room flows: create, join, enter, switch, leave, leave-all, each bracketed by
 //! `room_state_changed` events when it starts and when it fails or succeeds.
 
+use super::state::Model;
 use super::validate;
-use super::Model;
 use roomcore::config::RoomConfig;
 use roomcore::error::Error;
 use roomcore::ids::{RoomId, SessionId, UserId};

@@ -2,7 +2,7 @@
 //! model (the same questions as the engine's public getters), and the lookups the rules
 //! share.
 
-use super::Model;
+use super::state::Model;
 use roomcore::config::Config;
 use roomcore::error::Error;
 use roomcore::ids::{RoomId, SessionId, UserId};

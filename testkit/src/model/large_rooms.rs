@@ -17,8 +17,8 @@
 //! - A link lost while a window is open starts its reconnect view at the window's start
 //!   (the start list and the departures since), see `reconnect.rs`.
 
+use super::state::Model;
 use super::state::{MWindow, TimerWhat};
-use super::Model;
 use roomcore::ids::{RoomId, UserId};
 use roomcore::output::{LeaveReason, Member, MemberLeft, Output};
 

@@ -2,8 +2,8 @@
 
 use super::ops::single;
 use super::state::MSession;
+use super::state::Model;
 use super::validate;
-use super::Model;
 use roomcore::error::Error;
 use roomcore::ids::{SessionId, UserId};
 use roomcore::input::RequestId;

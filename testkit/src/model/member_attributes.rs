@@ -14,15 +14,12 @@
 //! - a member who leaves takes its attributes along (the others are told it has none, if
 //!   it had any); another device of the same user taking its place is not a leave.
 
+use super::state::{MemberAttributeSets, Model};
 use super::validate;
-use super::Model;
 use roomcore::error::Error;
 use roomcore::ids::{RoomId, SessionId, UserId};
 use roomcore::output::{MemberAttributesInfo, Output, ReplyOk};
 use std::collections::BTreeMap;
-
-/// Members with their attribute sets, by user id.
-pub type MemberAttributeSets = BTreeMap<UserId, BTreeMap<String, String>>;
 
 /// The members a call names: those in the room, and the rest.
 struct Named {

@@ -1,8 +1,8 @@
 //! Room messages: sent by a live member to the other live members, numbered per room, under
 //! a per-session rate limit.
 
+use super::state::Model;
 use super::validate;
-use super::Model;
 use roomcore::error::Error;
 use roomcore::ids::{RoomId, SessionId};
 use roomcore::output::{Output, ReplyOk};

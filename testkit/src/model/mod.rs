@@ -37,37 +37,11 @@ mod reconnect;
 mod state;
 mod validate;
 
-pub use member_attributes::MemberAttributeSets;
-pub use state::Canonical;
+pub use state::{Canonical, MemberAttributeSets, Model};
 
 use roomcore::config::Config;
-use roomcore::ids::{RoomId, SessionId};
-use roomcore::output::Stamped;
-use state::{MRoom, MSession, Timer, TimerWhat};
+use state::{Timer, TimerWhat};
 use std::collections::BTreeMap;
-
-/// The reference model. See the module docs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Model {
-    cfg: Config,
-    now: u64,
-    /// Live (logged-in) sessions.
-    sessions: BTreeMap<SessionId, MSession>,
-    /// Closed session ids with the time they are forgotten, oldest first, one entry per id.
-    closed: Vec<(SessionId, u64)>,
-    rooms: BTreeMap<RoomId, MRoom>,
-    /// Pending timers, in no particular order; the earliest `(deadline, seq)` fires first.
-    timers: Vec<Timer>,
-    /// Arming counter: timers due at the same moment fire in the order they were armed.
-    next_timer_seq: u64,
-    /// Counter naming each room that comes into existence (for paging cursors) and each login
-    /// (for "older session" order).
-    next_generation: u64,
-    /// Outputs of the step in progress.
-    out: Vec<Stamped>,
-    /// Time stamp of the outputs being produced.
-    stamp: u64,
-}
 
 impl Model {
     /// A fresh model at time zero. `None` if the config is invalid (the engine refuses it too).

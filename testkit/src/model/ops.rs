@@ -3,8 +3,8 @@
 //! reconnect rules and the device policy change memberships through these.
 
 use super::emit::members_of;
+use super::state::Model;
 use super::state::{MAttr, MMember, MRoom, TimerWhat};
-use super::Model;
 use roomcore::config::{DevicePolicy, RoomConfig};
 use roomcore::ids::{RoomId, SessionId, UserId};
 use roomcore::input::RoomInfo;

@@ -3,8 +3,8 @@
 //! side the cursors it issued.
 
 use super::state::MMember;
+use super::state::Model;
 use super::validate;
-use super::Model;
 use roomcore::error::Error;
 use roomcore::ids::{RoomId, SessionId};
 use roomcore::output::{Member, ReplyOk};

@@ -12,8 +12,8 @@
 //! back after leaving the stay the session knew with attributes written during it, even if
 //! deletes had emptied them: the session may know a set from before its loss).
 
+use super::state::Model;
 use super::state::{LostView, TimerWhat};
-use super::Model;
 use roomcore::ids::{RoomId, SessionId, UserId};
 use roomcore::output::{
     LeaveReason, Member, MemberAttributesInfo, Members, Output, RoomEvent, RoomState,

@@ -1,8 +1,9 @@
 //! The model's plain data, and its canonical form (times relative to now, counters
 //! renumbered) for deduplicating explored states.
 
-use super::Model;
+use roomcore::config::Config;
 use roomcore::ids::{RoomId, SessionId, UserId};
+use roomcore::output::Stamped;
 use std::collections::BTreeMap;
 
 /// A live session.
@@ -202,3 +203,29 @@ impl Model {
         Canonical(c)
     }
 }
+
+/// The reference model. See the module docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Model {
+    pub(super) cfg: Config,
+    pub(super) now: u64,
+    /// Live (logged-in) sessions.
+    pub(super) sessions: BTreeMap<SessionId, MSession>,
+    /// Closed session ids with the time they are forgotten, oldest first, one entry per id.
+    pub(super) closed: Vec<(SessionId, u64)>,
+    pub(super) rooms: BTreeMap<RoomId, MRoom>,
+    /// Pending timers, in no particular order; the earliest `(deadline, seq)` fires first.
+    pub(super) timers: Vec<Timer>,
+    /// Arming counter: timers due at the same moment fire in the order they were armed.
+    pub(super) next_timer_seq: u64,
+    /// Counter naming each room that comes into existence (for paging cursors) and each login
+    /// (for "older session" order).
+    pub(super) next_generation: u64,
+    /// Outputs of the step in progress.
+    pub(super) out: Vec<Stamped>,
+    /// Time stamp of the outputs being produced.
+    pub(super) stamp: u64,
+}
+
+/// Member attributes of a room, in the model's shape: each member that has any, by user.
+pub type MemberAttributeSets = BTreeMap<UserId, BTreeMap<String, String>>;
