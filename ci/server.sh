@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The reference server (server/, issue 8) end to end, beyond `cargo test`: the live page in
-# headless Chromium (a switch between two rooms with a second client watching; screenshots in
-# server/browser-test/out/), then a bounded load run on loopback as a smoke check.
+# The reference server (server/) end to end, beyond `cargo test`:
+#  1. the live page in headless Chromium against a development server (--insecure-dev: the
+#     page gets its access tokens from it); screenshots in server/browser-test/out/;
+#  2. a bounded load run against a server that requires signed access tokens (the load
+#     tool mints them with the same key);
+#  3. a hostile-client soak (server/README.md, "Hostile clients"): idle and slow sockets and
+#     unfinished fragmented messages from 20 other addresses, rounds of members that never
+#     read and of a 1,000-member room joined at once, while a fresh client is probed every
+#     half second; it fails if any probe is not served or the server's RSS passes the bound.
 #
-#   bash ci/server.sh                                     # CI: 200 clients x 5 s
-#   LOAD_CLIENTS=1000 LOAD_SECONDS=30 SKIP_BROWSER=1 bash ci/server.sh   # server/FIGURES.md
+#   bash ci/server.sh                                     # CI: 200 clients x 5 s, 60 s soak
+#   LOAD_CLIENTS=1000 LOAD_SECONDS=30 SKIP_BROWSER=1 SKIP_SOAK=1 bash ci/server.sh   # FIGURES
 #
 # Needs node/npm; installs Debian's chromium when /usr/bin/chromium is missing (CI runs as
-# root on a fresh Debian machine). About 1 minute on a warm machine besides the release build.
+# root on a fresh Debian machine). About 2 minutes on a warm machine besides the release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +22,9 @@ LOAD_SECONDS="${LOAD_SECONDS:-5}"
 LOAD_ROOMS="${LOAD_ROOMS:-$(( LOAD_CLIENTS / 10 > 4 ? LOAD_CLIENTS / 10 : 4 ))}"
 LOAD_THINK_MS="${LOAD_THINK_MS:-0}"
 SKIP_BROWSER="${SKIP_BROWSER:-0}"
+SKIP_SOAK="${SKIP_SOAK:-0}"
+SOAK_SECONDS="${SOAK_SECONDS:-60}"
+SOAK_MAX_RSS_MIB="${SOAK_MAX_RSS_MIB:-512}"
 bin="${CARGO_TARGET_DIR:-target}/release"
 
 step() { printf '\n=== server: %s ===\n' "$1"; }
@@ -33,44 +42,67 @@ fi
 step "build (release)"
 cargo build --release -p roomcore-server --bins
 
-step "start the server on a free port"
 workdir="$(mktemp -d)"
-server_pid=""
+pids=()
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$workdir"
 }
 trap cleanup EXIT
-# Each load client is a closed loop with no think time, far hotter than a person: the
-# per-connection frame rate is raised so the run measures the server, not the rate limit.
-ROOMCORE_ADMIN_TOKEN="ci-$$-$RANDOM" "$bin/roomcore-server" \
-  --listen 127.0.0.1:0 --frames-per-s 1000 --frames-burst 1000 \
-  > "$workdir/server.out" 2> "$workdir/server.err" &
-server_pid=$!
-url=""
-for _ in $(seq 1 100); do
-  url="$(grep -o 'http://[0-9.:]*' "$workdir/server.out" || true)"
-  [ -n "$url" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$workdir/server.err"; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "server did not start"; exit 1; }
-echo "server at $url/"
+"$bin/roomcore-server" keygen > "$workdir/signing.key"
+ROOMCORE_ADMIN_TOKEN="$("$bin/roomcore-server" keygen)"
+export ROOMCORE_ADMIN_TOKEN
+
+# start NAME FLAGS...: starts a server on a free port; sets $url and $server_pid.
+start() {
+  local name="$1"; shift
+  "$bin/roomcore-server" --listen 127.0.0.1:0 "$@" \
+    > "$workdir/$name.out" 2> "$workdir/$name.err" &
+  server_pid=$!
+  pids+=("$server_pid")
+  url=""
+  for _ in $(seq 1 100); do
+    url="$(grep -o 'http://[0-9.:]*' "$workdir/$name.out" | head -1 || true)"
+    [ -n "$url" ] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$workdir/$name.err"; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$url" ] || { echo "server $name did not start"; exit 1; }
+  echo "server $name at $url/ (pid $server_pid)"
+}
 
 if [ "$SKIP_BROWSER" != 1 ]; then
-  step "browser test: switch between two rooms with a second client watching"
+  step "browser test: switch between two rooms with a second client watching (dev server)"
+  start dev --insecure-dev
+  grep -q "INSECURE DEV MODE" "$workdir/dev.out"
   timeout 120 node server/browser-test/switch.test.mjs "$url/"
   ls -l server/browser-test/out/
+  kill "$server_pid"
 fi
 
 step "load run: $LOAD_CLIENTS clients x $LOAD_SECONDS s over $LOAD_ROOMS rooms, think $LOAD_THINK_MS ms"
+# Each load client is a closed loop with no think time, far hotter than a person: the
+# per-connection frame rate is raised so the run measures the server, not the rate limit.
+start load --signing-key-file "$workdir/signing.key" --frames-per-s 1000 --frames-burst 1000
 nproc
 uptime
 timeout $(( LOAD_SECONDS + 120 )) "$bin/roomcore-load" --url "${url/http/ws}/ws" \
+  --signing-key-file "$workdir/signing.key" \
   --clients "$LOAD_CLIENTS" --duration-s "$LOAD_SECONDS" --rooms "$LOAD_ROOMS" \
   --think-ms "$LOAD_THINK_MS"
-
-step "the server survived"
 kill -0 "$server_pid"
 grep -E 'VmHWM|Threads' "/proc/$server_pid/status" || true
+kill "$server_pid"
+
+if [ "$SKIP_SOAK" != 1 ]; then
+  step "hostile-client soak: $SOAK_SECONDS s with default limits, RSS bound $SOAK_MAX_RSS_MIB MiB"
+  start soak --signing-key-file "$workdir/signing.key"
+  timeout $(( SOAK_SECONDS + 120 )) "$bin/roomcore-hostile" --addr "${url#http://}" \
+    --pid "$server_pid" --signing-key-file "$workdir/signing.key" --attacker-ips 20 \
+    soak --seconds "$SOAK_SECONDS" --max-rss-mib "$SOAK_MAX_RSS_MIB" \
+    --idle-sockets 1200 --fragment-sockets 200 --non-readers 40 --room-members 1000
+  kill -0 "$server_pid"
+  curl -s -H "Authorization: Bearer $ROOMCORE_ADMIN_TOKEN" "$url/admin/stats" || true
+  echo
+fi
 echo "ok"

@@ -10,12 +10,51 @@
 //! compared only with [`CheckOptions::compare_messages`]. A field the expected line does not
 //! name is not compared: the format grows by new optional fields, and a vector written
 //! before one was added keeps passing.
+//!
+//! A vector may also be an insta snapshot (`.snap`) holding a trace: [`skip_front_matter`]
+//! reads its YAML front matter as blank lines, so the crate's golden transcripts are vectors
+//! too, and line numbers still point into the file.
 
 use crate::output::{Recipient, Stamped};
-use crate::trace::{json_diff, output_line, to_value, Player, Record, TraceError};
+use crate::trace::{json_diff, output_line, to_value, Player, Record, TraceError, MAX_LINE_BYTES};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::io::BufRead;
+use std::io::{self, BufRead, Chain, Cursor, Read};
+
+/// The most lines a snapshot's front matter may have (insta writes four or five).
+pub const MAX_FRONT_MATTER_LINES: usize = 64;
+
+/// Reads a trace that may be wrapped in an insta snapshot: when the first line is `---`, every
+/// line through the next `---` line reads as a blank line (so later line numbers still match
+/// the file); anything else reads unchanged. A front matter that does not close within
+/// [`MAX_FRONT_MATTER_LINES`] lines, or has a line longer than a trace line may be, is given
+/// back as it is (and is then reported as a bad trace line).
+///
+/// # Errors
+/// When reading fails.
+pub fn skip_front_matter<R: BufRead>(mut inner: R) -> io::Result<Chain<Cursor<Vec<u8>>, R>> {
+    let mut consumed = Vec::new();
+    let mut lines = 0;
+    loop {
+        let start = consumed.len();
+        let limit = MAX_LINE_BYTES as u64 + 2;
+        (&mut inner).take(limit).read_until(b'\n', &mut consumed)?;
+        let line = &consumed[start..];
+        let whole = line.ends_with(b"\n");
+        let text = line.strip_suffix(b"\n").unwrap_or(line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        let fence = text == b"---";
+        lines += 1;
+        let opening = lines == 1;
+        if (opening && !fence) || !whole || lines > MAX_FRONT_MATTER_LINES {
+            // Not a snapshot, or not one we can skip: the reader sees every byte.
+            return Ok(Cursor::new(consumed).chain(inner));
+        }
+        if fence && !opening {
+            return Ok(Cursor::new(vec![b'\n'; lines]).chain(inner));
+        }
+    }
+}
 
 /// How strictly to compare.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -231,5 +270,58 @@ fn json_within(expected: &serde_json::Value, actual: &serde_json::Value) -> bool
             e.len() == a.len() && e.iter().zip(a).all(|(x, y)| json_within(x, y))
         }
         _ => expected == actual,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unwrapped(text: &str) -> String {
+        let mut out = String::new();
+        skip_front_matter(text.as_bytes())
+            .and_then(|mut r| r.read_to_string(&mut out))
+            .expect("reads");
+        out
+    }
+
+    #[test]
+    fn front_matter_reads_as_blank_lines() {
+        let snap = "---\nsource: tests/it/x.rs\nexpression: t.jsonl()\n---\n{\"at\":0}\n";
+        assert_eq!(unwrapped(snap), "\n\n\n\n{\"at\":0}\n");
+        let crlf = "---\r\na: b\r\n---\r\nx\r\n";
+        assert_eq!(unwrapped(crlf), "\n\n\nx\r\n");
+    }
+
+    #[test]
+    fn anything_else_reads_unchanged() {
+        for text in [
+            "{\"at\":0}\n---\n",
+            "",
+            "--- \nx\n---\n",
+            "---\nnever closed\n",
+            "---",
+        ] {
+            assert_eq!(unwrapped(text), text);
+        }
+        let long = format!("---\n{}\n---\n", "x".repeat(MAX_LINE_BYTES + 5));
+        assert_eq!(unwrapped(&long), long);
+    }
+
+    #[test]
+    fn a_snapshot_checks_with_line_numbers_of_the_file() {
+        let snap = "---\nsource: x\n---\n{\"at\":0,\"in\":{\"type\":\"tick\"}}\n{\"at\":0,\"out\":{\"type\":\"room_created\",\"room_id\":\"r\"}}\n";
+        let report = check(
+            skip_front_matter(snap.as_bytes()).expect("reads"),
+            CheckOptions::default(),
+        )
+        .expect("valid");
+        assert_eq!(report.inputs, 1);
+        assert_eq!(report.divergences.len(), 1);
+        assert_eq!(report.divergences[0].input_line, 4);
+        assert_eq!(
+            report.divergences[0].expected.as_ref().map(|e| e.0),
+            Some(5)
+        );
     }
 }

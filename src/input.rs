@@ -619,6 +619,43 @@ impl Input {
         }
     }
 
+    /// The room a session command would put its session in (and may create): the room of
+    /// `create_room`, `join_room` and `enter_room`, the target of `switch_room`. Admin
+    /// commands and the rest put no session anywhere on its own request.
+    #[must_use]
+    pub fn target_room(&self) -> Option<RoomId> {
+        match self {
+            Input::CreateRoom { room, .. } | Input::EnterRoom { room, .. } => Some(room.id),
+            Input::JoinRoom { room_id, .. } => Some(*room_id),
+            Input::SwitchRoom { to, .. } => Some(to.id),
+            Input::Login { .. }
+            | Input::Logout { .. }
+            | Input::LinkLost { .. }
+            | Input::LinkRestored { .. }
+            | Input::LeaveRoom { .. }
+            | Input::LeaveAllRooms { .. }
+            | Input::QueryMembers { .. }
+            | Input::SetRoomAttributes { .. }
+            | Input::DeleteRoomAttributes { .. }
+            | Input::SendRoomMessage { .. }
+            | Input::SetRoomMembersAttributes { .. }
+            | Input::DeleteRoomMembersAttributes { .. }
+            | Input::QueryRoomMembersAttributes { .. }
+            | Input::QueryRoomAttributes { .. }
+            | Input::QueryRoomOnlineCount { .. }
+            | Input::RemoveUsers { .. }
+            | Input::DismissRoom { .. }
+            | Input::AdminCreateRoom { .. }
+            | Input::ListRooms { .. }
+            | Input::QueryRoom { .. }
+            | Input::AdminSetRoomAttributes { .. }
+            | Input::MoveUsers { .. }
+            | Input::BanUsers { .. }
+            | Input::UnbanUsers { .. }
+            | Input::Tick => None,
+        }
+    }
+
     /// The rooms the input names, in the order it names them (a switch: source, then
     /// target). Inputs about a session's rooms in general (`leave_all_rooms`, `logout`,
     /// link events) name none.

@@ -74,19 +74,11 @@ pub mod config;
 pub mod dialect;
 mod engine;
 pub mod error;
-#[cfg(feature = "fuzzing")]
-pub mod fuzz;
 pub mod ids;
 pub mod input;
-#[cfg(feature = "testing")]
-pub mod model;
 pub mod output;
 #[cfg(feature = "trace")]
 pub mod render;
-#[cfg(feature = "testing")]
-pub mod sim;
-#[cfg(feature = "testing")]
-pub mod testing;
 pub mod time;
 #[cfg(feature = "trace")]
 pub mod trace;

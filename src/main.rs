@@ -5,7 +5,7 @@
 //! (the message names the line and the problem).
 
 use clap::{Parser, Subcommand, ValueEnum};
-use roomcore::check::{check, CheckOptions, Report};
+use roomcore::check::{check, skip_front_matter, CheckOptions, Report};
 use roomcore::dialect::Dialect;
 use roomcore::render::{Format, Renderer};
 use roomcore::trace::{write_input, write_step_outputs, Player, Record, TraceError};
@@ -40,7 +40,8 @@ enum Command {
     },
     /// Run vectors and report, per session, the first output that differs.
     Check {
-        /// Vector files, or directories of `.jsonl` vectors.
+        /// Vector files (a `.snap` snapshot holding a trace counts), or directories of `.jsonl`
+        /// vectors and `.snap` snapshots.
         #[arg(required = true)]
         vectors: Vec<PathBuf>,
         /// Also compare the `message` of error replies.
@@ -150,13 +151,16 @@ fn stdout() -> BufWriter<io::StdoutLock<'static>> {
     BufWriter::with_capacity(1 << 16, io::stdout().lock())
 }
 
-/// Opens a trace: a file, or standard input for `-`.
+/// Opens a trace: a file (an insta snapshot holding a trace reads without its front matter),
+/// or standard input for `-`.
 fn open(file: &str) -> Result<Box<dyn BufRead>, Fail> {
     if file == "-" {
         return Ok(Box::new(io::stdin().lock()));
     }
     let f = File::open(file).map_err(|e| Fail::Input(format!("{file}: cannot open: {e}")))?;
-    Ok(Box::new(BufReader::with_capacity(1 << 16, f)))
+    let unwrapped = skip_front_matter(BufReader::with_capacity(1 << 16, f))
+        .map_err(|e| Fail::Input(format!("{file}: cannot read: {e}")))?;
+    Ok(Box::new(unwrapped))
 }
 
 fn bad_trace(file: &str, e: &TraceError) -> Fail {
@@ -227,8 +231,8 @@ fn record(file: &str) -> Result<(), Fail> {
 
 // ---- check --------------------------------------------------------------------------------
 
-/// The vector files named: files as given, directories expanded to their `.jsonl` files in
-/// name order.
+/// The vector files named: files as given, directories expanded to their `.jsonl` vectors
+/// and `.snap` snapshots in name order.
 fn vector_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, Fail> {
     let mut files = Vec::new();
     for a in args {
@@ -240,7 +244,7 @@ fn vector_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, Fail> {
             .map_err(|e| Fail::Input(format!("{}: cannot list: {e}", a.display())))?;
         let mut found: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl" || x == "snap"))
             .collect();
         found.sort();
         files.extend(found);
@@ -250,7 +254,8 @@ fn vector_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, Fail> {
 
 fn check_one(path: &Path, options: CheckOptions) -> Result<Report, String> {
     let f = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    check(BufReader::new(f), options).map_err(|e| e.to_string())
+    let unwrapped = skip_front_matter(BufReader::new(f)).map_err(|e| e.to_string())?;
+    check(unwrapped, options).map_err(|e| e.to_string())
 }
 
 fn check_all(args: &[PathBuf], strict: bool) -> Result<(), Fail> {

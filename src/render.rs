@@ -426,8 +426,11 @@ impl<W: Write> Renderer<W> {
     fn text_step(&mut self, step: &Step<'_>) -> io::Result<()> {
         let line = step.line;
         match &step.record {
-            Record::Note(n) => writeln!(self.w, "{line:>5}  # {n}"),
-            Record::Config(_) => writeln!(self.w, "{line:>5}  config {}", step.text.trim()),
+            Record::Note(n) => writeln!(self.w, "{line:>5}  # {}", terminal_text(n)),
+            Record::Config(_) => {
+                let config = terminal_text(step.text.trim());
+                writeln!(self.w, "{line:>5}  config {config}")
+            }
             Record::Output(_) => Ok(()),
             Record::Input { at, input } => {
                 // Due timers fire before the input: show their outputs first.
@@ -436,11 +439,8 @@ impl<W: Write> Renderer<W> {
                     .session()
                     .map_or_else(|| admin_or_time(input), |s| s.to_string());
                 let at = at.as_ms();
-                writeln!(
-                    self.w,
-                    "{line:>5} {at:>8}  {who:<10} > {}",
-                    describe_input(input)
-                )?;
+                let (who, what) = (terminal_text(&who), terminal_text(&describe_input(input)));
+                writeln!(self.w, "{line:>5} {at:>8}  {who:<10} > {what}")?;
                 self.text_outputs(step, step.fired..step.outputs.len())
             }
         }
@@ -462,7 +462,10 @@ impl<W: Write> Renderer<W> {
                 Recipient::Service => "server".to_owned(),
             };
             let mark = if timer { "  [timer]" } else { "" };
-            let text = self.output_text(s, cause);
+            let (who, text) = (
+                terminal_text(&who),
+                terminal_text(&self.output_text(s, cause)),
+            );
             let at = s.at.as_ms();
             writeln!(self.w, "{:>5} {at:>8}  {who:<10} < {text}{mark}", "")?;
         }
@@ -568,4 +571,56 @@ pub fn mermaid_text(s: &str) -> String {
 
 fn sid_text(sid: Option<crate::ids::RoomSid>) -> String {
     sid.map_or_else(String::new, |s| format!(" {s}"))
+}
+
+/// Text safe on a terminal: control characters (escape sequences, carriage returns) from
+/// ids, names or payloads of a trace are shown as `\u{..}` escapes instead of being
+/// written raw.
+#[must_use]
+pub fn terminal_text(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_owned();
+    }
+    s.chars()
+        .fold(String::with_capacity(s.len()), |mut out, c| {
+            if c.is_control() {
+                let _ = write!(out, "{}", c.escape_unicode());
+            } else {
+                out.push(c);
+            }
+            out
+        })
+}
+
+#[cfg(test)]
+mod terminal_tests {
+    use super::terminal_text;
+
+    #[test]
+    fn control_characters_are_escaped_and_the_rest_kept() {
+        assert_eq!(terminal_text("room-1 é"), "room-1 é");
+        assert_eq!(terminal_text("a\u{1b}[2Jb\r"), "a\\u{1b}[2Jb\\u{d}");
+        assert_eq!(terminal_text("\u{9b}x"), "\\u{9b}x");
+    }
+
+    #[test]
+    fn a_rendered_text_table_carries_no_raw_escape_sequence() {
+        let trace = concat!(
+            r#"{"note":"clear \u001b[2J"}"#,
+            "\n",
+            r#"{"at":0,"in":{"type":"login","session":"s\u001b[31m","request":1,"user":"u\u001b]0;x\u0007"}}"#,
+            "\n",
+        );
+        let mut player = crate::trace::Player::new(trace.as_bytes());
+        let mut r = super::Renderer::new(Vec::new(), super::Format::Text, None);
+        while let Some(step) = player.next_step().expect("a valid trace") {
+            r.step(&step).expect("writing to a Vec");
+        }
+        let text = String::from_utf8(r.finish().expect("writing to a Vec")).expect("utf-8");
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(text.contains("s\\u{1b}[31m"), "{text}");
+    }
 }

@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| roomcore::fuzz::engine_vs_model(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| roomcore_testkit::fuzz::engine_vs_model(data));

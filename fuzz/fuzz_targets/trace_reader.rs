@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| roomcore::fuzz::trace_reader(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| roomcore_testkit::fuzz::trace_reader(data));

@@ -16,10 +16,35 @@ use openraft_rt_sim::SimInstant;
 
 use crate::proposal::{Command, Proposal, RequestKey};
 use crate::store::StateMachineStore;
-use crate::types::{Raft, TypeConfig};
+use crate::types::RoomTypes;
 
-/// A node's clock: the simulator's virtual time plus a fixed skew (a node whose clock lags
-/// or leads).
+/// What a leader reads to stamp proposals, in milliseconds.
+pub trait TimeSource: Clone + Send + Sync + 'static {
+    /// Now, in ms.
+    fn now_ms(&self) -> u64;
+}
+
+/// The wall clock: milliseconds since the Unix epoch. A deployment stamps with it so that
+/// time continues across restarts and leaders (a monotonic clock restarts from zero with
+/// its process; the engine would then hold time still until the new clock caught up). A
+/// leader whose clock lags cannot move time backwards: the engine clamps it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WallClock;
+
+impl TimeSource for WallClock {
+    // The one clock read of a deployed node (the replicated machine is under the crate's
+    // no-clock rule): a leader stamps proposals with it.
+    #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
+    fn now_ms(&self) -> u64 {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// A simulated node's clock: the simulator's virtual time plus a fixed skew (a node whose
+/// clock lags or leads).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Clock {
     /// Added to virtual time, in ms (negative: the clock lags).
@@ -30,6 +55,12 @@ impl Clock {
     /// Milliseconds since the simulation started, skewed, floored at 0.
     #[must_use]
     pub fn now_ms(&self) -> u64 {
+        TimeSource::now_ms(self)
+    }
+}
+
+impl TimeSource for Clock {
+    fn now_ms(&self) -> u64 {
         let ms = SimInstant::now().elapsed_since_start().as_millis();
         let ms = i64::try_from(ms).unwrap_or(i64::MAX);
         u64::try_from(ms.saturating_add(self.skew_ms)).unwrap_or(0)
@@ -38,7 +69,7 @@ impl Clock {
 
 /// A proposal stamped with `clock` now.
 #[must_use]
-pub fn stamp(clock: Clock, request: Option<RequestKey>, command: Command) -> Proposal {
+pub fn stamp<T: TimeSource>(clock: T, request: Option<RequestKey>, command: Command) -> Proposal {
     Proposal {
         request,
         now_ms: clock.now_ms(),
@@ -52,16 +83,20 @@ pub const DRIVER_POLL: Duration = Duration::from_millis(20);
 
 /// Runs until `alive` is cleared: while this node is the leader, proposes a tick whenever
 /// the engine's next deadline has come by `clock`.
-pub async fn run_ticks(raft: Raft, sm: StateMachineStore, clock: Clock, alive: Arc<AtomicBool>) {
+pub async fn run_ticks<C: RoomTypes, T: TimeSource>(
+    raft: openraft::Raft<C, StateMachineStore<C>>,
+    sm: StateMachineStore<C>,
+    clock: T,
+    alive: Arc<AtomicBool>,
+) {
     while alive.load(Ordering::Relaxed) {
         let mut wait = DRIVER_POLL;
         if raft.is_leader() {
             if let Some(due) = sm.read(|m| m.poll_timeout()) {
                 let now = clock.now_ms();
                 if due.0 <= now {
-                    let tick = stamp(clock, None, Command::Tick);
-                    let sent =
-                        TypeConfig::timeout(Duration::from_secs(1), raft.client_write(tick)).await;
+                    let tick = stamp(clock.clone(), None, Command::Tick);
+                    let sent = C::timeout(Duration::from_secs(1), raft.client_write(tick)).await;
                     if matches!(sent, Ok(Ok(_))) {
                         continue;
                     }
@@ -72,6 +107,6 @@ pub async fn run_ticks(raft: Raft, sm: StateMachineStore, clock: Clock, alive: A
                 wait = wait.min(Duration::from_millis(due.0 - now));
             }
         }
-        TypeConfig::sleep(wait).await;
+        C::sleep(wait).await;
     }
 }

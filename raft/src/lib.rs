@@ -7,16 +7,36 @@
 pub mod machine;
 pub mod proposal;
 pub mod recent;
+pub mod route;
+pub mod sessions;
 pub mod shard;
 mod switch;
 
-// openraft glue and the simulated deployment.
-pub mod cluster;
+// openraft glue, generic over the runtime.
+pub mod digest;
+pub mod disk;
 pub mod driver;
-pub mod network;
+pub mod log;
+pub mod persist;
 pub mod store;
 pub mod types;
 
+// The deployment on tokio: durable store, HTTP between nodes, the embeddable node.
+pub mod config;
+mod keeper;
+pub mod net;
+pub mod node;
+pub mod rpc;
+pub mod wire;
+
+// The simulated deployment (in-process network, virtual time).
+pub mod cluster;
+pub mod network;
+
+pub use config::NodeConfig;
 pub use machine::{Limits, OutboxEntry, RoomMachine};
+pub use node::{Node, OpenError, ProposeError, Proposed, Role, Status};
 pub use proposal::{Command, EnterResult, Proposal, RequestKey, Response, SwitchId, SwitchPlan};
+pub use sessions::{Handoff, Holder, SessionOp, SessionRefusal, TokenHash};
 pub use shard::{Placement, ShardId, ShardMap};
+pub use store::AppliedEntry;

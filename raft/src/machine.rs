@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::proposal::{Command, EnterResult, Proposal, RequestKey, Response, SwitchId, SwitchPlan};
 use crate::recent::Recent;
+use crate::sessions::{self, Sessions};
 use crate::shard::{ShardId, ShardMap};
 use crate::switch;
 
@@ -57,6 +58,9 @@ pub struct RoomMachine {
     pub(crate) outbox: BTreeMap<SessionId, OutboxEntry>,
     /// Target side: switch id -> result of step 2.
     pub(crate) entered: Recent<SwitchId, EnterResult>,
+    /// Which node holds which session, and resume-token hashes (see `sessions`).
+    #[serde(default)]
+    pub(crate) sessions: Sessions,
 }
 
 impl RoomMachine {
@@ -71,6 +75,7 @@ impl RoomMachine {
             placement: None,
             outbox: BTreeMap::new(),
             entered: Recent::new(limits.recent_switches),
+            sessions: Sessions::default(),
         })
     }
 
@@ -78,6 +83,12 @@ impl RoomMachine {
     #[must_use]
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The session table: holders and resume-token hashes.
+    #[must_use]
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 
     /// When the leader should propose the next tick.
@@ -140,8 +151,12 @@ impl RoomMachine {
                 session,
                 result,
             } => switch::finish(self, now, *switch, *session, result),
+            Command::Session { op } => sessions::apply(self, now, op),
         };
-        if let (Some(key), Response::Applied { outputs }) = (proposal.request, &response) {
+        self.sessions.forget_closed(&response);
+        if let (Some(key), Response::Applied { outputs } | Response::Session { outputs, .. }) =
+            (proposal.request, &response)
+        {
             let reply = outputs
                 .iter()
                 .find(|s| matches!(s.output, Output::Reply { .. } | Output::AdminReply { .. }))
@@ -152,7 +167,7 @@ impl RoomMachine {
     }
 
     fn apply_input(&mut self, now: Millis, input: &Input) -> Response {
-        if let Some(refusal) = self.misplaced(rooms_named(input)) {
+        if let Some(refusal) = self.misplaced(input.rooms().to_vec()) {
             return refusal;
         }
         let mut out = Vec::new();
@@ -187,26 +202,6 @@ impl RoomMachine {
     /// Whether this shard owns `room` (always, when unsharded).
     pub(crate) fn owns(&self, room: &RoomId) -> bool {
         self.misplaced(vec![*room]).is_none()
-    }
-}
-
-/// The rooms an input names, which must all be owned by the shard applying it.
-fn rooms_named(input: &Input) -> Vec<RoomId> {
-    match input {
-        Input::CreateRoom { room, .. } | Input::EnterRoom { room, .. } => vec![room.id],
-        Input::SwitchRoom { from, to, .. } => vec![*from, to.id],
-        Input::JoinRoom { room_id, .. }
-        | Input::LeaveRoom { room_id, .. }
-        | Input::QueryMembers { room_id, .. }
-        | Input::SetRoomAttributes { room_id, .. }
-        | Input::DeleteRoomAttributes { room_id, .. }
-        | Input::SendRoomMessage { room_id, .. }
-        | Input::SetRoomMembersAttributes { room_id, .. }
-        | Input::DeleteRoomMembersAttributes { room_id, .. }
-        | Input::QueryRoomMembersAttributes { room_id, .. }
-        | Input::RemoveUsers { room_id, .. }
-        | Input::DismissRoom { room_id, .. } => vec![*room_id],
-        _ => vec![],
     }
 }
 

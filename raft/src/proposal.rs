@@ -7,6 +7,7 @@ use roomcore::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::sessions::{Handoff, SessionOp, SessionRefusal};
 use crate::shard::{ShardId, ShardMap};
 
 /// A client request id: unique per client, so a retry of a write that timed out (and may
@@ -82,6 +83,12 @@ pub enum Command {
         /// What step 2 answered.
         result: EnterResult,
     },
+    /// Session bookkeeping of the embedding server: which node holds which session, resume
+    /// tokens (see [`crate::sessions`]).
+    Session {
+        /// The operation.
+        op: SessionOp,
+    },
 }
 
 /// A `switch_room` request whose rooms live on two shards.
@@ -149,6 +156,19 @@ pub enum Response {
         /// Outputs (the caller's target events, the target members' `members_joined`).
         outputs: Vec<Stamped>,
     },
+    /// A session operation was applied: the engine's outputs, and the sessions whose holder
+    /// changed (a node that held one and no longer does closes its connection).
+    Session {
+        /// The engine's outputs, stamped.
+        outputs: Vec<Stamped>,
+        /// Holder changes, in order.
+        handoffs: Vec<Handoff>,
+    },
+    /// A session operation changed nothing.
+    SessionRefused {
+        /// Why.
+        reason: SessionRefusal,
+    },
     /// An entry with no application data (a leader's blank entry, a membership change).
     Empty,
 }
@@ -158,7 +178,9 @@ impl Response {
     #[must_use]
     pub fn outputs(&self) -> &[Stamped] {
         match self {
-            Response::Applied { outputs } | Response::Entered { outputs, .. } => outputs,
+            Response::Applied { outputs }
+            | Response::Entered { outputs, .. }
+            | Response::Session { outputs, .. } => outputs,
             _ => &[],
         }
     }
@@ -173,6 +195,7 @@ impl fmt::Display for Proposal {
             Command::SwitchBegin { .. } => "switch_begin",
             Command::SwitchEnter { .. } => "switch_enter",
             Command::SwitchFinish { .. } => "switch_finish",
+            Command::Session { .. } => "session",
         };
         write!(f, "{what}@{}", self.now_ms)
     }

@@ -2,7 +2,8 @@
 // while bob, in both rooms, watches. Screenshots of both pages go to out/.
 //
 // Usage: node switch.test.mjs [SERVER_URL]
-//   SERVER_URL (or $ROOMCORE_URL): a running server, e.g. http://127.0.0.1:8080/
+//   SERVER_URL (or $ROOMCORE_URL): a running server started with --insecure-dev (the page
+//   gets its access tokens from it), e.g. http://127.0.0.1:8080/
 //   otherwise the script starts $ROOMCORE_SERVER_BIN (default ../../target/release/roomcore-server)
 //   on a free port and stops it at the end.
 // $CHROMIUM overrides /usr/bin/chromium.
@@ -39,8 +40,9 @@ async function startServer() {
   if (given) return given;
   const bin = process.env.ROOMCORE_SERVER_BIN ||
     path.join(here, "..", "..", "target", "release", "roomcore-server");
-  const child = spawn(bin, ["--listen", "127.0.0.1:0"], {
-    env: { ...process.env, ROOMCORE_ADMIN_TOKEN: "browser-test" },
+  // A development server: the page gets its access tokens from POST /dev/token.
+  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--insecure-dev"], {
+    env: { ...process.env, ROOMCORE_ADMIN_TOKEN: "browser-test-admin-token-0123456789" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   stopServer = () => child.kill();

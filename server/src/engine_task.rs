@@ -11,13 +11,18 @@
 //! The loop waits for the next command or the next deadline (the engine's
 //! [`Engine::poll_timeout`], or the oldest abandoned session), whichever comes first.
 
+use crate::auth::Claims;
 use crate::clock::Clock;
 use crate::config::Limits;
-use crate::frames::{resume_frame, resumed_frame, Frame, FrameError, FrameErrorCode};
-use crate::routes::{ConnId, Kick, Routes};
+use crate::frames::{resume_frame, resumed_frame, FrameError, FrameErrorCode};
+use crate::outq::{Meter, OutQueue, SharedFrame};
+use crate::pending::Slot;
+use crate::quota::{QuotaLimits, Quotas};
+use crate::routes::{Binding, ConnId, Kick, PendingBounds, Routes};
 use crate::token::ResumeToken;
 use roomcore::{Engine, Input, Millis, Output, SessionId, Stamped};
 use serde::Serialize;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -30,9 +35,11 @@ pub enum Cmd {
         /// The connection.
         conn: ConnId,
         /// Its outbound queue.
-        tx: mpsc::Sender<Frame>,
+        queue: Arc<OutQueue>,
         /// Fired to close it without going through its (possibly full) queue.
         kill: oneshot::Sender<Kick>,
+        /// Its place among sockets that are not sessions yet (left at login or resume).
+        slot: Option<Arc<Slot>>,
     },
     /// A session command from a connection (checked statelessly already).
     Input {
@@ -42,6 +49,9 @@ pub enum Cmd {
         input: Input,
         /// Its request number.
         request: Option<u64>,
+        /// For a login: what its verified access token grants (absent on an open server
+        /// when the login carried no token).
+        grants: Option<Arc<Claims>>,
     },
     /// A connection asks to take a dropped session back.
     Resume {
@@ -86,12 +96,29 @@ pub struct Stats {
     pub inputs: u64,
     /// Frames queued to connections.
     pub frames_queued: u64,
+    /// Outputs serialized (each once, however many recipients share it).
+    pub outputs_serialized: u64,
     /// Connections dropped because they could not keep up.
     pub slow_disconnects: u64,
     /// Resumes accepted.
     pub resumes: u64,
     /// Resumes refused (unknown session or wrong token).
     pub resumes_refused: u64,
+    /// Outputs replayed to resuming sessions (unwritten by their old connection, or held
+    /// while they had none).
+    pub frames_replayed: u64,
+    /// Outputs reported lost to resuming sessions.
+    pub frames_lost: u64,
+    /// Distinct bytes of output frames held for connections and detached sessions now.
+    pub held_bytes: usize,
+    /// Commands refused by a per-user quota.
+    pub quota_refusals: u64,
+    /// Commands refused because the session's access token does not grant the room.
+    pub room_refusals: u64,
+    /// Sockets not bound to a session now (filled in by the HTTP layer).
+    pub pending_connections: usize,
+    /// Sockets closed to make room for newer ones (filled in by the HTTP layer).
+    pub pending_evicted: u64,
     /// Sessions the server logged out because nobody came back for them.
     pub abandoned_logouts: u64,
     /// `room_created` outputs.
@@ -105,6 +132,8 @@ pub struct EngineTask {
     engine: Engine,
     clock: Clock,
     routes: Routes,
+    quotas: Quotas,
+    meter: Arc<Meter>,
     out: Vec<Stamped>,
     abandoned_after: Millis,
     stats: Stats,
@@ -113,12 +142,26 @@ pub struct EngineTask {
 impl EngineTask {
     /// A task around a fresh engine.
     #[must_use]
-    pub fn new(engine: Engine, clock: Clock, limits: &Limits) -> EngineTask {
+    pub fn new(engine: Engine, clock: Clock, limits: &Limits, meter: Arc<Meter>) -> EngineTask {
         let abandoned_ms = u64::try_from(limits.abandoned_session.as_millis()).unwrap_or(u64::MAX);
+        let bounds = PendingBounds {
+            max_frames: limits.max_pending_per_session,
+            max_bytes: limits.max_pending_bytes_per_session,
+            max_total_bytes: limits.outbound_total_bytes,
+            fair_bytes: fair_share(limits),
+        };
+        let quotas = Quotas::new(QuotaLimits {
+            sessions: limits.max_sessions_per_user,
+            rooms: limits.max_rooms_per_user,
+            attribute_bytes: limits.max_attribute_bytes_per_user,
+            room_attribute_bytes: engine.config().attributes_total_max_bytes as usize,
+        });
         EngineTask {
             engine,
             clock,
-            routes: Routes::new(limits.max_pending_per_session),
+            routes: Routes::new(bounds, meter.clone()),
+            quotas,
+            meter,
             out: Vec::new(),
             abandoned_after: Millis(abandoned_ms),
             stats: Stats::default(),
@@ -167,12 +210,18 @@ impl EngineTask {
 
     fn on_cmd(&mut self, cmd: Cmd) {
         match cmd {
-            Cmd::Open { conn, tx, kill } => self.routes.open(conn, tx, kill),
+            Cmd::Open {
+                conn,
+                queue,
+                kill,
+                slot,
+            } => self.routes.open(conn, queue, kill, slot),
             Cmd::Input {
                 conn,
                 input,
                 request,
-            } => self.on_input(conn, &input, request),
+                grants,
+            } => self.on_input(conn, &input, request, grants),
             Cmd::Resume {
                 conn,
                 session,
@@ -203,18 +252,29 @@ impl EngineTask {
             rooms: self.engine.room_count(),
             frames_queued: self.routes.frames_queued,
             slow_disconnects: self.routes.slow_disconnects,
+            frames_replayed: self.routes.frames_replayed,
+            frames_lost: self.routes.frames_lost,
+            held_bytes: self.meter.alive_bytes(),
             ..self.stats.clone()
         }
     }
 
     fn refuse(&mut self, conn: ConnId, code: FrameErrorCode, message: &str, request: Option<u64>) {
         let frame = FrameError::new(code, message, request).to_frame();
-        self.routes.send_to_conn(conn, Frame::Text(frame));
+        let frame = SharedFrame::new(frame, None, &self.meter);
+        self.routes.send_to_conn(conn, frame);
         self.after_batch();
     }
 
-    /// A session command: checked against the connection's binding, then fed to the engine.
-    fn on_input(&mut self, conn: ConnId, input: &Input, request: Option<u64>) {
+    /// A session command: checked against the connection's binding, the session's room
+    /// grants and the user's quotas, then fed to the engine.
+    fn on_input(
+        &mut self,
+        conn: ConnId,
+        input: &Input,
+        request: Option<u64>,
+        grants: Option<Arc<Claims>>,
+    ) {
         let Some(bound) = self.routes.conn_session(conn) else {
             return; // the connection is gone already
         };
@@ -238,6 +298,31 @@ impl EngineTask {
             self.refuse(conn, code, message, request);
             return;
         }
+        let (user, grants) = match (input, bound) {
+            (Input::Login { user, .. }, _) => (*user, grants),
+            (_, Some(s)) => match self.routes.session_user(s) {
+                Some(ug) => ug,
+                None => return,
+            },
+            (_, None) => return,
+        };
+        if let Some(room) = input.target_room() {
+            if grants
+                .as_ref()
+                .is_some_and(|g| !g.allows_room(room.as_str()))
+            {
+                self.stats.room_refusals += 1;
+                let message = "the access token does not grant this room";
+                self.refuse(conn, FrameErrorCode::RoomNotAllowed, message, request);
+                return;
+            }
+        }
+        let engine = &self.engine;
+        if let Err(e) = self.quotas.check(user, input, |r| engine.room_exists(r)) {
+            self.stats.quota_refusals += 1;
+            self.refuse(conn, FrameErrorCode::QuotaExceeded, e.message(), request);
+            return;
+        }
         // The token is drawn before the login is attempted, so a failing random source
         // refuses the login instead of leaving a session nobody can resume.
         let token = if is_login {
@@ -252,33 +337,44 @@ impl EngineTask {
             None
         };
         let now = self.clock.now();
-        self.feed_with_login(now, input, conn, token);
+        self.feed_from(now, input, conn, user, grants, token);
     }
 
     /// Feeds a command from `conn`; a login that succeeds binds the connection and is
     /// followed by the session's resume token.
-    fn feed_with_login(
+    fn feed_from(
         &mut self,
         now: Millis,
         input: &Input,
         conn: ConnId,
+        user: roomcore::UserId,
+        grants: Option<Arc<Claims>>,
         token: Option<ResumeToken>,
     ) {
         self.stats.inputs += 1;
         self.engine.handle_input(now, input, &mut self.out);
+        let session = input.session();
+        let ok = session.is_some_and(|s| self.out.iter().any(|o| is_ok_reply(&o.output, s)));
+        self.quotas.after(user, input, ok, &self.out);
         let mut bound = None;
-        if let (Input::Login { session, .. }, Some(token)) = (input, token) {
-            let ok = self.out.iter().any(|s| is_ok_reply(&s.output, *session));
-            if ok {
-                let hex = token.to_hex();
-                self.routes.bind(conn, *session, token);
-                bound = Some((*session, hex));
-            }
+        if let (Input::Login { session, .. }, Some(token), true) = (input, token, ok) {
+            let hex = token.to_hex();
+            self.routes.bind(
+                conn,
+                Binding {
+                    session: *session,
+                    user,
+                    grants,
+                    token,
+                },
+            );
+            self.quotas.session_delta(user, true);
+            bound = Some((*session, hex));
         }
         self.route(Some(conn), None);
         if let Some((session, hex)) = bound {
-            self.routes
-                .send_to_conn(conn, Frame::Text(resume_frame(session, &hex)));
+            let frame = SharedFrame::new(resume_frame(session, &hex), None, &self.meter);
+            self.routes.send_to_conn(conn, frame);
         }
         self.after_batch();
     }
@@ -307,27 +403,37 @@ impl EngineTask {
             );
             return;
         }
+        // The token works once: a new one is drawn before anything changes, so a failing
+        // random source refuses the resume instead of leaving a session nobody can resume.
+        let Ok(next) = ResumeToken::generate() else {
+            self.refuse(conn, FrameErrorCode::Internal, "no resume token", None);
+            return;
+        };
         self.stats.resumes += 1;
         let now = self.clock.now();
         // A session still attached elsewhere (its old connection not yet known dead): the
-        // holder of the token wins; the old connection is closed and the engine sees the
-        // loss before the restore.
+        // holder of the token wins; what the old connection had not written moves over, the
+        // old connection gets `replaced` and is closed, and the engine sees the loss before
+        // the restore.
         if let Some(old) = self.routes.session_conn(session) {
             let frame = FrameError::new(
                 FrameErrorCode::Replaced,
                 "another connection resumed this session",
                 None,
             );
-            self.routes.send_to_conn(old, Frame::Text(frame.to_frame()));
-            self.routes.kill(old, Kick::Replaced);
-            if self.routes.detach(old, now).is_some() {
+            let last = SharedFrame::new(frame.to_frame(), None, &self.meter);
+            if self.routes.take_over(old, last, now).is_some() {
                 self.feed(now, &Input::LinkLost { session }, None, None);
             }
         }
-        let gap = self.routes.attach(conn, session);
+        let hex = next.to_hex();
+        self.routes.rotate_token(session, next);
+        let lost = self.routes.attach(conn, session);
         self.feed(now, &Input::LinkRestored { session }, None, None);
-        self.routes
-            .send_to_conn(conn, Frame::Text(resumed_frame(session, gap)));
+        let token = SharedFrame::new(resume_frame(session, &hex), None, &self.meter);
+        self.routes.send_to_conn(conn, token);
+        let resumed = SharedFrame::new(resumed_frame(session, &lost), None, &self.meter);
+        self.routes.send_to_conn(conn, resumed);
         self.after_batch();
     }
 
@@ -372,15 +478,9 @@ impl EngineTask {
     /// (a failed login's reply must not go to the session id's current owner), an admin reply
     /// to the admin request, everything else to its session's connection.
     fn route(&mut self, sender: Option<ConnId>, mut admin: Option<oneshot::Sender<Stamped>>) {
-        for stamped in self.out.drain(..) {
+        let mut out = std::mem::take(&mut self.out);
+        for stamped in out.drain(..) {
             match &stamped.output {
-                Output::Reply { session, .. } => match sender {
-                    Some(conn) => self.routes.send_to_conn(conn, Frame::Out(stamped)),
-                    None => {
-                        let session = *session;
-                        self.routes.deliver(session, stamped);
-                    }
-                },
                 Output::AdminReply { .. } => {
                     if let Some(tx) = admin.take() {
                         // The admin request may have given up waiting; nothing to do then.
@@ -388,28 +488,56 @@ impl EngineTask {
                     }
                 }
                 Output::RoomCreated { .. } => self.stats.rooms_created += 1,
-                Output::RoomDestroyed { .. } => self.stats.rooms_destroyed += 1,
+                Output::RoomDestroyed { room_id, .. } => {
+                    self.stats.rooms_destroyed += 1;
+                    self.quotas.room_destroyed(*room_id);
+                }
+                Output::Reply {
+                    session, request, ..
+                } => {
+                    let (session, request) = (*session, *request);
+                    let frame = self.serialize(&stamped, Some(request));
+                    match sender {
+                        Some(conn) => self.routes.send_to_conn(conn, frame),
+                        None => self.routes.deliver(session, frame),
+                    }
+                }
                 Output::SessionClosed { session, .. } => {
                     let session = *session;
-                    self.routes.deliver(session, stamped);
-                    self.routes.close_session(session);
+                    let frame = self.serialize(&stamped, None);
+                    self.routes.deliver(session, frame);
+                    if let Some(user) = self.routes.close_session(session) {
+                        self.quotas.session_delta(user, false);
+                    }
                 }
-                // A large room's coalesced delta is addressed to the room: each live member
-                // gets a copy. Routed after the whole step, so a member who joined later in
-                // the same step gets it too (a set delta: harmless) and one who left does not.
+                // A large room's coalesced delta is addressed to the room: every live member
+                // gets the same serialized frame. Routed after the whole step, so a member
+                // who joined later in the same step gets it too (a set delta: harmless) and
+                // one who left does not.
                 Output::RoomMembersChanged { room_id, .. } => {
                     let recipients = self.engine.room_recipients(*room_id).unwrap_or_default();
+                    let frame = self.serialize(&stamped, None);
                     for session in recipients {
-                        self.routes.deliver(session, stamped.clone());
+                        self.routes.deliver(session, frame.clone());
                     }
                 }
                 other => {
                     if let Some(session) = other.session() {
-                        self.routes.deliver(session, stamped);
+                        let frame = self.serialize(&stamped, None);
+                        self.routes.deliver(session, frame);
                     }
                 }
             }
         }
+        // Keeps the buffer's capacity for the next batch.
+        self.out = out;
+    }
+
+    /// An output's frame, serialized once for all its recipients.
+    fn serialize(&mut self, stamped: &Stamped, request: Option<u64>) -> SharedFrame {
+        self.stats.outputs_serialized += 1;
+        let line = roomcore::trace::output_line(stamped);
+        SharedFrame::new(line, request, &self.meter)
     }
 
     /// Connections whose queue refused a frame are closed, and the engine is told each of
@@ -437,4 +565,10 @@ fn is_ok_reply(output: &Output, session: SessionId) -> bool {
         output,
         Output::Reply { session: s, outcome: roomcore::Outcome::Ok(_), .. } if *s == session
     )
+}
+
+/// What a connection or session may always hold, whatever the others do.
+#[must_use]
+pub fn fair_share(limits: &Limits) -> usize {
+    limits.outbound_total_bytes / limits.max_connections.max(1)
 }

@@ -1,25 +1,35 @@
 //! The wire format: one JSON object per WebSocket text frame.
 //!
 //! Client to server (on `/ws`):
-//! - an input object of DESIGN.md section 6, without `at` (the server stamps it):
-//!   `{"type":"join_room","session":"s1","request":2,"room_id":"r1"}`;
+//! - an input object of the trace format, without `at` (the server stamps it):
+//!   `{"type":"join_room","session":"s1","request":2,"room_id":"r1"}`; a `login` also carries
+//!   the user's access token (see [`crate::auth`]) unless the server runs with
+//!   `--insecure-dev`: `{"type":"login","session":"s1","request":1,"user":"alice","token":"eyJ..."}`;
 //! - a resume request, the first frame of a connection that takes a dropped session back:
 //!   `{"type":"resume","session":"s1","token":"<32 hex digits>"}`.
 //!
 //! Server to client:
 //! - an engine output as a trace line, exactly what `roomcore replay` prints:
 //!   `{"at":1500,"out":{"type":"reply","session":"s1","request":2,"ok":{...}}}`;
-//! - after a successful login, the session's resume token:
+//! - after a successful login, and again after every successful resume (the previous token
+//!   stops working), the session's resume token:
 //!   `{"resume":{"session":"s1","token":"<32 hex digits>"}}`;
-//! - after a successful resume (and the outputs it caused):
-//!   `{"resumed":{"session":"s1","gap":false}}` (`gap` is true when outputs were lost:
-//!   the connection was dropped as too slow, or the pending outputs overflowed);
+//! - after a successful resume (and the outputs it replays and causes):
+//!   `{"resumed":{"session":"s1","gap":false}}`. Outputs the old connection had not written
+//!   and outputs that came while the session had no connection are replayed before it, in
+//!   order. `gap` is true when some output is not known to have been delivered; then
+//!   `lost_frames` counts them and `lost_requests` names the replies among them by request
+//!   number (at most [`MAX_LOST_REQUESTS`]): `{"resumed":{"session":"s1","gap":true,
+//!   "lost_frames":3,"lost_requests":[77]}}`;
 //! - a refusal by the server itself, never by the engine:
 //!   `{"error":{"code":"rate_limited","message":"...","request":7}}` (`request` when the
 //!   frame carried one). The connection lives on after every error frame except
 //!   `replaced`.
+//!
+//! The server closes a connection with a close frame whose code says why (see
+//! [`crate::ws::CloseCode`]).
 
-use roomcore::{Input, SessionId, Stamped};
+use roomcore::{Input, SessionId};
 use serde::{Deserialize, Serialize};
 
 /// Why the server refused a frame (the `code` of an error frame).
@@ -53,6 +63,15 @@ pub enum FrameErrorCode {
     Unauthorized,
     /// The admin endpoint with a command other than `remove_users` or `dismiss_room`.
     NotAdmin,
+    /// A login without a valid access token for its user (missing, forged, expired, or
+    /// naming another user).
+    Unauthenticated,
+    /// A command entering a room the session's access token does not grant.
+    RoomNotAllowed,
+    /// A per-user quota (sessions, rooms created, attribute bytes) would be passed.
+    QuotaExceeded,
+    /// Too many failed admin attempts from this address; wait.
+    TooManyAttempts,
 }
 
 /// A refusal, as sent in an error frame.
@@ -98,6 +117,8 @@ pub enum ClientFrame {
         input: Input,
         /// Its request number (every session command has one).
         request: Option<u64>,
+        /// A login's access token, if it carried one.
+        token: Option<String>,
     },
     /// Take a dropped session back.
     Resume {
@@ -163,54 +184,33 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
             token: body.token,
         });
     }
+    if probe.kind.as_deref() == Some("login") {
+        // The token is the server's business, not the engine's: taken off before parsing.
+        let mut v: serde_json::Value = serde_json::from_str(text).map_err(malformed)?;
+        let token = match v.as_object_mut().and_then(|o| o.remove("token")) {
+            None => None,
+            Some(serde_json::Value::String(t)) => Some(t),
+            Some(_) => {
+                return Err(FrameError::new(
+                    FrameErrorCode::MalformedFrame,
+                    "token must be a string",
+                    request,
+                ))
+            }
+        };
+        let input: Input = serde_json::from_value(v).map_err(malformed)?;
+        return Ok(ClientFrame::Input {
+            input,
+            request,
+            token,
+        });
+    }
     let input: Input = serde_json::from_str(text).map_err(malformed)?;
-    Ok(ClientFrame::Input { input, request })
-}
-
-/// The request number of a session command or admin command.
-#[must_use]
-pub fn request_of(input: &Input) -> Option<u64> {
-    match input {
-        Input::Login { request, .. }
-        | Input::Logout { request, .. }
-        | Input::CreateRoom { request, .. }
-        | Input::JoinRoom { request, .. }
-        | Input::EnterRoom { request, .. }
-        | Input::SwitchRoom { request, .. }
-        | Input::LeaveRoom { request, .. }
-        | Input::LeaveAllRooms { request, .. }
-        | Input::QueryMembers { request, .. }
-        | Input::SetRoomAttributes { request, .. }
-        | Input::DeleteRoomAttributes { request, .. }
-        | Input::SendRoomMessage { request, .. }
-        | Input::SetRoomMembersAttributes { request, .. }
-        | Input::DeleteRoomMembersAttributes { request, .. }
-        | Input::QueryRoomMembersAttributes { request, .. }
-        | Input::RemoveUsers { request, .. }
-        | Input::DismissRoom { request, .. } => Some(*request),
-        Input::LinkLost { .. } | Input::LinkRestored { .. } | Input::Tick => None,
-    }
-}
-
-/// One frame waiting in a connection's outbound queue. Engine outputs travel as values and
-/// are serialized by the connection's own task, so the engine task spends no time on JSON.
-#[derive(Debug)]
-pub enum Frame {
-    /// An engine output, sent as its trace line.
-    Out(Stamped),
-    /// A frame the server wrote itself (error, resume token, resumed).
-    Text(String),
-}
-
-impl Frame {
-    /// The frame's text.
-    #[must_use]
-    pub fn into_text(self) -> String {
-        match self {
-            Frame::Out(s) => roomcore::trace::output_line(&s),
-            Frame::Text(t) => t,
-        }
-    }
+    Ok(ClientFrame::Input {
+        input,
+        request,
+        token: None,
+    })
 }
 
 /// `{"resume":{"session":..,"token":..}}`, sent after a successful login.
@@ -219,10 +219,46 @@ pub fn resume_frame(session: SessionId, token: &str) -> String {
     to_json(&serde_json::json!({"resume": {"session": session, "token": token}}))
 }
 
-/// `{"resumed":{"session":..,"gap":..}}`, sent after a successful resume.
+/// Most lost replies a `resumed` frame names (more are counted in `lost_frames` only).
+pub const MAX_LOST_REQUESTS: usize = 256;
+
+/// What a session may have lost while it had no (working) connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lost {
+    /// Outputs not known to have been delivered.
+    pub frames: u64,
+    /// The request numbers of the replies among them (at most [`MAX_LOST_REQUESTS`]).
+    pub requests: Vec<u64>,
+}
+
+impl Lost {
+    /// Records one lost output (`request`: it was the reply to that command).
+    pub fn add(&mut self, request: Option<u64>) {
+        self.frames += 1;
+        if let Some(r) = request {
+            if self.requests.len() < MAX_LOST_REQUESTS {
+                self.requests.push(r);
+            }
+        }
+    }
+
+    /// Whether nothing was lost.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.frames == 0
+    }
+}
+
+/// `{"resumed":{"session":..,"gap":..}}`, sent after a successful resume, with what was lost.
 #[must_use]
-pub fn resumed_frame(session: SessionId, gap: bool) -> String {
-    to_json(&serde_json::json!({"resumed": {"session": session, "gap": gap}}))
+pub fn resumed_frame(session: SessionId, lost: &Lost) -> String {
+    if lost.is_empty() {
+        return to_json(&serde_json::json!({"resumed": {"session": session, "gap": false}}));
+    }
+    to_json(
+        &serde_json::json!({"resumed": {"session": session, "gap": true,
+        "lost_frames": lost.frames, "lost_requests": lost.requests}}),
+    )
 }
 
 fn to_json<T: Serialize>(v: &T) -> String {
@@ -243,11 +279,11 @@ mod tests {
         let f =
             parse_client_frame(r#"{"type":"join_room","session":"s1","request":7,"room_id":"r1"}"#)
                 .unwrap();
-        let ClientFrame::Input { input, request } = f else {
+        let ClientFrame::Input { input, request, .. } = f else {
             panic!("not an input")
         };
         assert_eq!(request, Some(7));
-        assert_eq!(request_of(&input), Some(7));
+        assert_eq!(input.request(), Some(7));
     }
 
     #[test]
@@ -283,6 +319,45 @@ mod tests {
         assert_eq!(
             code(r#"{"type":"remove_users","session":"s1","request":1}"#),
             FrameErrorCode::AdminForbidden
+        );
+    }
+
+    #[test]
+    fn a_login_token_is_taken_off_before_the_engine_sees_it() {
+        let f = parse_client_frame(
+            r#"{"type":"login","session":"s1","request":1,"user":"alice","token":"t.t.t"}"#,
+        )
+        .unwrap();
+        let ClientFrame::Input { input, token, .. } = f else {
+            panic!("not an input")
+        };
+        assert_eq!(token.as_deref(), Some("t.t.t"));
+        assert!(matches!(input, Input::Login { .. }));
+        assert_eq!(
+            code(r#"{"type":"login","session":"s1","request":1,"user":"a","token":5}"#),
+            FrameErrorCode::MalformedFrame
+        );
+        assert_eq!(
+            code(r#"{"type":"join_room","session":"s1","request":1,"room_id":"r","token":"x"}"#),
+            FrameErrorCode::MalformedFrame
+        );
+    }
+
+    #[test]
+    fn resumed_frames_say_what_was_lost() {
+        let s = SessionId::new("s1");
+        let v = |t: String| serde_json::from_str::<serde_json::Value>(&t).unwrap();
+        assert_eq!(
+            v(resumed_frame(s, &Lost::default())),
+            serde_json::json!({"resumed": {"gap": false, "session": "s1"}})
+        );
+        let mut lost = Lost::default();
+        lost.add(None);
+        lost.add(Some(77));
+        assert_eq!(
+            v(resumed_frame(s, &lost)),
+            serde_json::json!({"resumed": {"gap": true, "lost_frames": 2,
+                "lost_requests": [77], "session": "s1"}})
         );
     }
 

@@ -6,44 +6,64 @@
 //! | `GET /ws` | a session connection (WebSocket; frames in [`crate::frames`]) |
 //! | `POST /admin` | one admin command (`remove_users`, `dismiss_room`) as the JSON body; needs `Authorization: Bearer <token>`; answers its `admin_reply` trace line |
 //! | `GET /admin/stats` | the engine task's counters (same token) |
+//! | `POST /admin/token` | mints an access token: `{"user":"alice","rooms":["lobby"],"ttl_s":3600}` → `{"token":"eyJ.."}` (same token) |
+//! | `POST /dev/token` | with `--insecure-dev` only: the same without the admin token, for the live page |
+//!
+//! Failed admin attempts are rate-limited per address ([`AdminGuard`]).
 
+use crate::auth::{self, Claims};
 use crate::clock::Clock;
-use crate::config::ServerConfig;
+use crate::config::{AuthMode, ServerConfig};
 use crate::conn::{self, ConnParams};
 use crate::engine_task::{Cmd, EngineTask};
 use crate::frames::{FrameError, FrameErrorCode};
-use crate::listener::BoundedListener;
+use crate::outq::Meter;
+use crate::pending::{Pending, PendingLimits};
+use crate::serve::{self, ConnInfo};
 use crate::token::secrets_equal;
-use axum::body::Bytes;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{DefaultBodyLimit, State};
+use crate::ws::handshake::{self, HandshakeError};
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
+use hyper_util::rt::TokioIo;
 use roomcore::{Engine, Input};
+use serde::Deserialize;
+use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use tokio::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 const INDEX_HTML: &str = include_str!("../static/index.html");
 const APP_JS: &str = include_str!("../static/app.js");
 const APP_CSS: &str = include_str!("../static/app.css");
 
-/// Read buffer of a WebSocket connection (see `ws`).
-pub const READ_BUFFER_BYTES: usize = 4096;
+/// Longest lifetime of a minted access token (30 days).
+pub const MAX_TOKEN_TTL_S: u64 = 30 * 24 * 3600;
+
+/// Time between the 101 answer and the upgraded socket being handed over.
+const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What every request handler shares.
 #[derive(Clone)]
 struct App {
     engine: mpsc::Sender<Cmd>,
     config: Arc<ServerConfig>,
+    limits: Arc<crate::config::Limits>,
+    auth: Arc<AuthMode>,
     slots: Arc<Semaphore>,
     next_conn: Arc<AtomicU64>,
+    meter: Arc<Meter>,
+    pending: Arc<Pending>,
+    admin_guard: Arc<AdminGuard>,
 }
 
 /// A server accepting connections; dropping it leaves it running until the runtime ends.
@@ -56,7 +76,8 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Stops accepting, and waits for the HTTP server to finish.
+    /// Stops accepting, and waits for the accept loop to end (open connections live on
+    /// until the runtime ends).
     ///
     /// # Errors
     /// The server's own IO error, if it failed.
@@ -77,28 +98,35 @@ impl RunningServer {
 /// Starts the engine task and the HTTP server on `listener`.
 ///
 /// # Errors
-/// An invalid engine config, an empty admin token, or a listener without an address.
+/// A configuration that [`ServerConfig::validate`] refuses, or a listener without an address.
 pub async fn start(listener: TcpListener, config: ServerConfig) -> io::Result<RunningServer> {
-    if config.admin_token.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the admin token must not be empty",
-        ));
-    }
+    config
+        .validate()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let engine = Engine::new(config.engine.clone())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     let addr = listener.local_addr()?;
-    let (tx, rx) = mpsc::channel(config.limits.engine_queue.max(1));
-    let task = EngineTask::new(engine, Clock::start(), &config.limits);
+    let l = config.limits.clone();
+    let meter = Arc::new(Meter::default());
+    let (tx, rx) = mpsc::channel(l.engine_queue.max(1));
+    let task = EngineTask::new(engine, Clock::start(), &l, meter.clone());
     tokio::spawn(task.run(rx));
+    let pending = Pending::new(PendingLimits {
+        max_total: l.max_pending_connections,
+        max_per_ip: l.max_pending_per_ip,
+        min_age: l.pending_min_age,
+    });
     let app = App {
         engine: tx,
-        slots: Arc::new(Semaphore::new(config.limits.max_connections)),
+        slots: Arc::new(Semaphore::new(l.max_connections)),
         next_conn: Arc::new(AtomicU64::new(1)),
+        meter,
+        pending: pending.clone(),
+        admin_guard: Arc::new(AdminGuard::default()),
+        auth: Arc::new(config.auth.clone()),
+        limits: Arc::new(l.clone()),
         config: Arc::new(config),
     };
-    let body_limit = app.config.limits.max_frame_bytes;
-    let max_tcp = app.config.limits.max_tcp_connections;
     let router = Router::new()
         .route("/", get(|| async { Html(INDEX_HTML) }))
         .route(
@@ -112,19 +140,18 @@ pub async fn start(listener: TcpListener, config: ServerConfig) -> io::Result<Ru
         .route("/ws", get(ws))
         .route("/admin", post(admin))
         .route("/admin/stats", get(stats))
-        .layer(DefaultBodyLimit::max(body_limit))
+        .route("/admin/token", post(admin_token))
+        .route("/dev/token", post(dev_token))
+        .layer(DefaultBodyLimit::max(l.max_frame_bytes))
         .with_state(app);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        // Frames are small and latency matters: without TCP_NODELAY (set by the listener),
-        // Nagle's algorithm meets the peer's delayed ACK and a reply waits ~40 ms.
-        let listener = BoundedListener::new(listener, max_tcp);
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = stop_rx.await;
-            })
-            .await
-    });
+    let task = tokio::spawn(serve::run(
+        listener,
+        router,
+        pending,
+        l.header_read_timeout,
+        stop_rx,
+    ));
     Ok(RunningServer {
         addr,
         shutdown: stop_tx,
@@ -136,28 +163,71 @@ fn static_file(kind: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, kind)], body).into_response()
 }
 
-async fn ws(State(app): State<App>, upgrade: WebSocketUpgrade) -> Response {
+async fn ws(
+    State(app): State<App>,
+    Extension(info): Extension<ConnInfo>,
+    mut req: Request,
+) -> Response {
+    let key = match handshake::accept(req.method(), req.headers()) {
+        Ok(k) => k,
+        Err(HandshakeError::Version) => {
+            let mut r = (
+                StatusCode::UPGRADE_REQUIRED,
+                HandshakeError::Version.message(),
+            )
+                .into_response();
+            r.headers_mut().insert(
+                header::SEC_WEBSOCKET_VERSION,
+                header::HeaderValue::from_static("13"),
+            );
+            return r;
+        }
+        Err(e) => return (StatusCode::BAD_REQUEST, e.message()).into_response(),
+    };
+    let Some(on_upgrade) = req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "this connection cannot be upgraded",
+        )
+            .into_response();
+    };
     let Ok(permit) = app.slots.clone().try_acquire_owned() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
     };
-    let limits = &app.config.limits;
     let params = ConnParams {
         id: app.next_conn.fetch_add(1, Ordering::Relaxed),
         engine: app.engine.clone(),
-        outbound_queue: limits.outbound_queue,
-        frames_per_s: limits.frames_per_s,
-        frames_burst: limits.frames_burst,
-        idle_timeout: limits.idle_timeout,
+        limits: app.limits.clone(),
+        auth: app.auth.clone(),
+        meter: app.meter.clone(),
+        slot: info.slot,
         permit,
     };
-    upgrade
-        // tungstenite zero-fills its whole read buffer before every read (128 KiB by
-        // default): with small frames that memset was 40% of the server's CPU under load.
-        // Commands are small; a larger frame still grows the buffer as needed.
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(limits.max_frame_bytes)
-        .max_frame_size(limits.max_frame_bytes)
-        .on_upgrade(move |socket| conn::serve(socket, params))
+    tokio::spawn(async move {
+        let Ok(Ok(upgraded)) = tokio::time::timeout(UPGRADE_TIMEOUT, on_upgrade).await else {
+            return;
+        };
+        // The socket is ours again, with whatever the client sent past its request.
+        let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
+            return;
+        };
+        conn::serve(parts.io.into_inner(), parts.read_buf, params).await;
+    });
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = r.headers_mut();
+    h.insert(
+        header::UPGRADE,
+        header::HeaderValue::from_static("websocket"),
+    );
+    h.insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("upgrade"),
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&key) {
+        h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+    }
+    r
 }
 
 fn json_error(status: StatusCode, code: FrameErrorCode, message: &str) -> Response {
@@ -165,17 +235,73 @@ fn json_error(status: StatusCode, code: FrameErrorCode, message: &str) -> Respon
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn authorized(headers: &HeaderMap, token: &str) -> bool {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return false;
-    };
-    let Some(given) = value.as_bytes().strip_prefix(b"Bearer ") else {
-        return false;
-    };
-    secrets_equal(given, token.as_bytes())
+/// Failed admin attempts per address: a bucket of [`AdminGuard::BURST`] failures refilled
+/// at one per [`AdminGuard::REFILL`]. An address with none left is answered 429 without its
+/// token being looked at. At most [`AdminGuard::MAX_ADDRESSES`] addresses are tracked; past
+/// that, all untracked addresses share one bucket.
+#[derive(Debug, Default)]
+pub struct AdminGuard {
+    buckets: Mutex<HashMap<Option<IpAddr>, (f64, Instant)>>,
 }
 
-fn unauthorized() -> Response {
+impl AdminGuard {
+    /// Failures an address may have in a row.
+    pub const BURST: f64 = 10.0;
+    /// Time to earn one more.
+    pub const REFILL: Duration = Duration::from_secs(6);
+    /// Addresses tracked at most.
+    pub const MAX_ADDRESSES: usize = 10_000;
+
+    fn with<T>(&self, ip: IpAddr, f: impl FnOnce(&mut f64) -> T) -> T {
+        let mut map = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        if map.len() >= Self::MAX_ADDRESSES && !map.contains_key(&Some(ip)) {
+            // Forget addresses whose buckets are full again before sharing one.
+            let per = Self::REFILL.as_secs_f64();
+            map.retain(|_, (t, at)| *t + now.duration_since(*at).as_secs_f64() / per < Self::BURST);
+        }
+        let key = if map.len() >= Self::MAX_ADDRESSES && !map.contains_key(&Some(ip)) {
+            None
+        } else {
+            Some(ip)
+        };
+        let (tokens, at) = map.entry(key).or_insert((Self::BURST, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() / Self::REFILL.as_secs_f64())
+            .min(Self::BURST);
+        *at = now;
+        f(tokens)
+    }
+
+    /// Whether `ip` may try now.
+    fn allows(&self, ip: IpAddr) -> bool {
+        self.with(ip, |t| *t >= 1.0)
+    }
+
+    fn failed(&self, ip: IpAddr) {
+        self.with(ip, |t| *t = (*t - 1.0).max(0.0));
+    }
+}
+
+/// Checks the admin bearer token, rate-limiting failures; `Some` is the refusal to send.
+fn admin_refusal(app: &App, info: &ConnInfo, headers: &HeaderMap) -> Option<Response> {
+    let ip = info.peer.ip();
+    if !app.admin_guard.allows(ip) {
+        return Some(json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            FrameErrorCode::TooManyAttempts,
+            "too many failed admin attempts from this address; wait",
+        ));
+    }
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+    if given.is_some_and(|g| secrets_equal(g, app.config.admin_token.as_bytes())) {
+        return None;
+    }
+    app.admin_guard.failed(ip);
     let mut r = json_error(
         StatusCode::UNAUTHORIZED,
         FrameErrorCode::Unauthorized,
@@ -185,12 +311,17 @@ fn unauthorized() -> Response {
         header::WWW_AUTHENTICATE,
         header::HeaderValue::from_static("Bearer"),
     );
-    r
+    Some(r)
 }
 
-async fn admin(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    if !authorized(&headers, &app.config.admin_token) {
-        return unauthorized();
+async fn admin(
+    State(app): State<App>,
+    Extension(info): Extension<ConnInfo>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = admin_refusal(&app, &info, &headers) {
+        return r;
     }
     let input: Input = match serde_json::from_slice(&body) {
         Ok(i) => i,
@@ -202,11 +333,11 @@ async fn admin(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Respo
             )
         }
     };
-    if !matches!(input, Input::RemoveUsers { .. } | Input::DismissRoom { .. }) {
+    if !input.is_admin() {
         return json_error(
             StatusCode::BAD_REQUEST,
             FrameErrorCode::NotAdmin,
-            "the admin endpoint takes remove_users and dismiss_room only",
+            "the admin endpoint takes admin commands only",
         );
     }
     let (tx, rx) = oneshot::channel();
@@ -228,16 +359,75 @@ async fn admin(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Respo
     }
 }
 
-async fn stats(State(app): State<App>, headers: HeaderMap) -> Response {
-    if !authorized(&headers, &app.config.admin_token) {
-        return unauthorized();
+async fn stats(
+    State(app): State<App>,
+    Extension(info): Extension<ConnInfo>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = admin_refusal(&app, &info, &headers) {
+        return r;
     }
     let (tx, rx) = oneshot::channel();
     if app.engine.send(Cmd::Stats { reply: tx }).await.is_err() {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     match rx.await {
-        Ok(s) => axum::Json(s).into_response(),
+        Ok(mut s) => {
+            s.pending_connections = app.pending.count();
+            s.pending_evicted = app.pending.evicted();
+            axum::Json(s).into_response()
+        }
         Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// A request for an access token.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    user: String,
+    #[serde(default)]
+    rooms: Option<Vec<String>>,
+    #[serde(default)]
+    ttl_s: Option<u64>,
+}
+
+fn mint_response(key: &auth::SigningKey, body: &[u8]) -> Response {
+    let req: TokenRequest = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                FrameErrorCode::MalformedFrame,
+                &e.to_string(),
+            )
+        }
+    };
+    let ttl = req.ttl_s.unwrap_or(3600).clamp(1, MAX_TOKEN_TTL_S);
+    let claims = Claims {
+        sub: req.user,
+        exp: auth::unix_now_s() + ttl,
+        rooms: req.rooms,
+    };
+    let token = auth::mint(key, &claims);
+    axum::Json(serde_json::json!({"token": token, "exp": claims.exp})).into_response()
+}
+
+async fn admin_token(
+    State(app): State<App>,
+    Extension(info): Extension<ConnInfo>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = admin_refusal(&app, &info, &headers) {
+        return r;
+    }
+    mint_response(app.auth.key(), &body)
+}
+
+async fn dev_token(State(app): State<App>, body: Bytes) -> Response {
+    match &*app.auth {
+        AuthMode::InsecureDev(key) => mint_response(key, &body),
+        AuthMode::Tokens(_) => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -13,24 +13,39 @@
 //! - **Every output is routed** to the connection of the session it is addressed to
 //!   ([`routes`]); outputs for a session whose connection dropped wait (bounded) for its
 //!   resume.
-//! - **Bounded everything** ([`config::Limits`]): connections, frame size, each connection's
-//!   outbound queue (a consumer too slow to keep up is disconnected, which the engine sees as
-//!   `link_lost`), frames per second per connection, the engine's inbound queue.
+//! - **Bounded everything** ([`config::Limits`]), with the worst case of all bounds together
+//!   checked against a memory budget at start ([`budget`]): sockets that are not sessions yet
+//!   ([`pending`]: per address and in total, oldest pushed out, header and login timeouts),
+//!   WebSocket frames, fragments and message time ([`ws`]), each connection's outbound queue
+//!   in frames and bytes with every output serialized once and shared ([`outq`]), frames per
+//!   second per connection, per-user quotas ([`quota`]), the engine's inbound queue.
+//! - **Authenticated users** ([`auth`]): a login carries an HMAC-signed access token naming
+//!   its user (and optionally its rooms), unless the server runs with `--insecure-dev`.
+//! - **Honest resumes**: what a dropped connection had not written is replayed on resume, and
+//!   what could not be is reported by request number ([`frames`]).
 //!
 //! The wire format is in [`frames`]; the HTTP surface (session WebSocket, admin endpoint,
-//! static page) in [`http`]; the load client in [`load`].
+//! static page) in [`http`]; the accept loop in [`serve`]; the load client in [`load`]; the
+//! hostile-client tool in [`hostile`].
 #![forbid(unsafe_code)]
 
+pub mod auth;
+pub mod budget;
 pub mod clock;
 pub mod config;
 mod conn;
 pub mod engine_task;
 pub mod frames;
+pub mod hostile;
 pub mod http;
-pub mod listener;
 pub mod load;
+pub mod outq;
+pub mod pending;
+pub mod quota;
 pub mod routes;
+pub mod serve;
 pub mod token;
+pub mod ws;
 
-pub use config::{Limits, ServerConfig};
+pub use config::{AuthMode, Limits, ServerConfig};
 pub use http::{start, RunningServer};

@@ -23,6 +23,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 pub const MAX_CLIENTS: usize = 10_000;
 /// Longest churn phase one run may last.
 pub const MAX_DURATION: Duration = Duration::from_secs(600);
+/// Read buffer of each client's WebSocket (tungstenite zero-fills it before every read).
+const READ_BUFFER_BYTES: usize = 4096;
 /// Longest wait for any single reply before the client gives up.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -46,6 +48,12 @@ pub struct LoadConfig {
     /// Pause of each client between a reply and its next command; zero makes every client a
     /// closed loop at full speed (the run then measures saturation: latency is queueing).
     pub think: Duration,
+    /// Commands each client sends at least, however long they take (then it goes on until
+    /// the end of `duration`): a run's work does not depend on the machine's speed.
+    pub min_commands: u64,
+    /// The key to sign each client's access token with; without it clients log in without a
+    /// token (a server started with `--insecure-dev`).
+    pub signing_key: Option<crate::auth::SigningKey>,
 }
 
 /// What a run measured.
@@ -182,7 +190,7 @@ async fn client(
     let setup = async {
         let _permit = gate.acquire().await.ok()?;
         // A small read buffer: tungstenite zero-fills it before every read.
-        let ws_config = WebSocketConfig::default().read_buffer_size(crate::http::READ_BUFFER_BYTES);
+        let ws_config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
         let (ws, _) =
             tokio_tungstenite::connect_async_with_config(cfg.url.as_str(), Some(ws_config), true)
                 .await
@@ -192,8 +200,16 @@ async fn client(
             session: session.clone(),
             request: 0,
         };
-        let login = serde_json::json!({"type": "login", "session": session,
-            "user": format!("{}u{i}", cfg.prefix)});
+        let user = format!("{}u{i}", cfg.prefix);
+        let mut login = serde_json::json!({"type": "login", "session": session, "user": user});
+        if let Some(key) = &cfg.signing_key {
+            let claims = crate::auth::Claims {
+                sub: user,
+                exp: crate::auth::unix_now_s() + 3600 + cfg.duration.as_secs(),
+                rooms: None,
+            };
+            login["token"] = crate::auth::mint(key, &claims).into();
+        }
         let (_, ok) = c.command(login, &mut Tally::default()).await?;
         ok.then_some(c)
     };
@@ -221,7 +237,9 @@ async fn client(
         let offset = cfg.think.mul_f64(rng.unit());
         tokio::time::sleep_until(end.min(Instant::now() + offset)).await;
     }
-    while Instant::now() < end {
+    let mut sent = 0u64;
+    while sent < cfg.min_commands || Instant::now() < end {
+        sent += 1;
         let (cmd, effect) = next_command(&mut rng, &joined, cfg.rooms);
         let t0 = Instant::now();
         let Some((answered, ok)) = c.command(cmd, &mut tally).await else {
@@ -233,7 +251,13 @@ async fn client(
         if !cfg.think.is_zero() {
             // Jittered (half to one and a half times), so clients do not march in step.
             let pause = cfg.think.mul_f64(0.5 + rng.unit());
-            tokio::time::sleep_until(end.min(Instant::now() + pause)).await;
+            let until = Instant::now() + pause;
+            let until = if sent < cfg.min_commands {
+                until
+            } else {
+                end.min(until)
+            };
+            tokio::time::sleep_until(until).await;
         }
         if ok {
             effect.apply(&mut joined);

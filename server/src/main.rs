@@ -1,13 +1,20 @@
-//! `roomcore-server`: serves the session WebSocket, the admin endpoint and the live page.
+//! `roomcore-server`: serves the session WebSocket, the admin endpoint and the live page;
+//! also mints access tokens and signing keys, and prints the memory budget of a set of flags.
 //!
 //! ```sh
-//! ROOMCORE_ADMIN_TOKEN=secret cargo run --release -p roomcore-server -- --listen 127.0.0.1:8080
-//! # then open http://127.0.0.1:8080/
+//! roomcore-server keygen > signing.key; roomcore-server keygen > admin.token
+//! ROOMCORE_ADMIN_TOKEN=$(cat admin.token) roomcore-server --listen 127.0.0.1:8080 --signing-key-file signing.key
+//! roomcore-server token --signing-key-file signing.key --user alice --ttl-s 3600
+//! roomcore-server budget                     # the worst-case memory table of the defaults
+//! ROOMCORE_ADMIN_TOKEN=$(cat admin.token) roomcore-server --insecure-dev   # no key: open logins
 //! ```
 #![forbid(unsafe_code)]
 
-use clap::Parser;
-use roomcore_server::{Limits, ServerConfig};
+use clap::{Args, Parser, Subcommand};
+use roomcore_server::auth::{self, Claims, SigningKey};
+use roomcore_server::budget::Budget;
+use roomcore_server::config::engine_defaults;
+use roomcore_server::{AuthMode, Limits, ServerConfig};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,33 +22,106 @@ use std::time::Duration;
 
 /// The roomcore reference server.
 #[derive(Parser, Debug)]
-#[command(version, about)]
-struct Args {
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print a signed access token for a user (the service's side of login).
+    Token(TokenArgs),
+    /// Print a fresh random key (64 hex digits): a signing key or an admin token.
+    Keygen,
+    /// Print the worst-case memory table of the given server flags, and whether it fits.
+    Budget(Box<ServeArgs>),
+}
+
+#[derive(Args, Debug)]
+struct TokenArgs {
+    /// File holding the signing key (at least 32 bytes; a trailing newline is ignored).
+    #[arg(long, env = "ROOMCORE_SIGNING_KEY_FILE")]
+    signing_key_file: PathBuf,
+    /// The user id the token lets its holder log in as.
+    #[arg(long)]
+    user: String,
+    /// Rooms allowed, comma-separated (exact ids, or a prefix followed by `*`); all if absent.
+    #[arg(long, value_delimiter = ',')]
+    rooms: Option<Vec<String>>,
+    /// Seconds until it expires.
+    #[arg(long, default_value_t = 3600)]
+    ttl_s: u64,
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
     /// Address to listen on (port 0 picks a free one; the first line printed names it).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
-    /// Bearer token of the admin endpoint (prefer the environment variable: command lines
-    /// are visible to other users).
+    /// Bearer token of the admin endpoint, at least 32 bytes (prefer the environment
+    /// variable: command lines are visible to other users).
     #[arg(long, env = "ROOMCORE_ADMIN_TOKEN", hide_env_values = true)]
-    admin_token: String,
-    /// Engine config as JSON (the `config` object of a trace; absent fields take defaults).
+    admin_token: Option<String>,
+    /// File holding the key access tokens are signed with (at least 32 bytes); logins then
+    /// need a token naming their user.
+    #[arg(long, env = "ROOMCORE_SIGNING_KEY_FILE")]
+    signing_key_file: Option<PathBuf>,
+    /// Development only: accept logins without a token, as any user, and mint tokens for the
+    /// live page at POST /dev/token.
+    #[arg(long)]
+    insecure_dev: bool,
+    /// Engine config as JSON (the `config` object of a trace; absent fields take the
+    /// library's defaults, which the memory budget may refuse).
     #[arg(long)]
     engine_config: Option<PathBuf>,
     /// Overrides the engine's reconnect grace (ms).
     #[arg(long)]
     reconnect_grace_ms: Option<u64>,
-    /// Open WebSocket connections at most.
+    /// Overrides the engine's room limit.
+    #[arg(long)]
+    max_rooms: Option<u32>,
+    /// Overrides the engine's session limit.
+    #[arg(long)]
+    max_sessions: Option<u32>,
+    /// WebSocket connections at most.
     #[arg(long, default_value_t = Limits::default().max_connections)]
     max_connections: usize,
-    /// Open TCP connections of any kind at most (past it, accepting pauses).
-    #[arg(long, default_value_t = Limits::default().max_tcp_connections)]
-    max_tcp_connections: usize,
-    /// Largest frame in bytes.
+    /// Sockets not logged in (HTTP requests, WebSockets before login) at most.
+    #[arg(long, default_value_t = Limits::default().max_pending_connections)]
+    max_pending_connections: usize,
+    /// Of those, from one IP address (past it, that address's oldest is closed).
+    #[arg(long, default_value_t = Limits::default().max_pending_per_ip)]
+    max_pending_per_ip: usize,
+    /// Milliseconds a pending socket is left alone before a newcomer may push it out.
+    #[arg(long, default_value_t = ms(Limits::default().pending_min_age))]
+    pending_min_age_ms: u64,
+    /// Seconds to send a request's headers.
+    #[arg(long, default_value_t = Limits::default().header_read_timeout.as_secs())]
+    header_read_timeout_s: u64,
+    /// Seconds for a new WebSocket to log in or resume.
+    #[arg(long, default_value_t = Limits::default().login_timeout.as_secs())]
+    login_timeout_s: u64,
+    /// Largest WebSocket message in bytes.
     #[arg(long, default_value_t = Limits::default().max_frame_bytes)]
     max_frame_bytes: usize,
+    /// Frames one message may be split into.
+    #[arg(long, default_value_t = Limits::default().max_fragments)]
+    max_fragments: usize,
+    /// Seconds from a message's first byte to its last.
+    #[arg(long, default_value_t = Limits::default().message_timeout.as_secs())]
+    message_timeout_s: u64,
     /// Frames queued per connection before it counts as too slow.
     #[arg(long, default_value_t = Limits::default().outbound_queue)]
     outbound_queue: usize,
+    /// Bytes queued per connection before it counts as too slow.
+    #[arg(long, default_value_t = Limits::default().outbound_queue_bytes)]
+    outbound_queue_bytes: usize,
+    /// Distinct output bytes held for all connections and detached sessions.
+    #[arg(long, default_value_t = Limits::default().outbound_total_bytes)]
+    outbound_total_bytes: usize,
     /// Frames per second per connection.
     #[arg(long, default_value_t = Limits::default().frames_per_s)]
     frames_per_s: u32,
@@ -51,57 +131,151 @@ struct Args {
     /// Seconds without any frame from a connection before it is closed.
     #[arg(long, default_value_t = Limits::default().idle_timeout.as_secs())]
     idle_timeout_s: u64,
+    /// Outputs kept per detached session.
+    #[arg(long, default_value_t = Limits::default().max_pending_per_session)]
+    max_pending_per_session: usize,
+    /// Bytes of outputs kept per detached session.
+    #[arg(long, default_value_t = Limits::default().max_pending_bytes_per_session)]
+    max_pending_bytes_per_session: usize,
     /// Seconds a session may stay without a connection before the server logs it out.
     #[arg(long, default_value_t = Limits::default().abandoned_session.as_secs())]
     abandoned_session_s: u64,
+    /// Sessions one user may have at once.
+    #[arg(long, default_value_t = Limits::default().max_sessions_per_user)]
+    max_sessions_per_user: usize,
+    /// Rooms one user may have created that still exist.
+    #[arg(long, default_value_t = Limits::default().max_rooms_per_user)]
+    max_rooms_per_user: usize,
+    /// Room attribute bytes one user may have written into rooms that still exist.
+    #[arg(long, default_value_t = Limits::default().max_attribute_bytes_per_user)]
+    max_attribute_bytes_per_user: usize,
+    /// The worst-case memory all limits together may use, MiB; the server refuses to start
+    /// above it.
+    #[arg(long, default_value_t = Limits::default().memory_budget_bytes >> 20)]
+    memory_budget_mib: usize,
 }
 
-fn config(args: &Args) -> Result<ServerConfig, String> {
-    let mut engine = match &args.engine_config {
+const fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+fn read_key(path: &PathBuf) -> Result<SigningKey, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let trimmed = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    let trimmed = trimmed.strip_suffix(b"\r").unwrap_or(trimmed);
+    SigningKey::new(trimmed).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn engine_config(a: &ServeArgs) -> Result<roomcore::Config, String> {
+    let mut engine = match &a.engine_config {
         Some(path) => {
             let text =
                 std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
         }
-        None => roomcore::Config::default(),
+        None => engine_defaults(),
     };
-    if let Some(ms) = args.reconnect_grace_ms {
+    if let Some(ms) = a.reconnect_grace_ms {
         engine.reconnect_grace_ms = ms;
     }
-    Ok(ServerConfig {
-        engine,
-        admin_token: args.admin_token.clone(),
-        limits: Limits {
-            max_connections: args.max_connections,
-            max_tcp_connections: args.max_tcp_connections,
-            max_frame_bytes: args.max_frame_bytes,
-            outbound_queue: args.outbound_queue,
-            frames_per_s: args.frames_per_s,
-            frames_burst: args.frames_burst,
-            idle_timeout: Duration::from_secs(args.idle_timeout_s.max(1)),
-            abandoned_session: Duration::from_secs(args.abandoned_session_s),
-            ..Limits::default()
-        },
-    })
+    if let Some(n) = a.max_rooms {
+        engine.max_rooms = n;
+    }
+    if let Some(n) = a.max_sessions {
+        engine.max_sessions = n;
+    }
+    Ok(engine)
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let args = Args::parse();
-    let config = match config(&args) {
+fn limits(a: &ServeArgs) -> Limits {
+    Limits {
+        max_connections: a.max_connections,
+        max_pending_connections: a.max_pending_connections,
+        max_pending_per_ip: a.max_pending_per_ip,
+        pending_min_age: Duration::from_millis(a.pending_min_age_ms),
+        header_read_timeout: Duration::from_secs(a.header_read_timeout_s),
+        login_timeout: Duration::from_secs(a.login_timeout_s),
+        max_frame_bytes: a.max_frame_bytes,
+        max_fragments: a.max_fragments,
+        message_timeout: Duration::from_secs(a.message_timeout_s),
+        outbound_queue: a.outbound_queue,
+        outbound_queue_bytes: a.outbound_queue_bytes,
+        outbound_total_bytes: a.outbound_total_bytes,
+        frames_per_s: a.frames_per_s,
+        frames_burst: a.frames_burst,
+        idle_timeout: Duration::from_secs(a.idle_timeout_s),
+        max_pending_per_session: a.max_pending_per_session,
+        max_pending_bytes_per_session: a.max_pending_bytes_per_session,
+        abandoned_session: Duration::from_secs(a.abandoned_session_s),
+        max_sessions_per_user: a.max_sessions_per_user,
+        max_rooms_per_user: a.max_rooms_per_user,
+        max_attribute_bytes_per_user: a.max_attribute_bytes_per_user,
+        memory_budget_bytes: a.memory_budget_mib.saturating_mul(1 << 20),
+        ..Limits::default()
+    }
+}
+
+/// The config the flags describe; `need_secrets` false fills in placeholders (for `budget`).
+fn config(a: &ServeArgs, need_secrets: bool) -> Result<ServerConfig, String> {
+    let key = match (&a.signing_key_file, a.insecure_dev) {
+        (Some(path), false) => AuthMode::Tokens(read_key(path)?),
+        (Some(path), true) => AuthMode::InsecureDev(read_key(path)?),
+        (None, true) | (None, false) if !need_secrets => {
+            AuthMode::InsecureDev(SigningKey::new(&[0; 32])?)
+        }
+        (None, true) => {
+            let hex = auth::generate_key_hex().map_err(|e| format!("no random key: {e}"))?;
+            AuthMode::InsecureDev(SigningKey::new(hex.as_bytes())?)
+        }
+        (None, false) => {
+            return Err(
+                "logins need access tokens: give --signing-key-file (make one with \
+                 `roomcore-server keygen`), or --insecure-dev to run open for development"
+                    .into(),
+            )
+        }
+    };
+    let admin_token = match &a.admin_token {
+        Some(t) => t.clone(),
+        None if !need_secrets => "x".repeat(32),
+        None => return Err("--admin-token (or ROOMCORE_ADMIN_TOKEN) is required".into()),
+    };
+    let config = ServerConfig {
+        engine: engine_config(a)?,
+        admin_token,
+        auth: key,
+        limits: limits(a),
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+fn token(a: &TokenArgs) -> Result<String, String> {
+    let key = read_key(&a.signing_key_file)?;
+    let claims = Claims {
+        sub: a.user.clone(),
+        exp: auth::unix_now_s() + a.ttl_s.clamp(1, roomcore_server::http::MAX_TOKEN_TTL_S),
+        rooms: a.rooms.clone(),
+    };
+    Ok(auth::mint(&key, &claims))
+}
+
+async fn serve(a: &ServeArgs) -> ExitCode {
+    let config = match config(a, true) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("roomcore-server: {e}");
             return ExitCode::from(2);
         }
     };
-    let listener = match tokio::net::TcpListener::bind(&args.listen).await {
+    let listener = match tokio::net::TcpListener::bind(&a.listen).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("roomcore-server: cannot listen on {}: {e}", args.listen);
+            eprintln!("roomcore-server: cannot listen on {}: {e}", a.listen);
             return ExitCode::from(2);
         }
     };
+    let open = config.auth.is_open();
     let server = match roomcore_server::start(listener, config).await {
         Ok(s) => s,
         Err(e) => {
@@ -110,6 +284,12 @@ async fn main() -> ExitCode {
         }
     };
     println!("roomcore-server listening on http://{}/", server.addr);
+    if open {
+        println!(
+            "roomcore-server: INSECURE DEV MODE: logins without an access token are accepted \
+             as any user, and POST /dev/token mints tokens for anyone; never expose this"
+        );
+    }
     let _ = std::io::stdout().flush();
     tokio::select! {
         r = server.wait() => {
@@ -121,4 +301,47 @@ async fn main() -> ExitCode {
         _ = tokio::signal::ctrl_c() => {}
     }
     ExitCode::SUCCESS
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let printed = match &cli.command {
+        None => return serve(&cli.serve).await,
+        Some(Command::Token(a)) => token(a),
+        Some(Command::Keygen) => {
+            auth::generate_key_hex().map_err(|e| format!("no random key: {e}"))
+        }
+        Some(Command::Budget(a)) => {
+            let c = config(a, false);
+            match c {
+                Ok(c) => Ok(Budget::of(&c).table()),
+                Err(e) => {
+                    // Print the table even when it does not fit, then the reason.
+                    if let Ok(engine) = engine_config(a) {
+                        let mut c = ServerConfig::new(
+                            &"x".repeat(32),
+                            AuthMode::InsecureDev(
+                                SigningKey::new(&[0; 32]).expect("32 bytes is a valid key"),
+                            ),
+                        );
+                        c.engine = engine;
+                        c.limits = limits(a);
+                        println!("{}", Budget::of(&c).table());
+                    }
+                    Err(e)
+                }
+            }
+        }
+    };
+    match printed {
+        Ok(text) => {
+            println!("{}", text.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("roomcore-server: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -2,16 +2,23 @@
 //! and where each output goes.
 //!
 //! A connection is bound to at most one session, a session to at most one connection. An
-//! output addressed to a session goes to its connection's queue; when the session has no
-//! connection (dropped, waiting for a resume) it waits in a small per-session buffer. Nothing
-//! here awaits: a full queue is a slow consumer, recorded in `broken` for the engine task to
-//! disconnect and report as `link_lost`.
+//! output addressed to a session goes to its connection's queue ([`crate::outq`]); when the
+//! session has no connection (dropped, waiting for a resume) it waits in a per-session buffer
+//! bounded in frames and bytes. When a connection ends, what its queue never wrote goes to
+//! the front of that buffer, so a resume replays every output in order; what could not be
+//! kept, or was being written when the connection failed, is counted as lost and reported by
+//! the resume. Nothing here awaits: a full queue is a slow consumer, recorded in `broken` for
+//! the engine task to disconnect and report as `link_lost`.
 
-use crate::frames::Frame;
+use crate::auth::Claims;
+use crate::frames::Lost;
+use crate::outq::{Meter, OutQueue, Refused, SharedFrame};
+use crate::pending::Slot;
 use crate::token::ResumeToken;
-use roomcore::{Millis, SessionId, Stamped};
+use roomcore::{Millis, SessionId, UserId};
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use tokio::sync::oneshot;
 
 /// A connection's id, unique for the server's life.
 pub type ConnId = u64;
@@ -25,25 +32,58 @@ pub enum Kick {
     Replaced,
 }
 
+/// Bounds of the per-session buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingBounds {
+    /// Frames per session.
+    pub max_frames: usize,
+    /// Bytes per session.
+    pub max_bytes: usize,
+    /// Distinct frame bytes alive in all queues and buffers; past it, a session holding more
+    /// than `fair_bytes` loses its oldest.
+    pub max_total_bytes: usize,
+    /// What a session may always hold.
+    pub fair_bytes: usize,
+}
+
 /// The engine task's handle on one connection.
 #[derive(Debug)]
 pub struct ConnEntry {
-    tx: mpsc::Sender<Frame>,
+    queue: Arc<OutQueue>,
     kill: Option<oneshot::Sender<Kick>>,
     session: Option<SessionId>,
+    /// Its place among sockets that are not sessions yet, left at login or resume.
+    slot: Option<Arc<Slot>>,
 }
 
 /// What the server keeps per logged-in session.
 #[derive(Debug)]
 struct SessionEntry {
+    user: UserId,
+    /// What its access token grants (absent: a tokenless login on an open server).
+    grants: Option<Arc<Claims>>,
     token: ResumeToken,
     conn: Option<ConnId>,
-    /// Outputs that arrived while the session had no connection.
-    pending: VecDeque<Stamped>,
-    /// Some output for this session was lost (slow-consumer drop, pending overflow).
-    gap: bool,
+    /// Outputs waiting for a resume, oldest first.
+    pending: VecDeque<SharedFrame>,
+    pending_bytes: usize,
+    /// What was lost since the last resume.
+    lost: Lost,
     /// When it lost its connection (its key in the reap queue).
     detached_at: Option<Millis>,
+}
+
+/// What a new session is bound with.
+#[derive(Debug)]
+pub struct Binding {
+    /// The session.
+    pub session: SessionId,
+    /// Its user.
+    pub user: UserId,
+    /// Its access token's grants.
+    pub grants: Option<Arc<Claims>>,
+    /// Its resume token.
+    pub token: ResumeToken,
 }
 
 /// Connections and sessions, and the delivery rules between them.
@@ -55,36 +95,51 @@ pub struct Routes {
     detached: BTreeSet<(Millis, SessionId)>,
     /// Connections whose queue refused a frame in the current batch.
     broken: Vec<(ConnId, Kick)>,
-    max_pending: usize,
+    bounds: PendingBounds,
+    meter: Arc<Meter>,
     /// Frames that went into a connection's queue.
     pub frames_queued: u64,
     /// Connections dropped because their queue was full.
     pub slow_disconnects: u64,
+    /// Outputs reported lost to resuming sessions.
+    pub frames_lost: u64,
+    /// Outputs replayed to resuming sessions.
+    pub frames_replayed: u64,
 }
 
 impl Routes {
-    /// An empty table; `max_pending` bounds each session's buffer.
+    /// An empty table.
     #[must_use]
-    pub fn new(max_pending: usize) -> Routes {
+    pub fn new(bounds: PendingBounds, meter: Arc<Meter>) -> Routes {
         Routes {
             conns: HashMap::new(),
             sessions: HashMap::new(),
             detached: BTreeSet::new(),
             broken: Vec::new(),
-            max_pending,
+            bounds,
+            meter,
             frames_queued: 0,
             slow_disconnects: 0,
+            frames_lost: 0,
+            frames_replayed: 0,
         }
     }
 
     /// Registers a new, unbound connection.
-    pub fn open(&mut self, conn: ConnId, tx: mpsc::Sender<Frame>, kill: oneshot::Sender<Kick>) {
+    pub fn open(
+        &mut self,
+        conn: ConnId,
+        queue: Arc<OutQueue>,
+        kill: oneshot::Sender<Kick>,
+        slot: Option<Arc<Slot>>,
+    ) {
         self.conns.insert(
             conn,
             ConnEntry {
-                tx,
+                queue,
                 kill: Some(kill),
                 session: None,
+                slot,
             },
         );
     }
@@ -107,32 +162,47 @@ impl Routes {
         (self.sessions.len(), self.detached.len())
     }
 
+    /// A session's user and grants.
+    #[must_use]
+    pub fn session_user(&self, session: SessionId) -> Option<(UserId, Option<Arc<Claims>>)> {
+        self.sessions
+            .get(&session)
+            .map(|s| (s.user, s.grants.clone()))
+    }
+
     /// Queues a frame for a connection. A full queue marks the connection too slow; a closed
     /// one (its task is ending) marks it gone. Either way the session stops routing to it at
-    /// once, so later outputs of the batch wait in its pending buffer.
-    pub fn send_to_conn(&mut self, conn: ConnId, frame: Frame) {
+    /// once, and the frame waits in the session's buffer with later outputs of the batch.
+    pub fn send_to_conn(&mut self, conn: ConnId, frame: SharedFrame) {
         let Some(entry) = self.conns.get(&conn) else {
             return;
         };
-        match entry.tx.try_send(frame) {
+        match entry.queue.push(frame.clone()) {
             Ok(()) => self.frames_queued += 1,
-            Err(mpsc::error::TrySendError::Full(_)) => self.mark_broken(conn, Kick::TooSlow),
-            Err(mpsc::error::TrySendError::Closed(_)) => self.mark_broken(conn, Kick::Replaced),
+            Err(refused) => {
+                let why = match refused {
+                    Refused::Full => Kick::TooSlow,
+                    Refused::Closed => Kick::Replaced,
+                };
+                if let Some(session) = self.mark_broken(conn, why) {
+                    self.hold(session, frame);
+                }
+            }
         }
     }
 
-    fn mark_broken(&mut self, conn: ConnId, why: Kick) {
-        if self.broken.iter().any(|(c, _)| *c == conn) {
-            return;
+    /// Marks a connection broken; returns the session it was carrying, now unattached.
+    fn mark_broken(&mut self, conn: ConnId, why: Kick) -> Option<SessionId> {
+        if !self.broken.iter().any(|(c, _)| *c == conn) {
+            self.broken.push((conn, why));
         }
-        self.broken.push((conn, why));
-        let session = self.conns.get(&conn).and_then(|c| c.session);
-        if let Some(entry) = session.and_then(|s| self.sessions.get_mut(&s)) {
-            if entry.conn == Some(conn) {
-                entry.conn = None;
-                entry.gap = true;
-            }
+        let session = self.conns.get(&conn).and_then(|c| c.session)?;
+        let entry = self.sessions.get_mut(&session)?;
+        if entry.conn == Some(conn) {
+            entry.conn = None;
+            return Some(session);
         }
+        None
     }
 
     /// The next connection that could not take its frames, and why.
@@ -140,57 +210,80 @@ impl Routes {
         self.broken.pop()
     }
 
+    /// Keeps a frame for a session without a connection, dropping (and counting) its oldest
+    /// held frames past the bounds.
+    fn hold(&mut self, session: SessionId, frame: SharedFrame) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        s.pending_bytes += frame.len();
+        s.pending.push_back(frame);
+        let b = self.bounds;
+        loop {
+            let over_all =
+                self.meter.alive_bytes() > b.max_total_bytes && s.pending_bytes > b.fair_bytes;
+            let over = s.pending.len() > b.max_frames || s.pending_bytes > b.max_bytes;
+            if !(over || over_all) {
+                break;
+            }
+            let Some(old) = s.pending.pop_front() else {
+                break;
+            };
+            s.pending_bytes -= old.len();
+            s.lost.add(old.request());
+        }
+    }
+
     /// Delivers an output to its session's connection, or keeps it for the session's resume.
     /// Outputs for sessions the server does not know are dropped.
-    pub fn deliver(&mut self, session: SessionId, out: Stamped) {
-        let Some(entry) = self.sessions.get_mut(&session) else {
+    pub fn deliver(&mut self, session: SessionId, frame: SharedFrame) {
+        let Some(entry) = self.sessions.get(&session) else {
             return;
         };
         match entry.conn {
-            Some(conn) => self.send_to_conn(conn, Frame::Out(out)),
-            None => {
-                if entry.pending.len() >= self.max_pending {
-                    entry.pending.pop_front();
-                    entry.gap = true;
-                }
-                entry.pending.push_back(out);
-            }
+            Some(conn) => self.send_to_conn(conn, frame),
+            None => self.hold(session, frame),
         }
     }
 
     /// Binds a connection to a session that has just logged in on it.
-    pub fn bind(&mut self, conn: ConnId, session: SessionId, token: ResumeToken) {
+    pub fn bind(&mut self, conn: ConnId, b: Binding) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        c.session = Some(session);
+        c.session = Some(b.session);
+        if let Some(slot) = c.slot.take() {
+            slot.promote();
+        }
         let old = self.sessions.insert(
-            session,
+            b.session,
             SessionEntry {
-                token,
+                user: b.user,
+                grants: b.grants,
+                token: b.token,
                 conn: Some(conn),
                 pending: VecDeque::new(),
-                gap: false,
+                pending_bytes: 0,
+                lost: Lost::default(),
                 detached_at: None,
             },
         );
         if let Some(at) = old.and_then(|o| o.detached_at) {
-            self.detached.remove(&(at, session));
+            self.detached.remove(&(at, b.session));
         }
     }
 
     /// Forgets a closed session (logout, or another device took over): its connection stays
-    /// open, unbound, and may log in again.
-    pub fn close_session(&mut self, session: SessionId) {
-        let Some(entry) = self.sessions.remove(&session) else {
-            return;
-        };
+    /// open, unbound, and may log in again. Returns its user.
+    pub fn close_session(&mut self, session: SessionId) -> Option<UserId> {
+        let entry = self.sessions.remove(&session)?;
         if let Some(at) = entry.detached_at {
             self.detached.remove(&(at, session));
         }
         if let Some(c) = entry.conn.and_then(|c| self.conns.get_mut(&c)) {
             c.session = None;
         }
+        Some(entry.user)
     }
 
     /// Checks a resume request: the session is known and the token is its own.
@@ -199,6 +292,13 @@ impl Routes {
         self.sessions
             .get(&session)
             .is_some_and(|e| e.token.matches(token))
+    }
+
+    /// Replaces a session's resume token (after every resume: a token works once).
+    pub fn rotate_token(&mut self, session: SessionId, token: ResumeToken) {
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.token = token;
+        }
     }
 
     /// The connection a session is attached to.
@@ -216,10 +316,13 @@ impl Routes {
         }
     }
 
-    /// Removes a connection. Returns the session that just lost its connection (the engine
-    /// must be told `link_lost`), if it was still attached to this one or was marked broken.
+    /// Removes a connection and takes back what its queue did not write: unwritten frames go
+    /// to the front of its session's buffer, frames in flight count as lost. Returns the
+    /// session that just lost its connection (the engine must be told `link_lost`), if it
+    /// was still attached to this one or was cut from it in this batch.
     pub fn detach(&mut self, conn: ConnId, now: Millis) -> Option<SessionId> {
         let entry = self.conns.remove(&conn)?;
+        let left = entry.queue.take_leftover();
         let session = entry.session?;
         let s = self.sessions.get_mut(&session)?;
         // Attached to this connection, or cut from it by `mark_broken` in this batch.
@@ -227,6 +330,46 @@ impl Routes {
             return None;
         }
         s.conn = None;
+        for f in &left.in_flight {
+            s.lost.add(f.request());
+        }
+        self.requeue_front(session, left.unsent);
+        let s = self.sessions.get_mut(&session)?;
+        if s.detached_at.is_none() {
+            s.detached_at = Some(now);
+            self.detached.insert((now, session));
+        }
+        Some(session)
+    }
+
+    /// Puts frames back at the front of a session's buffer, oldest first, within its bounds.
+    fn requeue_front(&mut self, session: SessionId, frames: Vec<SharedFrame>) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        let later = std::mem::take(&mut s.pending);
+        s.pending_bytes = 0;
+        for f in frames.into_iter().chain(later) {
+            self.hold(session, f);
+        }
+    }
+
+    /// Another connection takes the session over from `old`, which is still open: what `old`
+    /// had not written moves to the session's buffer, `old` gets `last` and is closed, and
+    /// the session is detached (the engine must be told `link_lost`).
+    pub fn take_over(&mut self, old: ConnId, last: SharedFrame, now: Millis) -> Option<SessionId> {
+        let entry = self.conns.remove(&old)?;
+        let unsent = entry.queue.take_unsent();
+        let _ = entry.queue.push(last);
+        if let Some(kill) = entry.kill {
+            // Gone already: nothing to close.
+            let _ = kill.send(Kick::Replaced);
+        }
+        let session = entry.session?;
+        let s = self.sessions.get_mut(&session)?;
+        s.conn = None;
+        self.requeue_front(session, unsent);
+        let s = self.sessions.get_mut(&session)?;
         if s.detached_at.is_none() {
             s.detached_at = Some(now);
             self.detached.insert((now, session));
@@ -235,24 +378,30 @@ impl Routes {
     }
 
     /// Attaches a connection to a resumed session and queues what the session missed.
-    /// Returns whether anything was lost meanwhile (and clears that mark).
-    pub fn attach(&mut self, conn: ConnId, session: SessionId) -> bool {
+    /// Returns what was lost meanwhile (and clears that record).
+    pub fn attach(&mut self, conn: ConnId, session: SessionId) -> Lost {
         let Some(s) = self.sessions.get_mut(&session) else {
-            return false;
+            return Lost::default();
         };
         if let Some(at) = s.detached_at.take() {
             self.detached.remove(&(at, session));
         }
         s.conn = Some(conn);
-        let gap = std::mem::take(&mut s.gap);
+        let lost = std::mem::take(&mut s.lost);
         let pending = std::mem::take(&mut s.pending);
+        s.pending_bytes = 0;
+        self.frames_lost += lost.frames;
+        self.frames_replayed += pending.len() as u64;
         if let Some(c) = self.conns.get_mut(&conn) {
             c.session = Some(session);
+            if let Some(slot) = c.slot.take() {
+                slot.promote();
+            }
         }
-        for out in pending {
-            self.send_to_conn(conn, Frame::Out(out));
+        for f in pending {
+            self.send_to_conn(conn, f);
         }
-        gap
+        lost
     }
 
     /// The oldest session without a connection, if it lost it at or before `cutoff`.
@@ -285,72 +434,137 @@ impl Routes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use roomcore::Output;
+    use crate::outq::QueueLimits;
 
-    fn out(session: &str) -> Stamped {
-        Stamped {
-            at: Millis(1),
-            output: Output::SessionClosed {
-                session: session.into(),
-                reason: roomcore::CloseReason::Logout,
-            },
+    fn bounds(max_frames: usize) -> PendingBounds {
+        PendingBounds {
+            max_frames,
+            max_bytes: 1 << 20,
+            max_total_bytes: usize::MAX,
+            fair_bytes: 0,
         }
     }
 
-    fn conn(routes: &mut Routes, id: ConnId, cap: usize) -> mpsc::Receiver<Frame> {
-        let (tx, rx) = mpsc::channel(cap);
-        let (kill, _) = oneshot::channel();
-        routes.open(id, tx, kill);
-        rx
+    fn frame(meter: &Arc<Meter>, text: &str, request: Option<u64>) -> SharedFrame {
+        SharedFrame::new(text.to_owned(), request, meter)
     }
 
-    #[test]
-    fn outputs_follow_the_session_and_wait_while_it_is_detached() {
-        let mut r = Routes::new(2);
-        let mut rx1 = conn(&mut r, 1, 8);
-        let s = SessionId::new("s1");
-        r.bind(1, s, ResumeToken::generate().unwrap());
-        r.deliver(s, out("s1"));
-        assert!(rx1.try_recv().is_ok());
+    fn conn(routes: &mut Routes, meter: &Arc<Meter>, id: ConnId, cap: usize) -> Arc<OutQueue> {
+        let q = OutQueue::new(
+            QueueLimits {
+                max_frames: cap,
+                max_bytes: 1 << 20,
+                max_total_bytes: usize::MAX,
+                fair_bytes: 0,
+            },
+            meter.clone(),
+        );
+        let (kill, _) = oneshot::channel();
+        routes.open(id, q.clone(), kill, None);
+        q
+    }
+
+    fn bind(r: &mut Routes, conn: ConnId, s: &str) -> SessionId {
+        let session = SessionId::new(s);
+        r.bind(
+            conn,
+            Binding {
+                session,
+                user: UserId::new("u"),
+                grants: None,
+                token: ResumeToken::generate().unwrap(),
+            },
+        );
+        session
+    }
+
+    async fn texts(q: &OutQueue) -> Vec<String> {
+        let mut out = Vec::new();
+        while !q.is_empty() {
+            for item in q.next_batch(100, 1 << 20).await.unwrap() {
+                if let crate::outq::Item::Frame(f) = item {
+                    out.push(f.text().to_owned());
+                }
+            }
+            q.written();
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn unwritten_frames_are_replayed_in_order_and_in_flight_ones_reported() {
+        let meter = Arc::new(Meter::default());
+        let mut r = Routes::new(bounds(10), meter.clone());
+        let q1 = conn(&mut r, &meter, 1, 10);
+        let s = bind(&mut r, 1, "s1");
+        for (i, text) in ["a", "b", "c"].iter().enumerate() {
+            r.deliver(s, frame(&meter, text, Some(i as u64)));
+        }
+        // The writer took "a" and failed while writing it.
+        let _ = q1.next_batch(1, 1 << 20).await.unwrap();
+        assert_eq!(r.detach(1, Millis(5)), Some(s));
+        r.deliver(s, frame(&meter, "d", None));
+        let q2 = conn(&mut r, &meter, 2, 10);
+        let lost = r.attach(2, s);
+        assert_eq!(
+            lost,
+            Lost {
+                frames: 1,
+                requests: vec![0]
+            }
+        );
+        assert_eq!(texts(&q2).await, ["b", "c", "d"]);
+    }
+
+    #[tokio::test]
+    async fn a_full_buffer_drops_its_oldest_and_names_lost_replies() {
+        let meter = Arc::new(Meter::default());
+        let mut r = Routes::new(bounds(2), meter.clone());
+        let _q = conn(&mut r, &meter, 1, 10);
+        let s = bind(&mut r, 1, "s1");
         assert_eq!(r.detach(1, Millis(5)), Some(s));
         assert_eq!(r.session_counts(), (1, 1));
-        for _ in 0..3 {
-            r.deliver(s, out("s1"));
-        }
-        let mut rx2 = conn(&mut r, 2, 8);
-        assert!(
+        r.deliver(s, frame(&meter, "reply", Some(77)));
+        r.deliver(s, frame(&meter, "x", None));
+        r.deliver(s, frame(&meter, "y", None));
+        let q2 = conn(&mut r, &meter, 2, 10);
+        assert_eq!(
             r.attach(2, s),
-            "three outputs into a buffer of two is a gap"
+            Lost {
+                frames: 1,
+                requests: vec![77]
+            }
         );
-        assert!(rx2.try_recv().is_ok());
-        assert!(rx2.try_recv().is_ok());
-        assert!(rx2.try_recv().is_err());
+        assert_eq!(texts(&q2).await, ["x", "y"]);
         assert_eq!(r.session_counts(), (1, 0));
     }
 
-    #[test]
-    fn a_full_queue_breaks_the_connection_and_later_outputs_wait() {
-        let mut r = Routes::new(8);
-        let _rx = conn(&mut r, 1, 1);
-        let s = SessionId::new("s1");
-        r.bind(1, s, ResumeToken::generate().unwrap());
-        r.deliver(s, out("s1"));
-        r.deliver(s, out("s1"));
+    #[tokio::test]
+    async fn a_full_queue_breaks_the_connection_and_nothing_is_lost_within_bounds() {
+        let meter = Arc::new(Meter::default());
+        let mut r = Routes::new(bounds(8), meter.clone());
+        let _q = conn(&mut r, &meter, 1, 1);
+        let s = bind(&mut r, 1, "s1");
+        r.deliver(s, frame(&meter, "1", None));
+        r.deliver(s, frame(&meter, "2", None));
         assert_eq!(r.pop_broken(), Some((1, Kick::TooSlow)));
         assert_eq!(r.session_conn(s), None);
-        r.deliver(s, out("s1"));
+        r.deliver(s, frame(&meter, "3", None));
         assert_eq!(r.detach(1, Millis(2)), Some(s));
         assert_eq!(r.first_abandoned(Millis(2)), Some(s));
         assert_eq!(r.first_abandoned(Millis(1)), None);
+        let q2 = conn(&mut r, &meter, 2, 10);
+        assert!(r.attach(2, s).is_empty());
+        assert_eq!(texts(&q2).await, ["1", "2", "3"]);
     }
 
     #[test]
     fn a_closed_session_unbinds_its_connection() {
-        let mut r = Routes::new(8);
-        let _rx = conn(&mut r, 1, 4);
-        let s = SessionId::new("s1");
-        r.bind(1, s, ResumeToken::generate().unwrap());
-        r.close_session(s);
+        let meter = Arc::new(Meter::default());
+        let mut r = Routes::new(bounds(8), meter.clone());
+        let _q = conn(&mut r, &meter, 1, 4);
+        let s = bind(&mut r, 1, "s1");
+        assert_eq!(r.close_session(s), Some(UserId::new("u")));
         assert_eq!(r.conn_session(1), Some(None));
         assert!(!r.token_matches(s, "00"));
         assert_eq!(r.detach(1, Millis(0)), None);

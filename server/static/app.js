@@ -1,5 +1,5 @@
-// roomcore live page: one WebSocket per page, speaking the JSON frames of DESIGN.md
-// section 6 (see server/src/frames.rs). No build step, no dependencies.
+// roomcore live page: one WebSocket per page, speaking the JSON frames of the trace format
+// (see server/src/frames.rs). No build step, no dependencies.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -208,10 +208,23 @@ function roomInfo() {
   return info;
 }
 
-$("login").onclick = () => {
+// The access token for `user`: the one pasted in, or, from a server started with
+// --insecure-dev, one it mints for the page (POST /dev/token; 404 elsewhere).
+async function accessToken(user) {
+  const pasted = $("token").value.trim();
+  if (pasted) return pasted;
+  try {
+    const r = await fetch("/dev/token", { method: "POST", body: JSON.stringify({ user: user }) });
+    if (r.ok) return (await r.json()).token;
+  } catch (e) { /* no dev tokens here */ }
+  return "";
+}
+
+$("login").onclick = async () => {
   state.session = $("session").value.trim();
   const user = $("user").value.trim();
-  const go = () => send({ type: "login", user: user });
+  const token = await accessToken(user);
+  const go = () => send(token ? { type: "login", user: user, token: token } : { type: "login", user: user });
   if (state.ws && state.ws.readyState === WebSocket.OPEN) go();
   else open(() => { refreshButtons(); go(); });
 };

@@ -40,11 +40,36 @@ struct Args {
     /// Milliseconds each client waits between a reply and its next command (0: full speed).
     #[arg(long, default_value_t = 0)]
     think_ms: u64,
+    /// Commands each client sends at least, however long the run takes.
+    #[arg(long, default_value_t = 0)]
+    min_commands: u64,
+    /// File holding the server's signing key, to mint each client's access token (without
+    /// it, clients log in without a token: the server must run with --insecure-dev).
+    #[arg(long, env = "ROOMCORE_SIGNING_KEY_FILE")]
+    signing_key_file: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let a = Args::parse();
+    let signing_key = match &a.signing_key_file {
+        None => None,
+        Some(path) => {
+            let key = std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| {
+                    let b = b.strip_suffix(b"\n").unwrap_or(&b).to_vec();
+                    roomcore_server::auth::SigningKey::new(&b)
+                });
+            match key {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    eprintln!("roomcore-load: {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
     let cfg = LoadConfig {
         url: a.url,
         clients: a.clients,
@@ -54,6 +79,8 @@ async fn main() -> ExitCode {
         prefix: a.prefix,
         connect_parallelism: a.connect_parallelism,
         think: Duration::from_millis(a.think_ms),
+        min_commands: a.min_commands,
+        signing_key,
     };
     let report = match load::run(&cfg).await {
         Ok(r) => r,

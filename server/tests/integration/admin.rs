@@ -82,7 +82,9 @@ async fn the_admin_endpoint_needs_the_token_and_an_admin_command() {
     let dismiss = r#"{"type":"dismiss_room","request":1,"room_id":"r1"}"#;
     let (status, v) = srv.admin(None, dismiss).await;
     assert_eq!((status, frame_error(&v)), (401, "unauthorized"));
-    let (status, v) = srv.admin(Some("test-admin-tokeN"), dismiss).await;
+    let (status, v) = srv
+        .admin(Some("test-admin-token-0123456789abcdeF"), dismiss)
+        .await;
     assert_eq!((status, frame_error(&v)), (401, "unauthorized"));
     let login = r#"{"type":"login","session":"x","request":1,"user":"x"}"#;
     let (status, v) = srv.admin(Some(TOKEN), login).await;

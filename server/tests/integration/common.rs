@@ -2,7 +2,8 @@
 //! every frame they receive, and a minimal HTTP client for the admin endpoint.
 
 use futures_util::{SinkExt, StreamExt};
-use roomcore_server::{RunningServer, ServerConfig};
+use roomcore_server::auth::{self, Claims, SigningKey};
+use roomcore_server::{AuthMode, RunningServer, ServerConfig};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,7 +12,22 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-pub const TOKEN: &str = "test-admin-token";
+pub const TOKEN: &str = "test-admin-token-0123456789abcdef";
+pub const KEY: &[u8] = b"test-signing-key-0123456789abcdef";
+
+pub fn key() -> SigningKey {
+    SigningKey::new(KEY).unwrap()
+}
+
+/// An access token for `user`, valid for an hour.
+pub fn access_token(user: &str) -> String {
+    let claims = Claims {
+        sub: user.to_owned(),
+        exp: auth::unix_now_s() + 3600,
+        rooms: None,
+    };
+    auth::mint(&key(), &claims)
+}
 const WAIT: Duration = Duration::from_secs(5);
 
 pub struct TestServer {
@@ -30,7 +46,7 @@ pub async fn server() -> TestServer {
 }
 
 pub async fn server_on(listener: TcpListener, f: impl FnOnce(&mut ServerConfig)) -> TestServer {
-    let mut config = ServerConfig::new(TOKEN);
+    let mut config = ServerConfig::new(TOKEN, AuthMode::Tokens(key()));
     f(&mut config);
     let server = roomcore_server::start(listener, config).await.unwrap();
     TestServer {
@@ -221,10 +237,13 @@ impl Client {
         last.get("out").cloned().unwrap_or(last)
     }
 
-    /// Logs in; returns the resume token.
+    /// Logs in with an access token for `user`; returns the resume token.
     pub async fn login(&mut self, session: &str, user: &str) -> String {
         self.session = session.to_owned();
-        let r = self.reply(json!({"type": "login", "user": user})).await;
+        let token = access_token(user);
+        let r = self
+            .reply(json!({"type": "login", "user": user, "token": token}))
+            .await;
         assert!(r.get("ok").is_some(), "login failed: {r}");
         let resume = self.next().await;
         assert_eq!(resume["resume"]["session"], session, "{resume}");
@@ -232,14 +251,37 @@ impl Client {
         self.token.clone()
     }
 
-    /// Sends a resume request; returns the frames up to the `resumed` or error frame.
+    /// Sends a resume request; returns the frames up to the `resumed` or error frame, and
+    /// keeps the new resume token it brings.
     pub async fn resume(&mut self, session: &str, token: &str) -> Vec<Value> {
         self.session = session.to_owned();
         self.token = token.to_owned();
         let f = json!({"type": "resume", "session": session, "token": token});
         self.send_text(&f.to_string()).await;
-        self.until(|v| v.get("resumed").is_some() || v.get("error").is_some())
+        let frames = self
+            .until(|v| v.get("resumed").is_some() || v.get("error").is_some())
+            .await;
+        if let Some(t) = frames.iter().find_map(|f| f["resume"]["token"].as_str()) {
+            self.token = t.to_owned();
+        }
+        frames
+    }
+
+    /// Reads until the server closes; returns the close frame's code (`None`: the connection
+    /// ended without one). Panics after 5 s.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        let read = async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Close(f))) => return f.map(|f| u16::from(f.code)),
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => return None,
+                }
+            }
+        };
+        tokio::time::timeout(WAIT, read)
             .await
+            .expect("the server should close within 5 s")
     }
 
     /// Asserts that nothing arrives for `ms` milliseconds.

@@ -85,7 +85,8 @@ async fn a_connection_speaks_for_one_session_only() {
     assert_eq!(token.len(), 32);
     // A second login on the same connection.
     let r = a
-        .reply(json!({"type": "login", "session": "s9", "user": "zed"}))
+        .reply(json!({"type": "login", "session": "s9", "user": "zed",
+                      "token": access_token("zed")}))
         .await;
     assert_eq!(frame_error(&r), "already_bound");
     // A command for another session.
@@ -113,7 +114,7 @@ async fn a_refused_login_is_answered_to_the_caller_not_to_the_session_owner() {
     let mut intruder = srv.client().await;
     intruder.session = "s1".into();
     let r = intruder
-        .reply(json!({"type": "login", "user": "mallory"}))
+        .reply(json!({"type": "login", "user": "mallory", "token": access_token("mallory")}))
         .await;
     assert_eq!(r["error"]["code"], "already_logged_in");
     owner.silent(100).await;

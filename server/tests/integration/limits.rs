@@ -73,18 +73,15 @@ impl SendBinary for Ws {
 
 #[tokio::test]
 async fn a_frame_over_the_limit_ends_only_that_connection() {
-    let srv = server_with(|c| c.limits.max_frame_bytes = 1024).await;
+    let srv = server_with(|c| c.limits.max_frame_bytes = 8192).await;
     let (mut a, mut b) = (srv.client().await, srv.client().await);
     a.login("s1", "alice").await;
     b.login("s2", "bob").await;
-    let payload = "x".repeat(2000);
+    let payload = "x".repeat(9000);
     let big = json!({"type": "send_room_message", "session": "s1", "request": 5,
                      "room_id": "r1", "payload": payload});
     a.send_text(&big.to_string()).await;
-    assert!(
-        a.try_next(Duration::from_secs(3)).await.is_none(),
-        "connection should end"
-    );
+    assert_eq!(a.close_code().await, Some(1009), "closed as too big");
     // The engine saw the session's link drop; the other connection is unaffected.
     srv.wait_stats("detached", |s| s["detached_sessions"] == 1)
         .await;
@@ -155,6 +152,7 @@ async fn a_consumer_too_slow_to_keep_up_is_disconnected_as_link_lost() {
     let listener: TcpListener = socket.listen(64).unwrap();
     let srv = server_on(listener, |c| {
         c.limits.outbound_queue = 8;
+        c.limits.max_pending_per_session = 4;
         c.limits.frames_per_s = 10_000;
         c.limits.frames_burst = 10_000;
     })
@@ -198,13 +196,12 @@ async fn a_consumer_too_slow_to_keep_up_is_disconnected_as_link_lost() {
         r["ok"]["members"],
         json!([{"user_id": "sloth"}, {"user_id": "hare"}])
     );
-    // Resuming works, and says frames were lost.
+    // Resuming works, replays what it can and says how many frames were lost.
     let mut back = srv.client().await;
     let frames = back.resume("slow", &token).await;
-    assert_eq!(
-        frames.last().unwrap(),
-        &json!({"resumed": {"session": "slow", "gap": true}})
-    );
+    let resumed = &frames.last().unwrap()["resumed"];
+    assert_eq!(resumed["gap"], true, "{resumed}");
+    assert!(resumed["lost_frames"].as_u64().unwrap() >= 1, "{resumed}");
 }
 
 #[tokio::test]
@@ -286,24 +283,4 @@ async fn random_frames_never_hurt_the_server_or_another_session() {
     }
     let mut late = srv.client().await;
     late.login("late", "comer").await;
-}
-
-#[tokio::test]
-async fn past_the_tcp_limit_the_server_stops_accepting_until_a_socket_closes() {
-    let srv = server_with(|c| c.limits.max_tcp_connections = 2).await;
-    let idle1 = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
-    let _idle2 = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
-    // The third waits in the kernel's backlog: no answer while both slots are taken.
-    let third = tokio::spawn({
-        let addr = srv.addr;
-        async move { http(addr, "GET", "/app.css", None, "").await }
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!third.is_finished(), "answered past the limit");
-    drop(idle1);
-    let (status, _) = tokio::time::timeout(Duration::from_secs(3), third)
-        .await
-        .expect("accepted once a slot freed")
-        .unwrap();
-    assert_eq!(status, 200);
 }

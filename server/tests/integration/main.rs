@@ -5,6 +5,7 @@
 mod admin;
 mod common;
 mod flows;
+mod hostile;
 mod limits;
 mod load;
 mod reconnect;

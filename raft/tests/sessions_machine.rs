@@ -1,0 +1,324 @@
+//! The replicated session table on a bare machine (no Raft): which node holds which session,
+//! resume tokens, node incarnations and fencing, and where each output is delivered.
+
+use roomcore::{Input, Output, RoomId, RoomInfo, SessionId, UserId};
+use roomcore_raft::route::deliveries;
+use roomcore_raft::{
+    Command, Holder, Limits, Proposal, RequestKey, Response, RoomMachine, SessionOp,
+    SessionRefusal, TokenHash,
+};
+
+fn machine(config: roomcore::Config) -> RoomMachine {
+    RoomMachine::new(config, Limits::default()).expect("valid config")
+}
+
+fn apply(
+    m: &mut RoomMachine,
+    now_ms: u64,
+    request: Option<RequestKey>,
+    command: Command,
+) -> Response {
+    m.apply(&Proposal {
+        request,
+        now_ms,
+        command,
+    })
+}
+
+fn op(m: &mut RoomMachine, now_ms: u64, op: SessionOp) -> Response {
+    apply(m, now_ms, None, Command::Session { op })
+}
+
+fn input(m: &mut RoomMachine, now_ms: u64, input: Input) -> Response {
+    apply(m, now_ms, None, Command::Input { input })
+}
+
+fn holder(node: u64, incarnation: u64) -> Holder {
+    Holder { node, incarnation }
+}
+
+fn login(session: &str, request: u64) -> Input {
+    Input::Login {
+        session: SessionId::new(session),
+        request,
+        user: UserId::new(session),
+    }
+}
+
+fn enter(session: &str, room: &str) -> Input {
+    Input::EnterRoom {
+        session: SessionId::new(session),
+        request: 9,
+        room: RoomInfo {
+            id: RoomId::new(room),
+            name: String::new(),
+        },
+        config: None,
+    }
+}
+
+fn connect(m: &mut RoomMachine, h: Holder, session: &str, token: &[u8]) -> Response {
+    op(
+        m,
+        10,
+        SessionOp::Connect {
+            holder: h,
+            token_hash: TokenHash::of(token),
+            input: login(session, 1),
+        },
+    )
+}
+
+fn session(s: &str) -> SessionId {
+    SessionId::new(s)
+}
+
+#[test]
+fn connect_needs_an_announced_holder_and_a_successful_login() {
+    let mut m = machine(roomcore::Config::default());
+    let h1 = holder(1, 100);
+    assert_eq!(
+        connect(&mut m, h1, "a", b"t"),
+        Response::SessionRefused {
+            reason: SessionRefusal::StaleHolder
+        }
+    );
+    assert!(matches!(
+        op(&mut m, 5, SessionOp::NodeUp { holder: h1 }),
+        Response::Session { .. }
+    ));
+    let r = connect(&mut m, h1, "a", b"t");
+    let Response::Session { handoffs, .. } = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(handoffs.len(), 1);
+    assert_eq!(m.sessions().holder(session("a")), Some(h1));
+    assert!(m.sessions().has_token(session("a")));
+    // A login the engine refuses records nothing.
+    let bad = op(
+        &mut m,
+        11,
+        SessionOp::Connect {
+            holder: h1,
+            token_hash: TokenHash::of(b"x"),
+            input: login("", 1),
+        },
+    );
+    assert!(matches!(&bad, Response::Session { handoffs, .. } if handoffs.is_empty()));
+    // Only a login may connect.
+    let not_login = op(
+        &mut m,
+        12,
+        SessionOp::Connect {
+            holder: h1,
+            token_hash: TokenHash::of(b"x"),
+            input: enter("a", "r"),
+        },
+    );
+    assert_eq!(
+        not_login,
+        Response::SessionRefused {
+            reason: SessionRefusal::NotALogin
+        }
+    );
+}
+
+#[test]
+fn resume_takes_the_session_to_the_new_node_only_with_its_token() {
+    let mut m = machine(roomcore::Config::default());
+    let (h1, h2) = (holder(1, 100), holder(2, 200));
+    op(&mut m, 1, SessionOp::NodeUp { holder: h1 });
+    op(&mut m, 1, SessionOp::NodeUp { holder: h2 });
+    connect(&mut m, h1, "a", b"secret");
+    input(&mut m, 20, enter("a", "r"));
+    let wrong = op(
+        &mut m,
+        30,
+        SessionOp::Resume {
+            holder: h2,
+            session: session("a"),
+            token_hash: TokenHash::of(b"guess"),
+        },
+    );
+    assert_eq!(
+        wrong,
+        Response::SessionRefused {
+            reason: SessionRefusal::BadToken
+        }
+    );
+    assert_eq!(m.sessions().holder(session("a")), Some(h1));
+    let moved = op(
+        &mut m,
+        31,
+        SessionOp::Resume {
+            holder: h2,
+            session: session("a"),
+            token_hash: TokenHash::of(b"secret"),
+        },
+    );
+    let Response::Session { handoffs, .. } = moved else {
+        panic!("{moved:?}")
+    };
+    assert_eq!(handoffs[0].from, Some(h1));
+    assert_eq!(handoffs[0].to, Some(h2));
+    // The old node's late disconnect changes nothing: the session lives on node 2 now.
+    let late = op(
+        &mut m,
+        32,
+        SessionOp::Disconnect {
+            holder: h1,
+            session: session("a"),
+        },
+    );
+    assert_eq!(
+        late,
+        Response::Session {
+            outputs: vec![],
+            handoffs: vec![]
+        }
+    );
+    assert!(!m.engine().is_link_lost(session("a")));
+    // Node 2's disconnect loses the link: the grace runs.
+    op(
+        &mut m,
+        33,
+        SessionOp::Disconnect {
+            holder: h2,
+            session: session("a"),
+        },
+    );
+    assert!(m.engine().is_link_lost(session("a")));
+    assert_eq!(m.sessions().holder(session("a")), None);
+}
+
+#[test]
+fn a_restarted_or_silent_node_loses_its_sessions_links_and_a_fenced_one_stays_fenced() {
+    let mut m = machine(roomcore::Config::default());
+    let (old, new) = (holder(1, 100), holder(1, 101));
+    op(&mut m, 1, SessionOp::NodeUp { holder: old });
+    connect(&mut m, old, "a", b"t");
+    input(&mut m, 2, enter("a", "r"));
+    // A new process of node 1: sessions of the old one lose their link.
+    op(&mut m, 3, SessionOp::NodeUp { holder: new });
+    assert!(m.engine().is_link_lost(session("a")));
+    assert_eq!(m.sessions().held_by(1), Vec::<SessionId>::new());
+    // The old incarnation can no longer connect.
+    assert_eq!(
+        connect(&mut m, old, "b", b"t"),
+        Response::SessionRefused {
+            reason: SessionRefusal::StaleHolder
+        }
+    );
+    // A node-down for the old incarnation is a no-op now; for the live one it fences it.
+    connect(&mut m, new, "b", b"t");
+    input(&mut m, 4, enter("b", "r"));
+    let stale = op(&mut m, 5, SessionOp::NodeDown { holder: old });
+    assert_eq!(
+        stale,
+        Response::Session {
+            outputs: vec![],
+            handoffs: vec![]
+        }
+    );
+    assert!(!m.engine().is_link_lost(session("b")));
+    op(&mut m, 6, SessionOp::NodeDown { holder: new });
+    assert!(m.engine().is_link_lost(session("b")));
+    assert_eq!(m.sessions().node(1), Some((101, true)));
+    assert_eq!(
+        op(&mut m, 7, SessionOp::NodeUp { holder: new }),
+        Response::SessionRefused {
+            reason: SessionRefusal::StaleHolder
+        }
+    );
+    assert_eq!(m.sessions().node(1), Some((101, true)), "still fenced");
+    assert!(matches!(
+        op(
+            &mut m,
+            8,
+            SessionOp::NodeUp {
+                holder: holder(1, 102)
+            }
+        ),
+        Response::Session { .. }
+    ));
+}
+
+#[test]
+fn a_closed_session_is_forgotten_and_its_last_outputs_reach_its_node() {
+    let mut m = machine(roomcore::Config::default());
+    let h1 = holder(1, 100);
+    op(&mut m, 1, SessionOp::NodeUp { holder: h1 });
+    connect(&mut m, h1, "a", b"t");
+    let out = input(
+        &mut m,
+        2,
+        Input::Logout {
+            session: session("a"),
+            request: 3,
+        },
+    );
+    assert!(!m.sessions().has_token(session("a")));
+    assert_eq!(m.sessions().holder(session("a")), None);
+    let routed = deliveries(&m, out.outputs());
+    assert!(!routed.is_empty());
+    assert!(routed
+        .iter()
+        .all(|d| d.session == session("a") && d.holder == Some(h1)));
+    assert!(out
+        .outputs()
+        .iter()
+        .any(|s| matches!(s.output, Output::SessionClosed { .. })));
+    // The snapshot does not carry the transient record, and replicas stay byte-equal.
+    let bytes = m.to_bytes();
+    let back = RoomMachine::from_bytes(&bytes).expect("restores");
+    assert_eq!(back.to_bytes(), bytes);
+}
+
+#[test]
+fn a_large_rooms_delta_goes_to_every_live_member_with_its_holder() {
+    let config = roomcore::Config {
+        member_notify_threshold: 1,
+        ..roomcore::Config::default()
+    };
+    let mut m = machine(config);
+    let (h1, h2) = (holder(1, 100), holder(2, 200));
+    op(&mut m, 1, SessionOp::NodeUp { holder: h1 });
+    op(&mut m, 1, SessionOp::NodeUp { holder: h2 });
+    connect(&mut m, h1, "a", b"t");
+    connect(&mut m, h2, "b", b"t");
+    connect(&mut m, h1, "c", b"t");
+    let mut all = Vec::new();
+    for (t, s) in [(10, "a"), (11, "b"), (12, "c")] {
+        all.push(input(&mut m, t, enter(s, "r")));
+    }
+    all.push(apply(&mut m, 5_000, None, Command::Tick));
+    let mut seen = 0;
+    for r in &all {
+        for d in deliveries(&m, r.outputs()) {
+            if matches!(
+                r.outputs()[d.output].output,
+                Output::RoomMembersChanged { .. }
+            ) {
+                seen += 1;
+                let expect = if d.session == session("b") { h2 } else { h1 };
+                assert_eq!(d.holder, Some(expect));
+            }
+        }
+    }
+    assert!(
+        seen >= 2,
+        "the coalesced delta reached the members ({seen})"
+    );
+}
+
+#[test]
+fn token_hashes_travel_as_hex() {
+    let h = TokenHash::of(b"abc");
+    let json = serde_json::to_string(&h).expect("serializes");
+    assert_eq!(
+        json,
+        "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\""
+    );
+    assert_eq!(serde_json::from_str::<TokenHash>(&json).expect("parses"), h);
+    assert!(serde_json::from_str::<TokenHash>("\"zz\"").is_err());
+}

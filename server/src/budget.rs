@@ -1,0 +1,213 @@
+//! The memory budget: what every limit lets clients make the server hold in the worst case,
+//! line by line, and the check that the total fits `--memory-budget-mib`.
+//!
+//! Each line is a count the limits allow times the bytes one item can cost at most. The
+//! per-item costs are upper bounds read from the data structures and set against
+//! measurements (`server/FIGURES.md`): e.g. a room with the most attributes measured 10.55 kB
+//! of RSS each, counted here as 12.9 kB. `roomcore-server budget`
+//! prints the table for the given flags; `server/README.md` shows it for the defaults.
+
+use crate::config::ServerConfig;
+use crate::ws::read::READ_CHUNK_BYTES;
+use std::fmt::Write as _;
+
+/// HTTP read buffer of a pending socket (hyper's `max_buf_size`): request headers must fit.
+pub const HTTP_BUFFER_BYTES: usize = 16 * 1024;
+
+/// A task, its socket and bookkeeping, per connection, besides its buffers.
+const CONN_OVERHEAD_BYTES: usize = 4 * 1024;
+
+/// A session in the engine and in the server's routing table, without its rooms.
+const SESSION_BYTES: usize = 1024;
+
+/// A room without attributes.
+const ROOM_BASE_BYTES: usize = 1024;
+
+/// A membership without member attributes.
+const MEMBER_BASE_BYTES: usize = 256;
+
+/// Per stored (member or room) attribute: its two small strings and its map node.
+const ATTRIBUTE_NODE_BYTES: usize = 96;
+
+/// A remembered closed session.
+const CLOSED_SESSION_BYTES: usize = 128;
+
+/// One line of the budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// What is counted, and the limit that bounds it.
+    pub what: &'static str,
+    /// How many at most.
+    pub count: usize,
+    /// Bytes each at most.
+    pub each_bytes: usize,
+}
+
+impl Line {
+    /// Count times bytes.
+    #[must_use]
+    pub fn total_bytes(&self) -> usize {
+        self.count.saturating_mul(self.each_bytes)
+    }
+}
+
+/// The whole budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
+    /// The lines.
+    pub lines: Vec<Line>,
+    /// The bound they must fit.
+    pub budget_bytes: usize,
+}
+
+impl Budget {
+    /// The budget of a configuration.
+    #[must_use]
+    pub fn of(c: &ServerConfig) -> Budget {
+        let l = &c.limits;
+        let e = &c.engine;
+        let u = |v: u32| v as usize;
+        let sessions = u(e.max_sessions);
+        let room_attrs = ROOM_BASE_BYTES
+            + 2 * u(e.attributes_total_max_bytes)
+            + ATTRIBUTE_NODE_BYTES * u(e.max_room_attributes);
+        let member = MEMBER_BASE_BYTES
+            + u(e.member_attributes_total_max_bytes)
+            + ATTRIBUTE_NODE_BYTES * u(e.max_member_attributes);
+        let lines = vec![
+            Line {
+                what: "WebSocket connections (--max-connections): read chunk, one message being assembled (--max-frame-bytes), task",
+                count: l.max_connections,
+                each_bytes: READ_CHUNK_BYTES + l.max_frame_bytes + CONN_OVERHEAD_BYTES,
+            },
+            Line {
+                what: "pending sockets (--max-pending-connections): HTTP buffer, task",
+                count: l.max_pending_connections,
+                each_bytes: HTTP_BUFFER_BYTES + CONN_OVERHEAD_BYTES,
+            },
+            Line {
+                what: "output frames held for connections and detached sessions (--outbound-total-bytes, plus each one's fair share past it)",
+                count: 2,
+                each_bytes: l.outbound_total_bytes,
+            },
+            Line {
+                what: "commands waiting for the engine (engine queue), each at most a frame parsed",
+                count: l.engine_queue,
+                each_bytes: 2 * l.max_frame_bytes,
+            },
+            Line {
+                what: "sessions (engine max_sessions): engine and routing entries, quotas",
+                count: sessions,
+                each_bytes: SESSION_BYTES,
+            },
+            Line {
+                what: "rooms (engine max_rooms) with the most room attributes",
+                count: u(e.max_rooms),
+                each_bytes: room_attrs,
+            },
+            Line {
+                what: "memberships (max_sessions x max_rooms_per_session) with the most member attributes",
+                count: sessions.saturating_mul(u(e.max_rooms_per_session)),
+                each_bytes: member,
+            },
+            Line {
+                what: "closed sessions remembered (engine max_closed_sessions)",
+                count: u(e.max_closed_sessions),
+                each_bytes: CLOSED_SESSION_BYTES,
+            },
+        ];
+        Budget {
+            lines,
+            budget_bytes: l.memory_budget_bytes,
+        }
+    }
+
+    /// The worst case of all lines together.
+    #[must_use]
+    pub fn total_bytes(&self) -> usize {
+        self.lines
+            .iter()
+            .fold(0usize, |acc, l| acc.saturating_add(l.total_bytes()))
+    }
+
+    /// Whether the total fits.
+    ///
+    /// # Errors
+    /// The total, the budget and the largest lines, when it does not.
+    pub fn check(&self) -> Result<(), String> {
+        let total = self.total_bytes();
+        if total <= self.budget_bytes {
+            return Ok(());
+        }
+        let mut largest = self.lines.clone();
+        largest.sort_by_key(|l| std::cmp::Reverse(l.total_bytes()));
+        let top: Vec<String> = largest
+            .iter()
+            .take(3)
+            .map(|l| format!("{} MiB for {}", mib(l.total_bytes()), l.what))
+            .collect();
+        Err(format!(
+            "the limits allow {} MiB in the worst case, above --memory-budget-mib {}: lower \
+             some of them or raise the budget (largest: {}); `roomcore-server budget` prints \
+             every line",
+            mib(total),
+            mib(self.budget_bytes),
+            top.join("; ")
+        ))
+    }
+
+    /// The budget as a Markdown table.
+    #[must_use]
+    pub fn table(&self) -> String {
+        let mut s = String::from("| what (limit) | at most | bytes each | worst case |\n");
+        s.push_str("| --- | ---: | ---: | ---: |\n");
+        for l in &self.lines {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} MiB |",
+                l.what,
+                l.count,
+                l.each_bytes,
+                mib(l.total_bytes())
+            );
+        }
+        let _ = writeln!(
+            s,
+            "| **total** (budget {} MiB) | | | **{} MiB** |",
+            mib(self.budget_bytes),
+            mib(self.total_bytes())
+        );
+        s
+    }
+}
+
+fn mib(bytes: usize) -> usize {
+    bytes.div_ceil(1 << 20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::SigningKey;
+    use crate::config::AuthMode;
+
+    fn config() -> ServerConfig {
+        let key = SigningKey::new(&[7; 32]).unwrap();
+        ServerConfig::new(&"a".repeat(32), AuthMode::Tokens(key))
+    }
+
+    #[test]
+    fn the_defaults_fit_their_budget() {
+        let b = Budget::of(&config());
+        assert!(b.check().is_ok(), "{}", b.table());
+    }
+
+    #[test]
+    fn the_library_room_limit_does_not_fit_and_says_why() {
+        let mut c = config();
+        c.engine.max_rooms = 1_000_000;
+        let e = Budget::of(&c).check().unwrap_err();
+        assert!(e.contains("rooms (engine max_rooms)"), "{e}");
+        assert!(c.validate().is_err());
+    }
+}
