@@ -242,15 +242,13 @@ pub(crate) fn take_reply(
 }
 
 /// The success reply of a switch.
-pub(crate) fn switch_ok(at: Millis, plan: &SwitchPlan) -> Stamped {
+pub(crate) fn switch_ok(at: Millis, plan: &SwitchPlan, joined: &ReplyOk) -> Stamped {
     Stamped {
         at,
         output: Output::Reply {
             session: plan.session,
             request: plan.request,
-            outcome: Outcome::Ok(ReplyOk::Room {
-                room: plan.to.clone(),
-            }),
+            outcome: Outcome::Ok(joined.clone()),
         },
     }
 }

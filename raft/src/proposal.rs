@@ -3,7 +3,7 @@
 use std::fmt;
 
 use roomcore::{
-    ErrorBody, Input, Output, RequestId, RoomConfig, RoomId, RoomInfo, SessionId, Stamped,
+    ErrorBody, Input, Output, ReplyOk, RequestId, RoomConfig, RoomId, RoomInfo, SessionId, Stamped,
 };
 use serde::{Deserialize, Serialize};
 
@@ -112,8 +112,9 @@ pub struct SwitchPlan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EnterResult {
-    /// The caller is now in the target room.
-    Entered,
+    /// The caller is now in the target room; the target's reply (the join snapshot) becomes
+    /// the switch's reply.
+    Entered(Box<ReplyOk>),
     /// The target refused; the caller stays in the source room.
     Failed(ErrorBody),
 }

@@ -11,7 +11,9 @@
 //!    session leaves the source room (`disconnected`/`success`, the others `members_left`),
 //!    then the caller gets the switch's reply; on failure only the error reply.
 
-use roomcore::{ErrorCode, Input, Millis, Outcome, Output, RoomEvent, SessionId, Stamped, UserId};
+use roomcore::{
+    ErrorCode, Input, Millis, Outcome, Output, ReplyOk, RoomEvent, SessionId, Stamped, UserId,
+};
 
 use crate::machine::{error_reply, switch_ok, take_reply, OutboxEntry, RoomMachine};
 use crate::proposal::{EnterResult, Response, SwitchId, SwitchPlan};
@@ -157,7 +159,7 @@ pub(crate) fn finish(
     let plan = entry.plan;
     let mut out = Vec::new();
     match result {
-        EnterResult::Entered => {
+        EnterResult::Entered(joined) => {
             let leave = Input::LeaveRoom {
                 session: plan.session,
                 request: plan.request,
@@ -167,7 +169,7 @@ pub(crate) fn finish(
             // changes nothing; the switch still succeeded.
             m.engine.handle_input(now, &leave, &mut out);
             take_reply(&mut out, plan.session, plan.request);
-            out.push(switch_ok(m.engine.now(), &plan));
+            out.push(switch_ok(m.engine.now(), &plan, joined));
         }
         EnterResult::Failed(e) => {
             m.engine.handle_timeout(now, &mut out);
@@ -205,7 +207,7 @@ fn ensure_login(
             };
             m.engine.handle_input(now, &login, out);
             match outcome_result(take_reply(out, plan.session, plan.request)) {
-                EnterResult::Entered => Ok(()),
+                EnterResult::Entered(_) => Ok(()),
                 failed => Err(failed),
             }
         }
@@ -215,7 +217,9 @@ fn ensure_login(
 fn outcome_result(outcome: Option<Outcome>) -> EnterResult {
     match outcome {
         Some(Outcome::Error(e)) => EnterResult::Failed(e),
-        _ => EnterResult::Entered,
+        Some(Outcome::Ok(ok)) => EnterResult::Entered(Box::new(ok)),
+        // The engine answers every command it applies.
+        None => EnterResult::Entered(Box::new(ReplyOk::Empty {})),
     }
 }
 

@@ -317,6 +317,14 @@ fn every_step_is_idempotent() {
     );
     let first = b.apply(&enter);
     let after_enter = b.to_bytes();
+    let Response::Entered {
+        result: entered, ..
+    } = &first
+    else {
+        panic!("step 2 answers Entered: {first:?}")
+    };
+    let entered = entered.clone();
+    assert!(matches!(entered, EnterResult::Entered(_)), "{entered:?}");
     let again = b.apply(&proposal(
         25,
         None,
@@ -329,7 +337,7 @@ fn every_step_is_idempotent() {
     assert_eq!(
         again,
         Response::Entered {
-            result: EnterResult::Entered,
+            result: entered.clone(),
             outputs: vec![]
         }
     );
@@ -342,7 +350,7 @@ fn every_step_is_idempotent() {
         Command::SwitchFinish {
             switch,
             session: p.session,
-            result: EnterResult::Entered,
+            result: entered,
         },
     );
     a.apply(&finish);

@@ -164,7 +164,7 @@ impl Quotas {
     /// Counts what `user`'s `input` did, from its outputs (`ok`: its reply succeeded).
     pub fn after(&mut self, user: UserId, input: &Input, ok: bool, outputs: &[Stamped]) {
         for s in outputs {
-            if let Output::RoomCreated { room_id } = s.output {
+            if let Output::RoomCreated { room_id, .. } = s.output {
                 *self.rooms.entry(user).or_default() += 1;
                 self.creator.insert(room_id, user);
                 let initial = would_create(input)
@@ -253,6 +253,8 @@ mod tests {
             at: Millis(0),
             output: Output::RoomCreated {
                 room_id: RoomId::new(room),
+                sid: None,
+                event_id: None,
             },
         }]
     }

@@ -20,25 +20,33 @@ impl Engine {
     ) -> Result<ReplyOk, Error> {
         let users = self.check_admin_users(room_id, users)?;
         let room_slot = self.room_slot(room_id).ok_or(Error::RoomNotExist)?;
-        let (removed, skipped) = self.eject(room_slot, &users, ExitReason::Kicked, emit);
+        let (removed, skipped) = self.eject(
+            room_slot,
+            &users,
+            ExitReason::Kicked,
+            RoomEvent::KickedOut,
+            emit,
+        );
         Ok(ReplyOk::UsersRemoved { removed, skipped })
     }
 
-    /// Takes the sessions of `users` out of the room, for `exit` (a kick or a ban): each
-    /// sees `disconnected`/`kicked_out`, and each remaining member gets one `members_left`
-    /// naming everyone removed, with the reason members see. Returns who was removed and who
-    /// was not in the room, in the order named (a user named twice counts once).
+    /// Takes the sessions of `users` out of the room at once, for `exit` (a kick, a ban, or
+    /// the source room of a move): each sees `disconnected`/`event`, and each remaining
+    /// member gets one `members_left` naming everyone removed, with the reason members see.
+    /// Returns who was removed and who was not in the room, in the order named (a user
+    /// named twice counts once).
     pub(crate) fn eject(
         &mut self,
         room_slot: u32,
         users: &[UserId],
         exit: ExitReason,
+        event: RoomEvent,
         emit: &mut Emit<'_>,
     ) -> (Vec<UserId>, Vec<UserId>) {
         let room_id = self.state.room(room_slot).id;
         let reason = exit
             .members_see()
-            .expect("a kick or a ban leaves members to tell");
+            .expect("a kick, a ban or a move leaves members to tell");
         let mut removed: Vec<UserId> = Vec::new();
         let mut skipped: Vec<UserId> = Vec::new();
         let mut exact: Vec<UserId> = Vec::new();
@@ -51,7 +59,7 @@ impl Engine {
             match self.member_session_of(room_slot, user) {
                 Some(session_slot) => {
                     let id = self.state.session(session_slot).id;
-                    emit.state(id, room_id, RoomState::Disconnected, RoomEvent::KickedOut);
+                    emit.state(id, room_id, RoomState::Disconnected, event);
                     self.detach_member(room_slot, session_slot, exit, emit);
                     // A large room's open window takes the leave as it happens (so a window
                     // closed early by a later leave of this kick has it); the others are

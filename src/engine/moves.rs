@@ -1,8 +1,9 @@
 //! `move_users`: the service moves users from one room to another (breakout rooms, LiveKit's
 //! `MoveParticipant`). Each moved session goes through exactly what a `switch_room` shows it
 //! (target `connecting`/`active_switch`, target `connected`/`success`, source
-//! `disconnected`/`success`), without a reply; the rooms' members see `members_joined` and
-//! `members_left` (reason `left`, as for a switch), and service events say `moved`.
+//! `disconnected`/`success`), without a reply; the target's members see `members_joined`,
+//! the source's remaining members one `members_left` naming everyone moved (reason `left`,
+//! as for a switch), and service events say `moved`.
 //!
 //! Decisions (the requirements leave these open; docs/decisions.md):
 //! - All or nothing: the target must exist (or be created, with `create_if_missing`) and
@@ -87,11 +88,22 @@ impl Engine {
                 slot
             }
         };
-        let mut moved = Vec::with_capacity(movers.len());
-        for (user, session_slot) in movers {
-            self.move_one(session_slot, source, target, emit);
-            moved.push(user);
+        // Everyone moved joins the target first (as a switch connects its target first), then
+        // all leave the source at once, so its remaining members get one `members_left` and
+        // nobody moved hears about the source after leaving it.
+        let target_id = self.state.room(target).id;
+        for &(_, session_slot) in &movers {
+            let session_id = self.state.session(session_slot).id;
+            emit.state(
+                session_id,
+                target_id,
+                RoomState::Connecting,
+                RoomEvent::ActiveSwitch,
+            );
+            self.add_member(target, session_slot, emit);
         }
+        let users: Vec<UserId> = movers.iter().map(|&(user, _)| user).collect();
+        let (moved, _) = self.eject(source, &users, ExitReason::Moved, RoomEvent::Success, emit);
         Ok(ReplyOk::UsersMoved { moved, skipped })
     }
 
@@ -123,25 +135,5 @@ impl Engine {
             }
         }
         (movers, skipped)
-    }
-
-    /// One session goes from the source to the target as a switch would take it.
-    fn move_one(&mut self, session_slot: u32, source: u32, target: u32, emit: &mut Emit<'_>) {
-        let session_id = self.state.session(session_slot).id;
-        let target_id = self.state.room(target).id;
-        emit.state(
-            session_id,
-            target_id,
-            RoomState::Connecting,
-            RoomEvent::ActiveSwitch,
-        );
-        self.add_member(target, session_slot, emit);
-        self.leave_now(
-            session_slot,
-            source,
-            RoomEvent::Success,
-            ExitReason::Moved,
-            emit,
-        );
     }
 }

@@ -9,7 +9,7 @@ use crate::engine::{Emit, Engine};
 use crate::error::Error;
 use crate::ids::{RoomId, UserId};
 use crate::input::RoomInfo;
-use crate::output::{ExitReason, ReplyOk};
+use crate::output::{ExitReason, ReplyOk, RoomEvent};
 
 impl Engine {
     /// Creates an empty room (`room_created`) that waits `empty_timeout_s` for its first
@@ -64,7 +64,11 @@ impl Engine {
             self.put_ban(room_id, user, until);
         }
         let removed = match self.room_slot(room_id) {
-            Some(room_slot) => self.eject(room_slot, &users, ExitReason::Banned, emit).0,
+            Some(room_slot) => {
+                let kicked = RoomEvent::KickedOut;
+                self.eject(room_slot, &users, ExitReason::Banned, kicked, emit)
+                    .0
+            }
             None => Vec::new(),
         };
         Ok(ReplyOk::UsersBanned {

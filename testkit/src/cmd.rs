@@ -51,6 +51,34 @@ pub enum Cmd {
     DelMemberAttrs(u8, u8, u8, u8),
     /// session, room, user list menu.
     QueryMemberAttrs(u8, u8, u8),
+    /// session, room.
+    QueryRoomAttrs(u8, u8),
+    /// session, room.
+    OnlineCount(u8, u8),
+    /// Admin: room, options (admin config menu: low 3 bits; name menu: high 3 bits).
+    AdminCreate(u8, u8),
+    /// Admin: cursor menu (the last room-list cursor, or a member cursor as "another"),
+    /// count menu.
+    ListRooms(u8, u8),
+    /// Admin: room.
+    QueryRoom(u8),
+    /// Admin: room, attribute menu (set), key menu (delete).
+    AdminAttrs(u8, u8, u8),
+    /// Admin: from, to, user bit set (as a kick), create_if_missing, options.
+    Move(u8, u8, u8, bool, u8),
+    /// Admin: room, user bit set, duration menu.
+    Ban(u8, u8, u8),
+    /// Admin: room, user bit set.
+    Unban(u8, u8),
+}
+
+/// Ban durations, in seconds: within the test waits, longer, and the two invalid ones.
+pub const BAN_DURATIONS_S: [u64; 5] = [1, 2, 60, 0, 604_801];
+
+/// The key the room list's cursors are kept under, beside the per-room member cursors.
+#[must_use]
+pub fn room_list_key() -> RoomId {
+    RoomId::new("#rooms")
 }
 
 /// Time steps, chosen to land just before, on and after the delays the test configs use.
@@ -167,6 +195,37 @@ impl Domain {
                 destroy_delay_s: 10_800,
                 ..RoomConfig::default()
             }),
+        }
+    }
+
+    /// A room config for `admin_create_room` from the menu: empty timeouts of 0, 1 and 2 s
+    /// (within the test waits), a per-room member limit of 1, attributes, the default, and
+    /// an invalid timeout.
+    #[must_use]
+    pub fn admin_config(&self, opts: u8) -> Option<RoomConfig> {
+        let timeout = |s: u64| RoomConfig {
+            empty_timeout_s: Some(s),
+            destroy_delay_s: 1,
+            ..RoomConfig::default()
+        };
+        match opts % 8 {
+            0 => None,
+            1 => Some(timeout(0)),
+            2 => Some(timeout(1)),
+            3 => Some(RoomConfig {
+                max_members: 1,
+                ..timeout(2)
+            }),
+            4 => Some(RoomConfig {
+                attributes: [("s".to_owned(), "svc".to_owned())].into(),
+                ..timeout(2)
+            }),
+            5 if self.invalid => Some(timeout(86_401)),
+            6 if self.invalid => Some(RoomConfig {
+                max_members: u32::MAX,
+                ..timeout(1)
+            }),
+            _ => Some(timeout(1)),
         }
     }
 
@@ -431,6 +490,55 @@ impl Cmd {
                 request,
                 room_id: d.room(r),
                 user_ids: d.member_users(u),
+            },
+            Cmd::QueryRoomAttrs(s, r) => Input::QueryRoomAttributes {
+                session: d.session(s),
+                request,
+                room_id: d.room(r),
+            },
+            Cmd::OnlineCount(s, r) => Input::QueryRoomOnlineCount {
+                session: d.session(s),
+                request,
+                room_id: d.room(r),
+            },
+            Cmd::AdminCreate(r, o) => Input::AdminCreateRoom {
+                request,
+                room: info(r, o),
+                config: d.admin_config(o),
+            },
+            Cmd::ListRooms(c, n) => Input::ListRooms {
+                request,
+                next: cursor(room_list_key(), cursor_pick(c)),
+                count: COUNTS[usize::from(n) % COUNTS.len()],
+            },
+            Cmd::QueryRoom(r) => Input::QueryRoom {
+                request,
+                room_id: d.room(r),
+            },
+            Cmd::AdminAttrs(r, w, k) => Input::AdminSetRoomAttributes {
+                request,
+                room_id: d.room(r),
+                set: d.attributes(w),
+                delete: d.keys(k),
+            },
+            Cmd::Move(from, to, mask, cim, o) => Input::MoveUsers {
+                request,
+                from: d.room(from),
+                to: info(to, o),
+                users: d.kick_users(mask),
+                create_if_missing: cim,
+                config: d.room_config(o),
+            },
+            Cmd::Ban(r, mask, t) => Input::BanUsers {
+                request,
+                room_id: d.room(r),
+                users: d.kick_users(mask),
+                duration_s: BAN_DURATIONS_S[usize::from(t) % BAN_DURATIONS_S.len()],
+            },
+            Cmd::Unban(r, mask) => Input::UnbanUsers {
+                request,
+                room_id: d.room(r),
+                users: d.kick_users(mask),
             },
         })
     }

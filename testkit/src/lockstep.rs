@@ -150,9 +150,17 @@ impl Lockstep {
         let mut model_out = Vec::new();
         self.model
             .handle_input(Millis(self.now), model_in, &mut model_out);
-        if let Input::QueryMembers { room_id, .. } = engine_in {
-            record_cursor(&mut self.engine_cursors, *room_id, &engine_out);
-            record_cursor(&mut self.model_cursors, *room_id, &model_out);
+        match engine_in {
+            Input::QueryMembers { room_id, .. } => {
+                record_cursor(&mut self.engine_cursors, *room_id, &engine_out);
+                record_cursor(&mut self.model_cursors, *room_id, &model_out);
+            }
+            Input::ListRooms { .. } => {
+                let key = crate::cmd::room_list_key();
+                record_cursor(&mut self.engine_cursors, key, &engine_out);
+                record_cursor(&mut self.model_cursors, key, &model_out);
+            }
+            _ => {}
         }
         let (e, m) = (normalize(&engine_out), normalize(&model_out));
         if e != m {
@@ -249,12 +257,16 @@ impl Lockstep {
 
 fn record_cursor(c: &mut Cursors, room: RoomId, out: &[Stamped]) {
     for s in out {
-        if let Output::Reply {
-            outcome: Outcome::Ok(ReplyOk::Members { next, .. }),
-            ..
-        } = &s.output
-        {
-            c.record(room, next);
+        match &s.output {
+            Output::Reply {
+                outcome: Outcome::Ok(ReplyOk::Members { next, .. }),
+                ..
+            }
+            | Output::AdminReply {
+                outcome: Outcome::Ok(ReplyOk::Rooms { next, .. }),
+                ..
+            } => c.record(room, next),
+            _ => {}
         }
     }
 }
@@ -269,7 +281,9 @@ pub fn normalize(out: &[Stamped]) -> Vec<Stamped> {
                 Output::Reply { outcome, .. } | Output::AdminReply { outcome, .. } => match outcome
                 {
                     Outcome::Error(e) => e.message.clear(),
-                    Outcome::Ok(ReplyOk::Members { next, .. }) if !next.is_empty() => {
+                    Outcome::Ok(ReplyOk::Members { next, .. } | ReplyOk::Rooms { next, .. })
+                        if !next.is_empty() =>
+                    {
                         *next = CURSOR.to_owned();
                     }
                     Outcome::Ok(_) => {}

@@ -78,7 +78,7 @@ pub fn seed(path: &Path) -> Result<Seed, String> {
 }
 
 /// The number of [`Cmd`] variants, which the derived decoding scales its selector by.
-const CMD_VARIANTS: u64 = 20;
+const CMD_VARIANTS: u64 = 29;
 
 /// At most this many waits stand for one time gap (the rest of the gap is dropped).
 const MAX_WAITS_PER_GAP: usize = 4;
@@ -130,6 +130,15 @@ fn parts(cmd: &Cmd) -> (u64, Vec<u8>) {
         Cmd::SetMemberAttrs(s, r, w, u) => (17, vec![s, r, w, u]),
         Cmd::DelMemberAttrs(s, r, w, u) => (18, vec![s, r, w, u]),
         Cmd::QueryMemberAttrs(s, r, u) => (19, vec![s, r, u]),
+        Cmd::QueryRoomAttrs(s, r) => (20, vec![s, r]),
+        Cmd::OnlineCount(s, r) => (21, vec![s, r]),
+        Cmd::AdminCreate(r, o) => (22, vec![r, o]),
+        Cmd::ListRooms(c, n) => (23, vec![c, n]),
+        Cmd::QueryRoom(r) => (24, vec![r]),
+        Cmd::AdminAttrs(r, w, k) => (25, vec![r, w, k]),
+        Cmd::Move(f, t, m, c, o) => (26, vec![f, t, m, b(c), o]),
+        Cmd::Ban(r, m, d) => (27, vec![r, m, d]),
+        Cmd::Unban(r, m) => (28, vec![r, m]),
     }
 }
 
@@ -336,6 +345,52 @@ impl Translator {
                 Cmd::Kick(room, self.user_mask(users))
             }
             Input::DismissRoom { room_id, .. } => Cmd::Dismiss(self.r(*room_id)),
+            Input::QueryRoomAttributes {
+                session, room_id, ..
+            } => Cmd::QueryRoomAttrs(self.s(*session), self.r(*room_id)),
+            Input::QueryRoomOnlineCount {
+                session, room_id, ..
+            } => Cmd::OnlineCount(self.s(*session), self.r(*room_id)),
+            Input::AdminCreateRoom { room, .. } => Cmd::AdminCreate(self.r(room.id), 2),
+            Input::ListRooms { next, count, .. } => {
+                Cmd::ListRooms(u8::from(!next.is_empty()), count_menu(*count))
+            }
+            Input::QueryRoom { room_id, .. } => Cmd::QueryRoom(self.r(*room_id)),
+            Input::AdminSetRoomAttributes {
+                room_id,
+                set,
+                delete,
+                ..
+            } => Cmd::AdminAttrs(
+                self.r(*room_id),
+                if set.is_empty() { 3 } else { 0 },
+                if delete.is_empty() { 2 } else { 0 },
+            ),
+            Input::MoveUsers {
+                from,
+                to,
+                users,
+                create_if_missing,
+                config,
+                ..
+            } => {
+                let mask = self.user_mask(users);
+                Cmd::Move(
+                    self.r(*from),
+                    self.r(to.id),
+                    mask,
+                    *create_if_missing,
+                    options(to, config),
+                )
+            }
+            Input::BanUsers { room_id, users, .. } => {
+                let mask = self.user_mask(users);
+                Cmd::Ban(self.r(*room_id), mask, 2)
+            }
+            Input::UnbanUsers { room_id, users, .. } => {
+                let mask = self.user_mask(users);
+                Cmd::Unban(self.r(*room_id), mask)
+            }
             Input::SetRoomMembersAttributes {
                 session,
                 room_id,

@@ -89,7 +89,9 @@ mod tests {
             input: None,
             out: vec![roomcore::output::Output::RoomDestroyed {
                 room_id: roomcore::RoomId::new("r1"),
+                sid: None,
                 cause: roomcore::output::DestroyCause::Empty,
+                event_id: None,
             }],
         };
         assert_eq!(

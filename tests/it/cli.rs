@@ -116,7 +116,7 @@ fn replay_fires_due_timers_stamped_with_their_deadline_before_the_input() {
         [
             r#"{"at":5000,"out":{"type":"session_closed","session":"s1","reason":"logout"}}"#,
             r#"{"at":5000,"out":{"type":"reply","session":"s1","request":4,"ok":{}}}"#,
-            r#"{"at":1000,"out":{"type":"room_destroyed","room_id":"r1","cause":"empty"}}"#,
+            r#"{"at":1000,"out":{"type":"room_destroyed","room_id":"r1","sid":"R1","cause":"empty"}}"#,
         ]
     );
 }
@@ -171,10 +171,12 @@ fn replay_with_a_dialect_adds_the_vendor_callbacks() {
     assert!(r
         .stdout
         .contains(r#""livekit":[{"callback":"Disconnected","session":"s1","reason":5}]"#));
-    // Outputs with no vendor counterpart keep their canonical line and an empty list.
+    // Server-side events map to the vendor's webhooks.
     assert!(r.stdout.contains(
-        r#""out":{"type":"room_destroyed","room_id":"r1","cause":"dismissed"},"livekit":[]"#
+        r#""out":{"type":"room_destroyed","room_id":"r1","sid":"R1","cause":"dismissed"},"livekit":[{"callback":"room_finished","room":"r1","roomSid":"R1"}]"#
     ));
+    // Outputs with no vendor counterpart keep their canonical line and an empty list.
+    assert!(r.stdout.contains(r#""livekit":[]"#));
 }
 
 // ---- bad input -----------------------------------------------------------------------------

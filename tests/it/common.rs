@@ -128,8 +128,10 @@ pub fn line(o: &Output) -> String {
             user_list(members),
             wire(reason)
         ),
-        Output::RoomCreated { room_id } => format!("created {room_id}"),
-        Output::RoomDestroyed { room_id, cause } => format!("destroyed {room_id} {}", wire(cause)),
+        Output::RoomCreated { room_id, .. } => format!("created {room_id}"),
+        Output::RoomDestroyed { room_id, cause, .. } => {
+            format!("destroyed {room_id} {}", wire(cause))
+        }
         Output::SessionClosed { session, reason } => format!("{session} closed {}", wire(reason)),
         Output::RoomMessage {
             session,

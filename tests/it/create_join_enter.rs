@@ -15,7 +15,7 @@ fn three_users_with(config: Config) -> T {
 
 fn reply_room(outs: &[Output]) -> (String, String) {
     match ok_of(outs) {
-        Some(ReplyOk::Room { room }) => (room.id.as_str().to_owned(), room.name),
+        Some(ReplyOk::Room { room, .. }) => (room.id.as_str().to_owned(), room.name),
         other => panic!("expected a room reply, got {other:?}"),
     }
 }
@@ -24,7 +24,7 @@ fn created_count(t: &T, room: &str) -> usize {
     t.transcript()
         .iter()
         .flat_map(|s| s.out.iter())
-        .filter(|o| matches!(o, Output::RoomCreated { room_id } if room_id.as_str() == room))
+        .filter(|o| matches!(o, Output::RoomCreated { room_id, .. } if room_id.as_str() == room))
         .count()
 }
 

@@ -174,10 +174,15 @@ fn zim_view_shows_numbers_and_the_api_callback() {
         json(Dialect::Zim, &members_left(LeaveReason::Kicked), None),
         r#"[{"callback":"onRoomMemberLeft","session":"s2","roomID":"r1","memberList":["alice"]}]"#
     );
-    let created = Output::RoomCreated { room_id: r("r1") };
-    assert!(
-        view(Dialect::Zim, &created, None).is_empty(),
-        "server events have no SDK callback"
+    // Server-side events are the service's callbacks, not an SDK's.
+    let created = Output::RoomCreated {
+        room_id: r("r1"),
+        sid: Some(roomcore::RoomSid(1)),
+        event_id: None,
+    };
+    assert_eq!(
+        json(Dialect::Zim, &created, None),
+        r#"[{"callback":"room_create","room_id":"r1"}]"#
     );
 }
 

@@ -1,34 +1,40 @@
-//! Server-side (admin) commands: kick and dismiss.
+//! Server-side (admin) commands: kick and dismiss. The service's other commands (provision,
+//! list, read, attributes, moves, bans) are in `service.rs`.
 
 use super::emit::members_of;
+use super::service::members_see;
 use super::state::Model;
 use super::validate;
 use roomcore::error::Error;
 use roomcore::ids::{RoomId, UserId};
-use roomcore::output::{DestroyCause, LeaveReason, Output, ReplyOk, RoomEvent, RoomState};
+use roomcore::output::{
+    DestroyCause, ExitReason, LeaveReason, Output, ReplyOk, RoomEvent, RoomState,
+};
 
 impl Model {
     pub(super) fn kick(&mut self, room: RoomId, users: &[UserId]) -> Result<ReplyOk, Error> {
-        validate::room_id(&self.cfg, room)?;
-        if users.is_empty() || users.len() > self.cfg.max_kick_users as usize {
-            return Err(Error::InvalidArgument(""));
-        }
-        for u in users {
-            validate::user_id(&self.cfg, *u)?;
-        }
+        let named = self.admin_users(room, users)?;
         if !self.rooms.contains_key(&room) {
             return Err(Error::RoomNotExist);
         }
+        let (removed, skipped) = self.eject(room, &named, ExitReason::Kicked, RoomEvent::KickedOut);
+        Ok(ReplyOk::UsersRemoved { removed, skipped })
+    }
+
+    /// Takes `users` (no repeats) out of `room` for `exit` (a kick, a ban, the source of a
+    /// move), each seeing `disconnected`/`event`: who was removed, who was not there.
+    pub(super) fn eject(
+        &mut self,
+        room: RoomId,
+        users: &[UserId],
+        exit: ExitReason,
+        event: RoomEvent,
+    ) -> (Vec<UserId>, Vec<UserId>) {
+        let reason = members_see(exit).unwrap_or(LeaveReason::Kicked);
         let (mut removed, mut skipped) = (Vec::new(), Vec::new());
         // Users whose leave was not batched: told in one `members_left` below.
         let mut exact: Vec<UserId> = Vec::new();
-        // The product brief is silent on a user named twice; as the engine, the repeat is ignored.
-        let mut named: Vec<UserId> = Vec::new();
         for u in users {
-            if named.contains(u) {
-                continue;
-            }
-            named.push(*u);
             let target = self
                 .room_sessions(room)
                 .unwrap_or_default()
@@ -37,12 +43,14 @@ impl Model {
             match target {
                 Some(s) => {
                     // Each one out decides for a large room while it still counts, after
-                    // its own `kicked_out` (a full window may close right there).
-                    self.state(s, room, RoomState::Disconnected, RoomEvent::KickedOut);
+                    // its own `kicked_out` and the service's event (a full window may close
+                    // right there).
+                    self.state(s, room, RoomState::Disconnected, event);
+                    self.tell_left(room, s, exit);
                     let batched = self.batched(room, self.users_in(room).len());
                     self.detach(room, s);
                     if batched {
-                        self.window_leaves(room, &[*u], LeaveReason::Kicked);
+                        self.window_leaves(room, &[*u], reason);
                     } else {
                         exact.push(*u);
                     }
@@ -53,7 +61,7 @@ impl Model {
         }
         // All are out before anyone is told anything; as the engine documents, the keys that
         // go with their owners, then each one's member attributes, are announced before the
-        // kick's `members_left`.
+        // `members_left`.
         for u in &removed {
             self.owner_left(room, *u);
             self.member_attrs_left(room, *u);
@@ -64,12 +72,12 @@ impl Model {
                     session: other,
                     room_id: room,
                     members: members_of(&exact),
-                    reason: LeaveReason::Kicked,
+                    reason,
                 });
             }
         }
         self.after_leave(room);
-        Ok(ReplyOk::UsersRemoved { removed, skipped })
+        (removed, skipped)
     }
 
     pub(super) fn dismiss(&mut self, room: RoomId) -> Result<ReplyOk, Error> {
@@ -79,18 +87,15 @@ impl Model {
         };
         let timer = r.destroy_timer;
         for s in self.room_sessions(room).unwrap_or_default() {
-            self.detach(room, s);
             self.state(s, room, RoomState::Disconnected, RoomEvent::RoomNotExist);
+            self.tell_left(room, s, ExitReason::Dismissed);
+            self.detach(room, s);
         }
         if let Some(seq) = timer {
             self.cancel(seq);
         }
         self.drop_window(room);
-        self.rooms.remove(&room);
-        self.emit(Output::RoomDestroyed {
-            room_id: room,
-            cause: DestroyCause::Dismissed,
-        });
+        self.room_gone(room, DestroyCause::Dismissed);
         Ok(ReplyOk::RoomId { room_id: room })
     }
 }

@@ -18,7 +18,7 @@ pub(super) struct SetFlags {
 }
 
 impl Model {
-    fn tell_attrs(
+    pub(super) fn tell_attrs(
         &mut self,
         room: RoomId,
         except: Option<SessionId>,
@@ -54,7 +54,7 @@ impl Model {
         if !flags.force
             && attrs
                 .keys()
-                .any(|k| r.attrs.get(k).is_some_and(|a| a.owner != user))
+                .any(|k| r.attrs.get(k).is_some_and(|a| a.owner != Some(user)))
         {
             return Err(Error::AttributeNotOwner);
         }
@@ -65,13 +65,13 @@ impl Model {
         for (k, v) in attrs {
             let mut a = after.remove(k).unwrap_or(MAttr {
                 value: String::new(),
-                owner: user,
+                owner: Some(user),
                 delete_after_owner_left: flags.delete_after_owner_left,
             });
             a.value = v.clone();
             // The owner (or a taker-over) sets the flag; a forced write changes the value only.
-            if a.owner == user || flags.update_owner {
-                a.owner = user;
+            if a.owner == Some(user) || flags.update_owner {
+                a.owner = Some(user);
                 a.delete_after_owner_left = flags.delete_after_owner_left;
             }
             after.insert(k.clone(), a);
@@ -110,7 +110,7 @@ impl Model {
         if !force
             && keys
                 .iter()
-                .any(|k| r.attrs.get(k).is_some_and(|a| a.owner != user))
+                .any(|k| r.attrs.get(k).is_some_and(|a| a.owner != Some(user)))
         {
             return Err(Error::AttributeNotOwner);
         }
@@ -137,7 +137,7 @@ impl Model {
         let gone: Vec<String> = r
             .attrs
             .iter()
-            .filter(|(_, a)| a.owner == user && a.delete_after_owner_left)
+            .filter(|(_, a)| a.owner == Some(user) && a.delete_after_owner_left)
             .map(|(k, _)| k.clone())
             .collect();
         if gone.is_empty() {

@@ -48,6 +48,7 @@ impl Model {
             TimerWhat::Destroy(room) => self.destroy_due(room),
             TimerWhat::Grace(session) => self.grace_due(session),
             TimerWhat::Batch(room) => self.window_due(room),
+            TimerWhat::BanEnd(room, user) => self.ban_due(room, user),
         }
     }
 
@@ -198,6 +199,79 @@ impl Model {
             }
             Input::DismissRoom { request, room_id } => {
                 let r = self.dismiss(*room_id);
+                self.admin_reply(*request, r);
+            }
+            Input::QueryRoomAttributes {
+                session,
+                request,
+                room_id,
+            } => {
+                let r = self.query_room_attributes(*session, *room_id);
+                self.reply(*session, *request, r);
+            }
+            Input::QueryRoomOnlineCount {
+                session,
+                request,
+                room_id,
+            } => {
+                let r = self.online_count(*session, *room_id);
+                self.reply(*session, *request, r);
+            }
+            Input::AdminCreateRoom {
+                request,
+                room,
+                config,
+            } => {
+                let r = self.admin_create(room, config.as_ref());
+                self.admin_reply(*request, r);
+            }
+            Input::ListRooms {
+                request,
+                next,
+                count,
+            } => {
+                let r = self.list_rooms(next, *count);
+                self.admin_reply(*request, r);
+            }
+            Input::QueryRoom { request, room_id } => {
+                let r = self.query_room(*room_id);
+                self.admin_reply(*request, r);
+            }
+            Input::AdminSetRoomAttributes {
+                request,
+                room_id,
+                set,
+                delete,
+            } => {
+                let r = self.admin_attrs(*room_id, set, delete);
+                self.admin_reply(*request, r);
+            }
+            Input::MoveUsers {
+                request,
+                from,
+                to,
+                users,
+                create_if_missing,
+                config,
+            } => {
+                let r = self.move_users(*from, to, users, *create_if_missing, config.as_ref());
+                self.admin_reply(*request, r);
+            }
+            Input::BanUsers {
+                request,
+                room_id,
+                users,
+                duration_s,
+            } => {
+                let r = self.ban(*room_id, users, *duration_s);
+                self.admin_reply(*request, r);
+            }
+            Input::UnbanUsers {
+                request,
+                room_id,
+                users,
+            } => {
+                let r = self.unban(*room_id, users);
                 self.admin_reply(*request, r);
             }
             // Exhaustive on purpose: a new input does not compile until the model decides

@@ -7,7 +7,7 @@ use roomcore::config::RoomConfig;
 use roomcore::error::Error;
 use roomcore::ids::{RoomId, SessionId, UserId};
 use roomcore::input::RoomInfo;
-use roomcore::output::{LeaveReason, ReplyOk, RoomEvent, RoomState};
+use roomcore::output::{ExitReason, ReplyOk, RoomEvent, RoomState};
 
 /// The events that bracket one kind of flow: started, failed.
 #[derive(Clone, Copy)]
@@ -30,20 +30,27 @@ const SWITCH: Flow = Flow {
 };
 
 impl Model {
-    fn full(&self, room: RoomId, user: UserId) -> bool {
+    /// The room registry's answer for joining an existing room: a ban, then the room's
+    /// member limit (a user already in it, on another device, takes no new seat).
+    fn may_join(&self, room: RoomId, user: UserId) -> Result<(), Error> {
+        if self.banned(room, user) {
+            return Err(Error::UserBanned);
+        }
         let users = self.users_in(room);
-        !users.contains(&user) && users.len() >= self.cfg.max_members_per_room as usize
+        let max = self.rooms.get(&room).map_or(0, |r| r.max_members);
+        if !users.contains(&user) && users.len() >= max as usize {
+            return Err(Error::RoomFull { max });
+        }
+        Ok(())
     }
 
-    fn room_reply(&self, room: RoomId) -> ReplyOk {
-        let name = self
-            .rooms
-            .get(&room)
-            .map(|r| r.name.clone())
-            .unwrap_or_default();
-        ReplyOk::Room {
-            room: RoomInfo { id: room, name },
+    /// The room registry's answer for creating a missing room: a ban, then the server's room
+    /// limit.
+    fn may_create(&self, room: RoomId, user: UserId) -> Result<(), Error> {
+        if self.banned(room, user) {
+            return Err(Error::UserBanned);
         }
+        self.can_create()
     }
 
     // ---- flows -----------------------------------------------------------------------------
@@ -112,17 +119,22 @@ impl Model {
         let user = self.caller(session)?;
         validate::room_info(&self.cfg, info)?;
         validate::room_config(&self.cfg, rc)?;
+        self.must_be_outside(session, info.id)?;
+        // When only the service creates rooms, a client's create is refused before it starts.
+        if !self.cfg.clients_create_rooms {
+            return Err(Error::NotAllowed(""));
+        }
         self.pre_join(session, info.id)?;
         self.state(session, info.id, RoomState::Connecting, CREATE.start);
         if self.rooms.contains_key(&info.id) {
             return self.fail(session, info.id, CREATE, Error::RoomAlreadyExists);
         }
-        if let Err(e) = self.can_create() {
+        if let Err(e) = self.may_create(info.id, user) {
             return self.fail(session, info.id, CREATE, e);
         }
-        self.make_room(info, rc, user);
+        self.new_room(info, rc, Some(user));
         self.admit(info.id, session);
-        Ok(ReplyOk::Room { room: info.clone() })
+        Ok(self.snapshot(info.id))
     }
 
     pub(super) fn join(&mut self, session: SessionId, room: RoomId) -> Result<ReplyOk, Error> {
@@ -133,12 +145,11 @@ impl Model {
         if !self.rooms.contains_key(&room) {
             return self.fail(session, room, ENTER, Error::RoomNotExist);
         }
-        if self.full(room, user) {
-            let max = self.cfg.max_members_per_room;
-            return self.fail(session, room, ENTER, Error::RoomFull { max });
+        if let Err(e) = self.may_join(room, user) {
+            return self.fail(session, room, ENTER, e);
         }
         self.admit(room, session);
-        Ok(self.room_reply(room))
+        Ok(self.snapshot(room))
     }
 
     pub(super) fn enter(
@@ -153,18 +164,21 @@ impl Model {
         self.pre_join(session, info.id)?;
         self.state(session, info.id, RoomState::Connecting, ENTER.start);
         if self.rooms.contains_key(&info.id) {
-            if self.full(info.id, user) {
-                let max = self.cfg.max_members_per_room;
-                return self.fail(session, info.id, ENTER, Error::RoomFull { max });
-            }
-        } else {
-            if let Err(e) = self.can_create() {
+            if let Err(e) = self.may_join(info.id, user) {
                 return self.fail(session, info.id, ENTER, e);
             }
-            self.make_room(info, rc, user);
+        } else {
+            // Enter creates a missing room only when clients may create rooms.
+            if !self.cfg.clients_create_rooms {
+                return self.fail(session, info.id, ENTER, Error::RoomNotExist);
+            }
+            if let Err(e) = self.may_create(info.id, user) {
+                return self.fail(session, info.id, ENTER, e);
+            }
+            self.new_room(info, rc, Some(user));
         }
         self.admit(info.id, session);
-        Ok(self.room_reply(info.id))
+        Ok(self.snapshot(info.id))
     }
 
     pub(super) fn switch(
@@ -186,27 +200,26 @@ impl Model {
         self.must_be_outside(session, to.id)?;
         self.state(session, to.id, RoomState::Connecting, SWITCH.start);
         if self.rooms.contains_key(&to.id) {
-            if self.full(to.id, user) {
-                let max = self.cfg.max_members_per_room;
-                return self.fail(session, to.id, SWITCH, Error::RoomFull { max });
-            }
-        } else {
-            if !create_if_missing {
-                return self.fail(session, to.id, SWITCH, Error::RoomNotExist);
-            }
-            if let Err(e) = self.can_create() {
+            if let Err(e) = self.may_join(to.id, user) {
                 return self.fail(session, to.id, SWITCH, e);
             }
-            self.make_room(to, rc, user);
+        } else {
+            if !create_if_missing || !self.cfg.clients_create_rooms {
+                return self.fail(session, to.id, SWITCH, Error::RoomNotExist);
+            }
+            if let Err(e) = self.may_create(to.id, user) {
+                return self.fail(session, to.id, SWITCH, e);
+            }
+            self.new_room(to, rc, Some(user));
         }
         self.admit(to.id, session);
         self.remove_member(
             from,
             session,
             Some((RoomState::Disconnected, RoomEvent::Success)),
-            LeaveReason::Left,
+            ExitReason::Left,
         );
-        Ok(self.room_reply(to.id))
+        Ok(self.snapshot(to.id))
     }
 
     pub(super) fn leave(&mut self, session: SessionId, room: RoomId) -> Result<ReplyOk, Error> {
@@ -217,7 +230,7 @@ impl Model {
             room,
             session,
             Some((RoomState::Disconnected, RoomEvent::Success)),
-            LeaveReason::Left,
+            ExitReason::Left,
         );
         Ok(ReplyOk::RoomId { room_id: room })
     }
@@ -237,7 +250,7 @@ impl Model {
                 *r,
                 session,
                 Some((RoomState::Disconnected, RoomEvent::Success)),
-                LeaveReason::Left,
+                ExitReason::Left,
             );
         }
         Ok(ReplyOk::LeftAll { room_ids: rooms })

@@ -4,10 +4,11 @@ use super::ops::single;
 use super::state::MSession;
 use super::state::Model;
 use super::validate;
+use roomcore::config::DevicePolicy;
 use roomcore::error::Error;
 use roomcore::ids::{SessionId, UserId};
 use roomcore::input::RequestId;
-use roomcore::output::{CloseReason, LeaveReason, Output, ReplyOk, RoomEvent, RoomState};
+use roomcore::output::{CloseReason, ExitReason, Output, ReplyOk, RoomEvent, RoomState};
 
 impl Model {
     pub(super) fn login(&mut self, session: SessionId, user: UserId) -> Result<ReplyOk, Error> {
@@ -17,6 +18,12 @@ impl Model {
             return Err(Error::AlreadyLoggedIn);
         }
         validate::user_id(&self.cfg, user)?;
+        // Under reject_new, a user with a live session cannot log in again.
+        if self.cfg.device_policy == DevicePolicy::RejectNew
+            && self.sessions.values().any(|s| s.user == user)
+        {
+            return Err(Error::DuplicateLogin);
+        }
         // Single-device policy: this login closes the user's other sessions.
         let mut older: Vec<(u64, SessionId)> = self
             .sessions
@@ -57,7 +64,7 @@ impl Model {
             self.reply(session, request, Err(e));
             return;
         }
-        self.leave_every_room(session, RoomEvent::Success, LeaveReason::Left);
+        self.leave_every_room(session, RoomEvent::Success, ExitReason::Left);
         self.reply(session, request, Ok(ReplyOk::Empty {}));
         self.forget_session(session);
         self.emit(Output::SessionClosed {
@@ -71,20 +78,20 @@ impl Model {
         self.leave_every_room(
             session,
             RoomEvent::KickedOutByOtherDevice,
-            LeaveReason::OtherDevice,
+            ExitReason::OtherDevice,
         );
         self.forget_session(session);
         self.emit(Output::SessionClosed { session, reason });
     }
 
-    fn leave_every_room(&mut self, session: SessionId, event: RoomEvent, reason: LeaveReason) {
+    fn leave_every_room(&mut self, session: SessionId, event: RoomEvent, exit: ExitReason) {
         let rooms = self
             .sessions
             .get(&session)
             .map(|s| s.rooms.clone())
             .unwrap_or_default();
         for r in rooms {
-            self.remove_member(r, session, Some((RoomState::Disconnected, event)), reason);
+            self.remove_member(r, session, Some((RoomState::Disconnected, event)), exit);
         }
     }
 

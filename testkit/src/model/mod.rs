@@ -34,6 +34,7 @@ mod messages;
 mod ops;
 mod paging;
 mod reconnect;
+mod service;
 mod state;
 mod validate;
 
@@ -59,6 +60,9 @@ impl Model {
             timers: Vec::new(),
             next_timer_seq: 0,
             next_generation: 1,
+            rooms_created: 0,
+            next_event_id: 1,
+            bans: BTreeMap::new(),
             out: Vec::new(),
             stamp: 0,
         })

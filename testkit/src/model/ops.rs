@@ -3,13 +3,12 @@
 //! reconnect rules and the device policy change memberships through these.
 
 use super::emit::members_of;
+use super::service::members_see;
 use super::state::Model;
-use super::state::{MAttr, MMember, MRoom, TimerWhat};
-use roomcore::config::{DevicePolicy, RoomConfig};
-use roomcore::ids::{RoomId, SessionId, UserId};
-use roomcore::input::RoomInfo;
-use roomcore::output::{DestroyCause, LeaveReason, Output, RoomEvent, RoomState};
-use std::collections::BTreeMap;
+use super::state::{MMember, TimerWhat};
+use roomcore::config::DevicePolicy;
+use roomcore::ids::{RoomId, SessionId};
+use roomcore::output::{DestroyCause, ExitReason, LeaveReason, Output, RoomEvent, RoomState};
 
 impl Model {
     /// Takes `session` out of `room`'s lists, telling no one (sessions reconnecting to the
@@ -28,16 +27,18 @@ impl Model {
         self.settle_grace(session);
     }
 
-    /// A member leaves: it sees `own` (if any), the others `members_left` with `reason`, its
-    /// attributes marked delete-after-owner-left go, then its member attributes, and an
-    /// emptied room starts its timer.
+    /// A member leaves, for `exit`: it sees `own` (if any), the service is told, the others
+    /// get `members_left` with the reason they see, its attributes marked
+    /// delete-after-owner-left go, then its member attributes, and an emptied room starts its
+    /// timer.
     pub(super) fn remove_member(
         &mut self,
         room: RoomId,
         session: SessionId,
         own: Option<(RoomState, RoomEvent)>,
-        reason: LeaveReason,
+        exit: ExitReason,
     ) {
+        let reason = members_see(exit).unwrap_or(LeaveReason::Left);
         let Some(user) = self.user_of(session) else {
             return;
         };
@@ -46,6 +47,7 @@ impl Model {
         if let Some((st, ev)) = own {
             self.state(session, room, st, ev);
         }
+        self.tell_left(room, session, exit);
         let batched = self.batched(room, self.users_in(room).len());
         self.detach(room, session);
         if batched {
@@ -86,11 +88,7 @@ impl Model {
         }
         let delay = r.delay_ms;
         if delay == 0 {
-            self.rooms.remove(&room);
-            self.emit(Output::RoomDestroyed {
-                room_id: room,
-                cause: DestroyCause::Empty,
-            });
+            self.room_gone(room, DestroyCause::Empty);
             return;
         }
         let seq = self.arm(delay, TimerWhat::Destroy(room));
@@ -101,46 +99,7 @@ impl Model {
 
     /// A destroy deadline came: the room is gone.
     pub(super) fn destroy_due(&mut self, room: RoomId) {
-        if self.rooms.remove(&room).is_some() {
-            self.emit(Output::RoomDestroyed {
-                room_id: room,
-                cause: DestroyCause::Empty,
-            });
-        }
-    }
-
-    pub(super) fn make_room(&mut self, info: &RoomInfo, rc: Option<&RoomConfig>, creator: UserId) {
-        let rc = rc.cloned().unwrap_or_default();
-        let attrs = rc
-            .attributes
-            .iter()
-            .map(|(k, v)| {
-                let a = MAttr {
-                    value: v.clone(),
-                    owner: creator,
-                    delete_after_owner_left: false,
-                };
-                (k.clone(), a)
-            })
-            .collect::<BTreeMap<_, _>>();
-        let generation = self.generation();
-        self.rooms.insert(
-            info.id,
-            MRoom {
-                name: info.name.clone(),
-                generation,
-                delay_ms: rc.destroy_delay_s * 1000,
-                members: Vec::new(),
-                next_join_no: 1,
-                destroy_timer: None,
-                attrs,
-                keep_attrs: rc.keep_attributes_while_empty,
-                msg_seq: 0,
-                member_attrs: BTreeMap::new(),
-                window: None,
-            },
-        );
-        self.emit(Output::RoomCreated { room_id: info.id });
+        self.room_gone(room, DestroyCause::Empty);
     }
 
     /// `session` becomes a member of `room` (which exists and has room for it).
@@ -168,6 +127,7 @@ impl Model {
                         r.members.push(MMember { session, join_no });
                     }
                 }
+                r.provisioned = false;
                 r.destroy_timer.take()
             }
             None => return,
@@ -187,11 +147,13 @@ impl Model {
                 RoomState::Disconnected,
                 RoomEvent::KickedOutByOtherDevice,
             );
+            self.tell_left(room, old, ExitReason::OtherDevice);
         }
         if let Some(s) = self.sessions.get_mut(&session) {
             s.rooms.push(room);
         }
         self.state(session, room, RoomState::Connected, RoomEvent::Success);
+        self.tell_joined(room, session);
         if old.is_none() && !batched {
             for other in self.live_members(room, Some(session)) {
                 self.emit(Output::MembersJoined {

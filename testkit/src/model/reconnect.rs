@@ -16,7 +16,7 @@ use super::state::Model;
 use super::state::{LostView, TimerWhat};
 use roomcore::ids::{RoomId, SessionId, UserId};
 use roomcore::output::{
-    LeaveReason, Member, MemberAttributesInfo, Members, Output, RoomEvent, RoomState,
+    ExitReason, LeaveReason, Member, MemberAttributesInfo, Members, Output, RoomEvent, RoomState,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -261,7 +261,7 @@ impl Model {
                 r,
                 session,
                 Some((RoomState::Disconnected, RoomEvent::ConnectTimeout)),
-                LeaveReason::Timeout,
+                ExitReason::Timeout,
             );
         }
     }

@@ -53,7 +53,9 @@ pub(super) struct MMember {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct MAttr {
     pub(super) value: String,
-    pub(super) owner: UserId,
+    /// The user who owns it; `None`: the service (set by an admin command or a room the
+    /// service created).
+    pub(super) owner: Option<UserId>,
     pub(super) delete_after_owner_left: bool,
 }
 
@@ -63,6 +65,12 @@ pub(super) struct MRoom {
     pub(super) name: String,
     /// Unique per room that comes into existence (a re-created id gets a new one).
     pub(super) generation: u64,
+    /// The public incarnation number: the how-many-th room this is (`"R<sid>"`).
+    pub(super) sid: u64,
+    /// This room's member limit.
+    pub(super) max_members: u32,
+    /// Created by the service and never joined yet (keeps its attributes while it waits).
+    pub(super) provisioned: bool,
     pub(super) delay_ms: u64,
     /// Members in join order.
     pub(super) members: Vec<MMember>,
@@ -101,6 +109,8 @@ pub(super) enum TimerWhat {
     Grace(SessionId),
     /// A large room's coalescing window ends.
     Batch(RoomId),
+    /// A ban ends.
+    BanEnd(RoomId, UserId),
 }
 
 /// A pending timer.
@@ -164,7 +174,7 @@ impl Model {
         }
         for (id, r) in &self.rooms {
             let members: Vec<SessionId> = r.members.iter().map(|m| m.session).collect();
-            let attrs: Vec<(&String, &String, &UserId, bool)> = r
+            let attrs: Vec<(&String, &String, &Option<UserId>, bool)> = r
                 .attrs
                 .iter()
                 .map(|(k, a)| (k, &a.value, &a.owner, a.delete_after_owner_left))
@@ -188,8 +198,10 @@ impl Model {
             });
             let _ = write!(
                 c,
-                "R{id}:{:?}:{}:{members:?}:{:?}:{attrs:?}:{}:{}:{:?}:{window:?};",
+                "R{id}:{:?}:{}:{}:{}:{members:?}:{:?}:{attrs:?}:{}:{}:{:?}:{window:?};",
                 r.name,
+                r.max_members,
+                r.provisioned,
                 r.delay_ms,
                 r.destroy_timer.map(rank),
                 r.keep_attrs,
@@ -199,6 +211,9 @@ impl Model {
         }
         for t in &timers {
             let _ = write!(c, "T{}:{:?};", t.deadline.saturating_sub(now), t.what);
+        }
+        for ((room, user), (until, _)) in &self.bans {
+            let _ = write!(c, "B{room}:{user}:{};", until.saturating_sub(now));
         }
         Canonical(c)
     }
@@ -221,6 +236,12 @@ pub struct Model {
     /// Counter naming each room that comes into existence (for paging cursors) and each login
     /// (for "older session" order).
     pub(super) next_generation: u64,
+    /// Rooms that came into existence so far (the last sid given).
+    pub(super) rooms_created: u64,
+    /// The next service event number.
+    pub(super) next_event_id: u64,
+    /// Bans: (room id, user) -> (until, the ending timer's sequence number).
+    pub(super) bans: BTreeMap<(RoomId, UserId), (u64, u64)>,
     /// Outputs of the step in progress.
     pub(super) out: Vec<Stamped>,
     /// Time stamp of the outputs being produced.

@@ -65,10 +65,34 @@ pub(super) fn room_info(cfg: &Config, info: &RoomInfo) -> Result<(), Error> {
     Ok(())
 }
 
-/// A room config: delay in range, initial attributes within the attribute limits.
+/// A room config of a session's command: no `empty_timeout_s` (the service's own), and the
+/// settings every room config shares.
 pub(super) fn room_config(cfg: &Config, rc: Option<&RoomConfig>) -> Result<(), Error> {
+    if rc.is_some_and(|c| c.empty_timeout_s.is_some()) {
+        return Err(Error::InvalidConfig(""));
+    }
+    settings(cfg, rc)
+}
+
+/// The room config of `admin_create_room`: `empty_timeout_s` at most a day, then the rest.
+pub(super) fn admin_room_config(cfg: &Config, rc: Option<&RoomConfig>) -> Result<(), Error> {
+    if rc
+        .and_then(|c| c.empty_timeout_s)
+        .is_some_and(|t| t > 86_400)
+    {
+        return Err(Error::InvalidConfig(""));
+    }
+    settings(cfg, rc)
+}
+
+/// Delay in range, a member limit within the engine's, initial attributes within the
+/// attribute limits.
+fn settings(cfg: &Config, rc: Option<&RoomConfig>) -> Result<(), Error> {
     let Some(rc) = rc else { return Ok(()) };
     if rc.destroy_delay_s > MAX_DELAY_S {
+        return Err(Error::InvalidConfig(""));
+    }
+    if rc.max_members > cfg.max_members_per_room {
         return Err(Error::InvalidConfig(""));
     }
     let pairs: Vec<(&String, &String)> = rc.attributes.iter().collect();

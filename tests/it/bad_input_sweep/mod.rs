@@ -17,6 +17,7 @@ use ErrorCode::*;
 
 mod data;
 mod rooms;
+mod service;
 
 fn sid(s: &str) -> SessionId {
     SessionId::new(s)
@@ -257,6 +258,16 @@ fn session_commands(session: SessionId) -> Vec<Input> {
             request,
             room_id,
             user_ids: None,
+        },
+        Input::QueryRoomAttributes {
+            session,
+            request,
+            room_id,
+        },
+        Input::QueryRoomOnlineCount {
+            session,
+            request,
+            room_id,
         },
     ]
 }
