@@ -64,12 +64,7 @@ impl Engine {
     /// so listings cost nothing while they are not read.
     pub(crate) fn list_rooms(&self, next: &str, count: u32) -> Result<ReplyOk, Error> {
         check_count(count)?;
-        let from = match Cursor::parse(next)? {
-            // Room listings use incarnation 0: a member cursor is refused here.
-            Some(c) if c.incarnation == 0 => RoomSid(c.position),
-            None => RoomSid(0),
-            Some(_) => return Err(Error::InvalidArgument("cursor is not a room list cursor")),
-        };
+        let from = RoomSid(parse_list_cursor(next)?);
         let mut rooms = Vec::with_capacity(count as usize);
         let mut rest = self.index.rooms_from(from);
         for (_, &slot) in rest.by_ref().take(count as usize) {
@@ -81,13 +76,9 @@ impl Engine {
                 member_count: room.member_count(),
             });
         }
-        let next = rest.next().map_or_else(String::new, |(&sid, _)| {
-            Cursor {
-                incarnation: 0,
-                position: sid.0,
-            }
-            .encode()
-        });
+        let next = rest
+            .next()
+            .map_or_else(String::new, |(&sid, _)| format!("L{:x}", sid.0));
         Ok(ReplyOk::Rooms { rooms, next })
     }
 
@@ -162,6 +153,17 @@ fn attribute_values(room: &Room) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A room list cursor: `L` and the hex sid to resume at (empty: the first page). A member
+/// page cursor is malformed here, and a list cursor is malformed as a member cursor.
+fn parse_list_cursor(s: &str) -> Result<u64, Error> {
+    if s.is_empty() {
+        return Ok(0);
+    }
+    s.strip_prefix('L')
+        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        .ok_or(Error::InvalidArgument("malformed cursor"))
+}
+
 fn check_count(count: u32) -> Result<(), Error> {
     if (1..=MAX_PAGE).contains(&count) {
         Ok(())
@@ -170,9 +172,9 @@ fn check_count(count: u32) -> Result<(), Error> {
     }
 }
 
-/// A paging cursor: what is paged (a room incarnation for member pages, 0 for the room list)
-/// and the position to resume at (a join sequence number, or a room sid). Positions are
-/// never reused, so what stays is neither skipped nor repeated however others come and go.
+/// A member page cursor: the room's incarnation and the join sequence number to resume at.
+/// Join sequence numbers are never reused, so members who stay are neither skipped nor
+/// repeated however others come and go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Cursor {
     incarnation: u64,

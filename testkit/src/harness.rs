@@ -38,6 +38,8 @@ pub struct Harness {
     /// Check that a snapshot restored before each step replays it identically (costly on
     /// big states; on by default).
     pub check_restore: bool,
+    /// The service's view from the service events so far.
+    pub ledger: crate::ledger::Ledger,
 }
 
 impl Harness {
@@ -51,6 +53,7 @@ impl Harness {
             engine,
             transcript: Vec::new(),
             check_restore: true,
+            ledger: crate::ledger::Ledger::default(),
         })
     }
 
@@ -73,6 +76,8 @@ impl Harness {
             check_recipients(&outs, &before, &after, None, &[])?;
             check_transitions(&outs, &before, &after)?;
             roomcore::invariants::check(&self.engine).map_err(|v| v.to_string())?;
+            self.ledger.record(&outs)?;
+            self.ledger.matches(&self.engine)?;
             self.transcript.push(Step {
                 at: deadline.as_ms(),
                 input: None,
@@ -121,6 +126,10 @@ impl Harness {
         if self.check_restore {
             check_restore(&before_state, at, &input, &out, &after_state)?;
         }
+        self.ledger
+            .record(&outs)
+            .and_then(|()| self.ledger.matches(&self.engine))
+            .map_err(|e| format!("{e} (input {input:?})"))?;
         self.transcript.push(Step {
             at: self.engine.now().as_ms(),
             input: Some(input),

@@ -5,6 +5,7 @@
 //!
 //! - [`model`]: the reference model, a naive re-implementation of the room rules;
 //! - [`harness`] and [`checks`]: the step harness and the checks it runs after every step;
+//!   [`ledger`]: the service's view kept from service events, checked against the engine;
 //! - [`script`]: a builder of concrete inputs for hand-written tests;
 //! - [`transcript`]: a harness transcript as a conformance trace (the golden format);
 //! - [`cmd`]: the small-domain command alphabet (the generators' vocabulary);
@@ -20,6 +21,7 @@ pub mod checks;
 pub mod cmd;
 pub mod fuzz;
 pub mod harness;
+pub mod ledger;
 pub mod lockstep;
 pub mod model;
 pub mod script;

@@ -251,6 +251,17 @@ fn key(c: &Canonical) -> u128 {
 /// Explores every state reachable with `alphabet`; panics with the shortest path to the
 /// first failed check.
 fn explore(config: Config, domain: Domain, alphabet: &[Cmd], max_depth: usize) -> Report {
+    explore_with(config, domain, alphabet, max_depth, |_| Vec::new())
+}
+
+/// [`explore`], with `extra` naming more `sometimes` properties of a transition's outputs.
+fn explore_with(
+    config: Config,
+    domain: Domain,
+    alphabet: &[Cmd],
+    max_depth: usize,
+    extra: fn(&[Stamped]) -> Vec<&'static str>,
+) -> Report {
     let mut start = Lockstep::new(config, domain).expect("valid config");
     // The snapshot-restore replay check doubles the cost; it runs in the property tests and
     // the simulation, and here when ROOMCORE_EXPLORE_RESTORE is set.
@@ -285,6 +296,7 @@ fn explore(config: Config, domain: Domain, alphabet: &[Cmd], max_depth: usize) -
                 Err(e) => panic!("check failed after {path:?} then {cmd:?}:\n{e}"),
             };
             report.seen.extend(notable(&state, cmd, &next, &out));
+            report.seen.extend(extra(&out));
             if seen.insert(key(&next.model.canonical())) {
                 report.states += 1;
                 assert!(
@@ -486,4 +498,72 @@ fn batch_alphabet() -> Vec<Cmd> {
     }
     a.extend([Cmd::Leave(0, 0), Cmd::Leave(1, 0)]);
     a
+}
+
+/// The service's surface: service events on, 2 users x 2 rooms, the CI alphabet plus a
+/// ban of the second user from the first room (1 s, reached by the 1 s wait) and its unban,
+/// a move of either user from either room to the other (creating the target), and a room
+/// the service creates (waiting 1 s for a member). Every output, service events included,
+/// equals the model's.
+fn service_alphabet() -> Vec<Cmd> {
+    let mut a = alphabet(2, 2, false);
+    a.extend([
+        Cmd::AdminCreate(1, 2),
+        Cmd::Ban(0, 0b10, 0),
+        Cmd::Unban(0, 0b10),
+        Cmd::Move(0, 1, 0b11, true, 2),
+        Cmd::Move(1, 0, 0b11, false, 2),
+    ]);
+    a
+}
+
+/// What a transition of the service's surface shows.
+fn notable_service(out: &[Stamped]) -> Vec<&'static str> {
+    let mut n = Vec::new();
+    for s in out {
+        match &s.output {
+            Output::Reply { outcome, .. }
+                if outcome.error_code() == Some(roomcore::ErrorCode::UserBanned) =>
+            {
+                n.push("join refused by a ban");
+            }
+            Output::MemberLeft { reason, .. } => n.push(match reason {
+                roomcore::ExitReason::Moved => "member moved",
+                roomcore::ExitReason::Banned => "member banned",
+                roomcore::ExitReason::Dismissed => "member dismissed",
+                _ => "member left",
+            }),
+            Output::RoomDestroyed { .. } => n.push("room destroyed"),
+            _ => {}
+        }
+    }
+    n
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "run in release (ci/verify.sh)")]
+fn explore_service_2_users_2_rooms() {
+    let config = Config {
+        service_events: true,
+        ..config(DevicePolicy::Single)
+    };
+    let alphabet = service_alphabet();
+    let domain = Domain::small(2, 2);
+    let report = explore_with(config, domain, &alphabet, usize::MAX, notable_service);
+    println!(
+        "explore service 2 users x 2 rooms, {} commands: {} unique states, {} transitions, depth {}",
+        alphabet.len(),
+        report.states,
+        report.transitions,
+        report.depth,
+    );
+    for p in [
+        "join refused by a ban",
+        "member moved",
+        "member banned",
+        "member dismissed",
+        "room destroyed",
+    ] {
+        assert!(report.seen.contains(p), "never reached: {p}");
+    }
 }

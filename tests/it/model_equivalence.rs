@@ -50,8 +50,11 @@ fn config_strategy() -> BoxedStrategy<Config> {
         prop::sample::select(vec![3u32, 100]),
         prop::sample::select(vec![0u32, 1]),
         prop::sample::select(vec![2u32, 50]),
-        member_limits_strategy(),
-        batch_strategy(),
+        (
+            member_limits_strategy(),
+            batch_strategy(),
+            service_strategy(),
+        ),
     )
         .prop_map(
             |(
@@ -65,15 +68,17 @@ fn config_strategy() -> BoxedStrategy<Config> {
                 sessions,
                 rate,
                 kicks,
-                ma,
-                batch,
+                (ma, batch, service),
             )| {
                 Config {
-                    device_policy: if multi {
-                        DevicePolicy::Multi
-                    } else {
-                        DevicePolicy::Single
+                    device_policy: match (multi, service.3) {
+                        (_, true) => DevicePolicy::RejectNew,
+                        (true, false) => DevicePolicy::Multi,
+                        (false, false) => DevicePolicy::Single,
                     },
+                    service_events: service.0,
+                    clients_create_rooms: service.1,
+                    max_bans: service.2,
                     max_rooms: rooms,
                     max_members_per_room: members,
                     max_rooms_per_session: per_session,
@@ -96,6 +101,18 @@ fn config_strategy() -> BoxedStrategy<Config> {
             },
         )
         .boxed()
+}
+
+/// The service's knobs: service events on in half the cases; clients may create rooms in
+/// most; a ban limit of 2 (reached) or the default; the `reject_new` device policy
+/// sometimes.
+fn service_strategy() -> impl Strategy<Value = (bool, bool, u32, bool)> {
+    (
+        any::<bool>(),
+        prop_oneof![4 => Just(true), 1 => Just(false)],
+        prop::sample::select(vec![2u32, 100_000]),
+        prop_oneof![5 => Just(false), 1 => Just(true)],
+    )
 }
 
 /// Large rooms: half the cases keep the default threshold (500: never reached, every change
@@ -206,12 +223,22 @@ impl ReferenceStateMachine for Setup {
             3 => (sr.clone(), 0u8..4, any::<bool>()).prop_map(|((s, r), w, f)| Cmd::DelAttrs(s, r, w, f)),
             4 => (sr.clone(), 0u8..3).prop_map(|((s, r), p)| Cmd::Send(s, r, p)),
             3 => (r.clone(), any::<u8>()).prop_map(|(r, m)| Cmd::Kick(r, m)),
-            2 => r.prop_map(Cmd::Dismiss),
+            2 => r.clone().prop_map(Cmd::Dismiss),
             4 => (sr.clone(), 0u8..10, member_users())
                 .prop_map(|((s, r), w, u)| Cmd::SetMemberAttrs(s, r, w, u)),
             3 => (sr.clone(), 0u8..6, member_users())
                 .prop_map(|((s, r), w, u)| Cmd::DelMemberAttrs(s, r, w, u)),
             2 => (sr.clone(), member_users()).prop_map(|((s, r), u)| Cmd::QueryMemberAttrs(s, r, u)),
+            2 => sr.clone().prop_map(|(s, r)| Cmd::QueryRoomAttrs(s, r)),
+            2 => sr.clone().prop_map(|(s, r)| Cmd::OnlineCount(s, r)),
+            make => (r.clone(), any::<u8>()).prop_map(|(r, o)| Cmd::AdminCreate(r, o)),
+            2 => (0u8..5, prop_oneof![8 => 0u8..3, 1 => 3u8..5]).prop_map(|(c, n)| Cmd::ListRooms(c, n)),
+            1 => r.clone().prop_map(Cmd::QueryRoom),
+            2 => (r.clone(), 0u8..8, 0u8..4).prop_map(|(r, w, k)| Cmd::AdminAttrs(r, w, k)),
+            4 => (r.clone(), r.clone(), any::<u8>(), any::<bool>(), any::<u8>())
+                .prop_map(|(a, b, m, c, o)| Cmd::Move(a, b, m, c, o)),
+            3 => (r.clone(), any::<u8>(), 0u8..5).prop_map(|(r, m, t)| Cmd::Ban(r, m, t)),
+            2 => (r, any::<u8>()).prop_map(|(r, m)| Cmd::Unban(r, m)),
         ]
         .boxed()
     }

@@ -33,7 +33,8 @@ async fn switch_room_flow_with_members_watching_both_rooms() {
             state("s1", "r2", "connected", "success"),
             state("s1", "r1", "disconnected", "success"),
             json!({"type": "reply", "session": "s1", "request": 3,
-                   "ok": {"room": {"id": "r2", "name": "Room 2"}}}),
+                   "ok": {"room": {"id": "r2", "name": "Room 2"}, "sid": "R2",
+                          "member_count": 2, "attributes": {}}}),
         ]
     );
     // Every output carries the server's time.

@@ -114,11 +114,6 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
             "room {} has a sid from the future",
             r.id
         );
-        ensure!(
-            !r.provisioned || r.members.is_empty(),
-            "room {} has members but waits for its first",
-            r.id
-        );
         let mut users = BTreeSet::new();
         for (&seq, &s) in &r.members {
             ensure!(seq < r.next_join_seq, "room {} has a future join seq", r.id);
@@ -171,8 +166,7 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
         ensure!(
             !r.members.is_empty()
                 || r.keep_attributes_while_empty
-                || r.provisioned
-                || r.attributes.is_empty(),
+                || r.attributes.values().all(|a| a.service),
             "empty room {} kept its attributes",
             r.id
         );

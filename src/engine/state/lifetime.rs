@@ -36,10 +36,8 @@ impl Engine {
     }
 
     /// A room the service created waits `empty_timeout_ms` for its first member (its
-    /// destroy timer; with 0 it goes at the next step unless someone joins in this one), and
-    /// keeps its initial attributes while it waits.
+    /// destroy timer; with 0 it goes at the next step unless someone joins in this one).
     pub(crate) fn await_first_member(&mut self, room_slot: u32, empty_timeout_ms: u64) {
-        self.state.room_mut(room_slot).provisioned = true;
         self.arm_destroy_timer(room_slot, empty_timeout_ms);
     }
 

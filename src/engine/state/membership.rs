@@ -18,7 +18,6 @@ impl Engine {
         let (user, session_id) = (session.user, session.id);
         let room = self.state.room_mut(room_slot);
         let room_id = room.id;
-        room.provisioned = false;
         if let Some(key) = room.destroy_timer.take() {
             self.state.timers.cancel(key);
         }

@@ -121,11 +121,6 @@ pub(crate) struct Room {
     pub(crate) destroy_delay_ms: u64,
     /// This room's member limit (the room config's, or the engine's).
     pub(crate) max_members: u32,
-    /// Created by the service and never joined yet: its initial attributes stay while it is
-    /// empty, whatever `keep_attributes_while_empty` says (they were set for its first
-    /// members).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub(in crate::engine::state) provisioned: bool,
     /// Join sequence number -> session slot. Join order is key order; a sequence number is
     /// never reused within the room, which makes paging cursors stable.
     pub(in crate::engine::state) members: BTreeMap<u64, u32>,
@@ -198,7 +193,6 @@ impl Room {
             sid,
             destroy_delay_ms: settings.destroy_delay_ms,
             max_members: settings.max_members,
-            provisioned: false,
             members: BTreeMap::new(),
             next_join_seq: 1,
             destroy_timer: None,

@@ -127,7 +127,6 @@ impl Model {
                         r.members.push(MMember { session, join_no });
                     }
                 }
-                r.provisioned = false;
                 r.destroy_timer.take()
             }
             None => return,

@@ -110,7 +110,6 @@ impl Model {
                 generation,
                 sid,
                 max_members,
-                provisioned: false,
                 delay_ms: rc.destroy_delay_s * 1000,
                 members: Vec::new(),
                 next_join_no: 1,
@@ -218,7 +217,6 @@ impl Model {
         let timeout_s = rc.and_then(|c| c.empty_timeout_s).unwrap_or(300);
         let seq = self.arm(timeout_s * 1000, TimerWhat::Destroy(info.id));
         if let Some(r) = self.rooms.get_mut(&info.id) {
-            r.provisioned = true;
             r.destroy_timer = Some(seq);
         }
         Ok(self.details(info.id))
@@ -319,6 +317,8 @@ impl Model {
             );
         }
         if !set.is_empty() || !deleted.is_empty() {
+            let keys: Vec<String> = set.keys().cloned().collect();
+            self.note_attrs_written(room, &keys);
             self.tell_attrs(room, None, set.clone(), deleted);
         }
         Ok(ReplyOk::Empty {})

@@ -69,8 +69,6 @@ pub(super) struct MRoom {
     pub(super) sid: u64,
     /// This room's member limit.
     pub(super) max_members: u32,
-    /// Created by the service and never joined yet (keeps its attributes while it waits).
-    pub(super) provisioned: bool,
     pub(super) delay_ms: u64,
     /// Members in join order.
     pub(super) members: Vec<MMember>,
@@ -198,10 +196,9 @@ impl Model {
             });
             let _ = write!(
                 c,
-                "R{id}:{:?}:{}:{}:{}:{members:?}:{:?}:{attrs:?}:{}:{}:{:?}:{window:?};",
+                "R{id}:{:?}:{}:{}:{members:?}:{:?}:{attrs:?}:{}:{}:{:?}:{window:?};",
                 r.name,
                 r.max_members,
-                r.provisioned,
                 r.delay_ms,
                 r.destroy_timer.map(rank),
                 r.keep_attrs,

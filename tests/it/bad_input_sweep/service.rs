@@ -98,6 +98,7 @@ fn admin_create_list_and_query() {
     refused(&h, list("nonsense", 10), InvalidArgument);
     // A member page cursor is not a room list cursor.
     refused(&h, list("1.1", 10), InvalidArgument);
+    refused(&h, list("L", 10), InvalidArgument);
     refused(
         &h,
         Input::QueryRoom {
