@@ -97,12 +97,18 @@ impl Impl {
         };
         // The pipes close when the command and everything it started are done; something
         // left running in the background with them open counts against the time limit.
-        let stdout = match out.map(|r| collect(&r, pid, deadline)).transpose()? {
+        let stdout = match out
+            .map(|r| collect(&r, pid, deadline, self.timeout))
+            .transpose()?
+        {
             Some(Collected::Overflow) => return Err(RunError::TooMuchOutput),
             Some(Collected::Bytes(b)) => b,
             None => Vec::new(),
         };
-        let stderr = match err.map(|r| collect(&r, pid, deadline)).transpose()? {
+        let stderr = match err
+            .map(|r| collect(&r, pid, deadline, self.timeout))
+            .transpose()?
+        {
             Some(Collected::Bytes(b)) => b,
             _ => Vec::new(),
         };
@@ -130,13 +136,18 @@ impl Impl {
 }
 
 /// What a reader collected, waiting at most until `deadline`.
-fn collect(r: &Receiver<Collected>, pid: u32, deadline: Instant) -> Result<Collected, RunError> {
+fn collect(
+    r: &Receiver<Collected>,
+    pid: u32,
+    deadline: Instant,
+    limit: Duration,
+) -> Result<Collected, RunError> {
     let left = deadline.saturating_duration_since(Instant::now());
     match r.recv_timeout(left) {
         Ok(read) => Ok(read),
         Err(RecvTimeoutError::Timeout) => {
             kill_group(pid);
-            Err(RunError::Timeout(left))
+            Err(RunError::Timeout(limit))
         }
         Err(RecvTimeoutError::Disconnected) => {
             Err(RunError::Io(io::Error::other("a pipe reader stopped")))

@@ -17,7 +17,7 @@ use child::Impl;
 use compare::{compare, Compared};
 use roomcore::check::{skip_front_matter, CheckOptions};
 use roomcore_testkit::gen::{trace, Groups};
-use shrink::{signature, Shrinker};
+use shrink::{signature, Shrinker, Signature};
 use std::fmt;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -87,19 +87,7 @@ struct Run<'a> {
 pub fn run(args: &ConformArgs) -> Result<(), Fail> {
     check_steps(args.steps)?;
     let groups = groups(args.features.as_deref())?;
-    let files = if args.no_vectors {
-        Vec::new()
-    } else if args.vectors.is_empty() {
-        let default = Path::new("tests/vectors");
-        if !default.is_dir() {
-            return Err(Fail::Input(
-                "no tests/vectors here: name the vector directory, or pass --no-vectors".to_owned(),
-            ));
-        }
-        vector_files(&[default.to_path_buf()])?
-    } else {
-        vector_files(&args.vectors)?
-    };
+    let files = vector_list(args)?;
     let mut run = Run {
         args,
         imp: Impl {
@@ -133,6 +121,23 @@ pub fn run(args: &ConformArgs) -> Result<(), Fail> {
     )?;
     w.flush()?;
     Ok(())
+}
+
+/// The vector files to run: none with `--no-vectors`, those named, or `tests/vectors`.
+fn vector_list(args: &ConformArgs) -> Result<Vec<PathBuf>, Fail> {
+    if args.no_vectors {
+        return Ok(Vec::new());
+    }
+    if !args.vectors.is_empty() {
+        return vector_files(&args.vectors);
+    }
+    let default = Path::new("tests/vectors");
+    if !default.is_dir() {
+        return Err(Fail::Input(
+            "no tests/vectors here: name the vector directory, or pass --no-vectors".to_owned(),
+        ));
+    }
+    vector_files(&[default.to_path_buf()])
 }
 
 /// Reads a vector (a snapshot's front matter skipped) as a case.
@@ -208,33 +213,51 @@ impl Run<'_> {
             .ok_or_else(|| Fail::Input("no divergence to shrink".to_owned()))?;
         let before = case.inputs.len();
         eprintln!("conform: {source} diverges ({target}); shrinking its {before} inputs");
-        let mut shrinker = Shrinker::new(
-            &self.imp,
-            self.options,
-            target.clone(),
-            self.args.shrink_tries,
-        );
+        let budget = self.args.shrink_tries;
+        let mut shrinker = Shrinker::new(&self.imp, self.options, target.clone(), budget);
         let small = shrinker.shrink(case);
-        let header = vec![
+        let stopped = if shrinker.tries >= budget {
+            " (stopped at --shrink-tries)"
+        } else {
+            ""
+        };
+        let header = [
             format!("roomcore conform: the implementation diverges from roomcore here: {target}"),
             format!(
-                "found by {source} after {} passing traces; shrunk from {before} to {} inputs ({} tries, {} runs)",
+                "found by {source} after {} passing traces; shrunk from {before} to {} inputs \
+                 ({} tries, {} runs){stopped}",
                 self.passed,
                 small.inputs.len(),
                 shrinker.tries,
                 shrinker.runs
             ),
-            format!("expected outputs are roomcore's; the implementation: {}", self.args.implementation),
+            format!(
+                "expected outputs are roomcore's; the implementation: {}",
+                self.args.implementation
+            ),
         ];
-        // Once more, for line numbers that point into the file written.
-        let last = compare(&self.imp, &small, self.options, header.len())
+        self.report(source, &target, &small, &header)
+    }
+
+    /// Writes the shrunk case as a vector and prints every recipient's first difference,
+    /// with line numbers in that file.
+    fn report(
+        &self,
+        source: &Source,
+        target: &Signature,
+        small: &Case,
+        header: &[String],
+    ) -> Result<(), Fail> {
+        let last = compare(&self.imp, small, self.options, header.len())
             .map_err(|b| Fail::Input(format!("{source}, shrunk: {b}")))?;
         let out = &self.args.out;
-        std::fs::write(out, small.vector(&header, &last.played))
+        std::fs::write(out, small.vector(header, &last.played))
             .map_err(|e| Fail::Input(format!("{}: cannot write: {e}", out.display())))?;
         let mut w = crate::tools::stdout();
         writeln!(w, "FAIL    {source}: {target}")?;
-        writeln!(w, "  {}", header[1])?;
+        for h in header.iter().skip(1).take(1) {
+            writeln!(w, "  {h}")?;
+        }
         writeln!(
             w,
             "  the shrunk trace, with roomcore's outputs: {}",

@@ -354,6 +354,12 @@ fn a_hang_is_killed_at_the_timeout_and_exit_2() {
         &["--timeout-ms", "1000"],
         &["did not finish within 1000 ms"],
     );
+    // Exited, but left something running with its output open: killed with its group.
+    assert_broken(
+        "sleep 600 & exit 0",
+        &["--timeout-ms", "1000"],
+        &["did not finish within 1000 ms"],
+    );
 }
 
 #[test]

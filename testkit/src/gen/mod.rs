@@ -13,7 +13,7 @@ mod steer;
 pub use groups::{Group, Groups};
 pub use steer::{config_strategy, init_state, Steer};
 
-use crate::cmd::{Cmd, Domain};
+use crate::cmd::Domain;
 use crate::lockstep::{record_cursor, Cursors};
 use crate::transcript::config_line;
 use proptest::strategy::{Strategy, ValueTree};
@@ -31,8 +31,6 @@ pub struct Generated {
     pub config: Config,
     /// The inputs, in order, with their times (never decreasing).
     pub inputs: Vec<(Millis, Input)>,
-    /// The commands the inputs were made from.
-    pub commands: Vec<Cmd>,
 }
 
 /// The random stream of `seed`: ChaCha, keyed with the seed's bytes.
@@ -68,7 +66,6 @@ pub fn generate(seed: u64, steps: usize, groups: &Groups) -> Result<Generated, S
     let mut g = Generated {
         config,
         inputs: Vec::with_capacity(steps),
-        commands: Vec::with_capacity(steps),
     };
     for request in 1..=steps as u64 {
         let cmd = sample(&steer.transitions(groups), &mut runner)?;
@@ -84,7 +81,6 @@ pub fn generate(seed: u64, steps: usize, groups: &Groups) -> Result<Generated, S
             record_cursor(&mut cursors, *room_id, &out);
         }
         g.inputs.push((at, input));
-        g.commands.push(cmd);
     }
     Ok(g)
 }
