@@ -43,6 +43,10 @@ fn replay() -> String {
 fn conform(imp: &str, extra: &[&str]) -> Run {
     let mut args = vec!["conform", "--impl", imp];
     args.extend_from_slice(extra);
+    // A hang guard only, far above what a run takes even on a loaded machine.
+    if !extra.contains(&"--timeout-ms") {
+        args.extend_from_slice(&["--timeout-ms", "120000"]);
+    }
     run(&args, b"")
 }
 
