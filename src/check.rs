@@ -11,13 +11,21 @@
 //! name is not compared: the format grows by new optional fields, and a vector written
 //! before one was added keeps passing.
 //!
+//! The same rules compare two whole output streams ([`compare_streams`]): what `roomcore
+//! conform` does with another implementation's outputs and roomcore's, where the paging
+//! cursors are each implementation's own ([`CheckOptions::opaque_cursors`]).
+//!
 //! A vector may also be an insta snapshot (`.snap`) holding a trace: [`skip_front_matter`]
 //! reads its YAML front matter as blank lines, so the crate's golden transcripts are vectors
 //! too, and line numbers still point into the file.
 
+mod streams;
+
+pub use streams::{compare_streams, Observed};
+
 use crate::output::{Recipient, Stamped};
-use crate::trace::{json_diff, output_line, to_value, Player, Record, TraceError, MAX_LINE_BYTES};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::trace::{Player, Record, TraceError, MAX_LINE_BYTES};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::io::{self, BufRead, Chain, Cursor, Read};
 
@@ -61,6 +69,9 @@ pub fn skip_front_matter<R: BufRead>(mut inner: R) -> io::Result<Chain<Cursor<Ve
 pub struct CheckOptions {
     /// Also compare the `message` of error replies (the crate's own vectors do).
     pub compare_messages: bool,
+    /// Compare the `next` cursor of member query replies only as present or absent: its
+    /// encoding is each implementation's own (`roomcore conform` compares this way).
+    pub opaque_cursors: bool,
 }
 
 /// The first difference seen by one recipient.
@@ -188,88 +199,22 @@ struct Checker {
     report: Report,
 }
 
-type Streams<'a> = BTreeMap<Recipient, (Vec<&'a (u64, Stamped)>, Vec<&'a Stamped>)>;
-
 impl Checker {
     fn compare(&mut self, p: &Pending) {
-        let mut streams: Streams<'_> = BTreeMap::new();
-        for e in &p.expected {
-            streams.entry(e.1.output.recipient()).or_default().0.push(e);
-        }
-        for a in &p.actual {
-            streams.entry(a.output.recipient()).or_default().1.push(a);
-        }
-        for (who, (expected, actual)) in streams {
-            if self.diverged.contains(&who) {
-                continue;
-            }
-            if let Some(d) = self.first_divergence(who, p.input_line, &expected, &actual) {
-                self.diverged.insert(who);
-                self.report.divergences.push(d);
-            }
-        }
-    }
-
-    fn first_divergence(
-        &self,
-        who: Recipient,
-        input_line: u64,
-        expected: &[&(u64, Stamped)],
-        actual: &[&Stamped],
-    ) -> Option<Divergence> {
-        let longest = expected.len().max(actual.len());
-        let i = (0..longest).find(|&i| match (expected.get(i), actual.get(i)) {
-            (Some(e), Some(a)) => !json_within(&self.normal(&e.1), &self.normal(a)),
-            _ => true,
-        })?;
-        let (e, a) = (expected.get(i), actual.get(i));
-        let mut differences = Vec::new();
-        if let (Some(e), Some(a)) = (e, a) {
-            json_diff("", &self.normal(&e.1), &self.normal(a), &mut differences);
-            for d in &mut differences {
-                *d = d.trim_start_matches('.').to_owned();
-            }
-        }
-        Some(Divergence {
-            recipient: who,
-            input_line,
-            expected: e.map(|e| (e.0, output_line(&e.1))),
-            actual: a.map(|a| output_line(a)),
-            differences,
-            missing: expected.len().saturating_sub(i),
-            extra: actual.len().saturating_sub(i),
-        })
-    }
-
-    /// The JSON compared: the output line, minus error messages unless they count.
-    fn normal(&self, s: &Stamped) -> serde_json::Value {
-        let mut v = to_value(s);
-        if !self.options.compare_messages {
-            if let Some(err) = v
-                .get_mut("out")
-                .and_then(|o| o.get_mut("error"))
-                .and_then(serde_json::Value::as_object_mut)
-            {
-                err.remove("message");
-            }
-        }
-        v
-    }
-}
-
-/// Whether `actual` says everything `expected` says: equal values, where an object may have
-/// fields the expected one does not name (fields added to the format after the vector was
-/// written). Arrays must match element by element.
-fn json_within(expected: &serde_json::Value, actual: &serde_json::Value) -> bool {
-    use serde_json::Value;
-    match (expected, actual) {
-        (Value::Object(e), Value::Object(a)) => e
+        let expected: Vec<Observed> = p
+            .expected
             .iter()
-            .all(|(k, x)| a.get(k).is_some_and(|y| json_within(x, y))),
-        (Value::Array(e), Value::Array(a)) => {
-            e.len() == a.len() && e.iter().zip(a).all(|(x, y)| json_within(x, y))
+            .map(|(line, s)| Observed::from_stamped(p.input_line, *line, s))
+            .collect();
+        let actual: Vec<Observed> = p
+            .actual
+            .iter()
+            .map(|s| Observed::from_stamped(p.input_line, 0, s))
+            .collect();
+        for d in streams::divergences(&expected, &actual, self.options, &self.diverged) {
+            self.diverged.insert(d.recipient);
+            self.report.divergences.push(d);
         }
-        _ => expected == actual,
     }
 }
 

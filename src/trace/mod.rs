@@ -9,8 +9,9 @@
 //! line ends are accepted.
 //!
 //! Before each input, every timer due at or before its `at` fires in deadline order, its
-//! outputs stamped with its own deadline ([`Engine::handle_timeout`]); then the input applies.
-//! A trace's end is the end of time: timers due later never fire (add a `tick` to let time
+//! outputs stamped with its own deadline
+//! ([`Engine::handle_timeout`](crate::Engine::handle_timeout)); then the input applies. A
+//! trace's end is the end of time: timers due later never fire (add a `tick` to let time
 //! pass).
 //!
 //! Anything that is not exactly this is a [`TraceError`] naming the line; a rejected line

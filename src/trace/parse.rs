@@ -148,7 +148,7 @@ struct TickOnly {
 ///
 /// # Errors
 /// When the line is not a valid trace line. Ordering rules (config first, `at` not going
-/// backwards) are checked by [`TraceReader`], not here.
+/// backwards) are checked by [`TraceReader`](super::TraceReader), not here.
 pub fn parse_line(text: &str) -> Result<Record, Problem> {
     if !text.trim_start().starts_with('{') {
         return Err(not_an_object(text));

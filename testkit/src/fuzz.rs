@@ -21,7 +21,8 @@ pub struct EngineVsModel {
     /// Bit 0: multi-device policy; bits 1..: small limits (rooms, members, rooms per session,
     /// sessions, tombstones, message rate, kick size, member attribute count, room size for
     /// member attributes, users per member attribute call); bit 13: large-room coalescing
-    /// from 2 members (`member_notify_threshold` 1), bit 14: a 2 s window instead of 1 s.
+    /// from 2 members (`member_notify_threshold` 1), bit 14: a 2 s window instead of 1 s;
+    /// bit 15: service events on and a ban limit of 2.
     pub knobs: u16,
     /// The commands, applied in order.
     pub cmds: Vec<Cmd>,
@@ -56,6 +57,8 @@ impl EngineVsModel {
             message_burst: 2,
             message_max_bytes: 16,
             attributes_total_max_bytes: 1000,
+            service_events: bit(15),
+            max_bans: if bit(15) { 2 } else { 100_000 },
             ..Config::default()
         }
     }

@@ -9,6 +9,8 @@
 //! - [`script`]: a builder of concrete inputs for hand-written tests;
 //! - [`transcript`]: a harness transcript as a conformance trace (the golden format);
 //! - [`cmd`]: the small-domain command alphabet (the generators' vocabulary);
+//! - [`gen`]: the random generator of the lockstep test (config and steered commands, by
+//!   feature group), and seeded traces from it;
 //! - [`lockstep`]: the engine and the model side by side, compared after every step;
 //! - [`sim`]: the seeded simulation (clients over a faulty network);
 //! - [`fuzz`]: the fuzz target bodies, and [`seeds`]: their seed corpus, built from the
@@ -20,6 +22,7 @@
 pub mod checks;
 pub mod cmd;
 pub mod fuzz;
+pub mod gen;
 pub mod harness;
 pub mod ledger;
 pub mod lockstep;

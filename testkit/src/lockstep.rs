@@ -22,13 +22,13 @@ const CURSOR: &str = "<cursor>";
 
 /// Each side's last non-empty cursor per room, and the last one of all.
 #[derive(Debug, Clone, Default)]
-struct Cursors {
+pub(crate) struct Cursors {
     by_room: BTreeMap<RoomId, String>,
     last: Option<(RoomId, String)>,
 }
 
 impl Cursors {
-    fn pick(&self, room: RoomId, p: CursorPick) -> String {
+    pub(crate) fn pick(&self, room: RoomId, p: CursorPick) -> String {
         match p {
             CursorPick::First => String::new(),
             CursorPick::Same => self.by_room.get(&room).cloned().unwrap_or_default(),
@@ -255,7 +255,7 @@ impl Lockstep {
     }
 }
 
-fn record_cursor(c: &mut Cursors, room: RoomId, out: &[Stamped]) {
+pub(crate) fn record_cursor(c: &mut Cursors, room: RoomId, out: &[Stamped]) {
     for s in out {
         match &s.output {
             Output::Reply {

@@ -515,6 +515,15 @@ mod tests {
             Cmd::SetMemberAttrs(1, 2, 9, 0x81),
             Cmd::DelMemberAttrs(2, 1, 5, 3),
             Cmd::QueryMemberAttrs(3, 2, 7),
+            Cmd::QueryRoomAttrs(1, 2),
+            Cmd::OnlineCount(2, 1),
+            Cmd::AdminCreate(1, 2),
+            Cmd::ListRooms(1, 2),
+            Cmd::QueryRoom(2),
+            Cmd::AdminAttrs(1, 2, 3),
+            Cmd::Move(1, 2, 3, true, 4),
+            Cmd::Ban(1, 2, 3),
+            Cmd::Unban(2, 1),
         ]
     }
 

@@ -10,7 +10,6 @@ mod common;
 mod admin;
 mod attributes;
 mod bad_input_sweep;
-mod cli;
 mod create_join_enter;
 mod destroy_delay;
 mod determinism;

@@ -13,243 +13,33 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PtConfig, FileFailurePersistence, RngSeed};
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
-use roomcore::{Config, DevicePolicy, Input, Millis};
+use roomcore::Config;
 use roomcore_testkit::cmd::{Cmd, Domain};
+use roomcore_testkit::gen::{self, Groups, Steer};
 use roomcore_testkit::lockstep::Lockstep;
-use roomcore_testkit::model::Model;
 use std::sync::OnceLock;
 
-/// The reference side: the configuration and a model of its own, run ahead of the pair under
-/// test only to steer generation towards live sessions and existing rooms (most random
-/// commands would otherwise answer `not_logged_in`). The comparison itself happens in
-/// [`Lockstep`], which runs its own engine and model.
-#[derive(Debug, Clone)]
-pub(crate) struct Steer {
-    pub(crate) config: Config,
-    model: Model,
-    now: u64,
-}
-
+/// The reference side: the test kit's generator (every feature group), whose state runs a
+/// model of its own ahead of the pair under test only to steer generation (see
+/// `roomcore_testkit::gen::Steer`). The comparison itself happens in [`Lockstep`], which runs
+/// its own engine and model. `roomcore gen` and `roomcore conform` sample the same generator
+/// from a seed.
 pub(crate) struct Setup;
-
-/// Indexes into `Domain::standard()`: 4 valid sessions then an invalid one, 3 valid users
-/// then an invalid one, 3 valid rooms then an invalid one.
-const SESSIONS: u8 = 4;
-const USERS: u8 = 3;
-const ROOMS: u8 = 3;
-
-fn config_strategy() -> BoxedStrategy<Config> {
-    (
-        any::<bool>(),
-        prop::sample::select(vec![2u32, 1000]),
-        prop::sample::select(vec![2u32, 100]),
-        prop::sample::select(vec![2u32, 5]),
-        prop::sample::select(vec![1000u64, 2000, 3000]),
-        prop::sample::select(vec![0u64, 2000, 5000]),
-        prop::sample::select(vec![1u32, 2, 100]),
-        prop::sample::select(vec![3u32, 100]),
-        prop::sample::select(vec![0u32, 1]),
-        prop::sample::select(vec![2u32, 50]),
-        (
-            member_limits_strategy(),
-            batch_strategy(),
-            service_strategy(),
-        ),
-    )
-        .prop_map(
-            |(
-                multi,
-                rooms,
-                members,
-                per_session,
-                grace,
-                ttl,
-                tombs,
-                sessions,
-                rate,
-                kicks,
-                (ma, batch, service),
-            )| {
-                Config {
-                    device_policy: match (multi, service.3) {
-                        (_, true) => DevicePolicy::RejectNew,
-                        (true, false) => DevicePolicy::Multi,
-                        (false, false) => DevicePolicy::Single,
-                    },
-                    service_events: service.0,
-                    clients_create_rooms: service.1,
-                    max_bans: service.2,
-                    max_rooms: rooms,
-                    max_members_per_room: members,
-                    max_rooms_per_session: per_session,
-                    reconnect_grace_ms: grace,
-                    closed_session_ttl_ms: ttl,
-                    max_closed_sessions: tombs,
-                    max_sessions: sessions,
-                    message_rate_per_s: rate,
-                    message_burst: 2,
-                    message_max_bytes: 16,
-                    attributes_total_max_bytes: 1000,
-                    max_kick_users: kicks,
-                    max_member_attributes: ma.0,
-                    member_attributes_max_room_members: ma.1,
-                    member_attributes_max_users: ma.2,
-                    member_notify_threshold: batch.0,
-                    member_batch_interval_ms: batch.1,
-                    ..Config::default()
-                }
-            },
-        )
-        .boxed()
-}
-
-/// The service's knobs: service events on in half the cases; clients may create rooms in
-/// most; a ban limit of 2 (reached) or the default; the `reject_new` device policy
-/// sometimes.
-fn service_strategy() -> impl Strategy<Value = (bool, bool, u32, bool)> {
-    (
-        any::<bool>(),
-        prop_oneof![4 => Just(true), 1 => Just(false)],
-        prop::sample::select(vec![2u32, 100_000]),
-        prop_oneof![5 => Just(false), 1 => Just(true)],
-    )
-}
-
-/// Large rooms: half the cases keep the default threshold (500: never reached, every change
-/// an exact event); the others batch constantly (threshold 0, 1 or 2 against rooms of up to
-/// 4 users) with windows that the `WAITS` land before, on and after (1 ms, 1 s, 2 s).
-fn batch_strategy() -> impl Strategy<Value = (u32, u64)> {
-    prop_oneof![
-        3 => Just((500u32, 1000u64)),
-        3 => (
-            prop::sample::select(vec![0u32, 1, 2]),
-            prop::sample::select(vec![1u64, 1000, 2000]),
-        ),
-    ]
-}
-
-/// Member attribute limits: keys per member (ZIM's 30, or 2 so the count is hit), room size
-/// (500, or 1 so a room of two refuses sets), users per call (100, or 2). Key, value and
-/// total sizes keep ZIM's 8, 64 and 144 bytes, which the command menus reach.
-fn member_limits_strategy() -> impl Strategy<Value = (u32, u32, u32)> {
-    (
-        prop::sample::select(vec![2u32, 30]),
-        prop::sample::select(vec![1u32, 500]),
-        prop::sample::select(vec![2u32, 100]),
-    )
-}
-
-/// Mostly one of `preferred`, sometimes any index below `valid`, rarely the invalid one.
-fn biased(preferred: Vec<u8>, valid: u8) -> BoxedStrategy<u8> {
-    if preferred.is_empty() {
-        prop_oneof![9 => 0..valid, 1 => Just(valid)].boxed()
-    } else {
-        prop_oneof![24 => prop::sample::select(preferred), 3 => 0..valid, 1 => Just(valid)].boxed()
-    }
-}
-
-/// The `user_ids` menu of member attribute calls (see `Domain::member_users`): mostly absent
-/// (the caller) or one or two valid users, sometimes a repeat, the invalid user, an empty
-/// list or more users than a call may name.
-fn member_users() -> BoxedStrategy<u8> {
-    prop_oneof![
-        4 => Just(0u8),
-        4 => 1u8..8,
-        1 => prop::sample::select(vec![0x80u8, 0x81, 0x83, 0x08, 0x0f, 0x8f]),
-    ]
-    .boxed()
-}
 
 impl ReferenceStateMachine for Setup {
     type State = Steer;
     type Transition = Cmd;
 
     fn init_state() -> BoxedStrategy<Steer> {
-        config_strategy()
-            .prop_map(|config| Steer {
-                model: Model::new(config.clone()).expect("valid config"),
-                config,
-                now: 0,
-            })
-            .boxed()
+        gen::init_state(&Groups::all())
     }
 
     fn transitions(st: &Steer) -> BoxedStrategy<Cmd> {
-        let d = Domain::standard();
-        let m = &st.model;
-        let live: Vec<u8> = (0..SESSIONS)
-            .filter(|i| m.session_user(d.session(*i)).is_some())
-            .collect();
-        let idle: Vec<u8> = (0..SESSIONS).filter(|i| !live.contains(i)).collect();
-        let rooms: Vec<u8> = (0..ROOMS).filter(|i| m.room_exists(d.room(*i))).collect();
-        // (session, room) pairs where the session is in the room: what leave, switch, query,
-        // attributes and messages need to get past the membership check.
-        let mut joined: Vec<(u8, u8)> = Vec::new();
-        for s in &live {
-            let mine = m.session_rooms(d.session(*s)).unwrap_or_default();
-            for r in 0..ROOMS {
-                if mine.iter().any(|(x, _)| *x == d.room(r)) {
-                    joined.push((*s, r));
-                }
-            }
-        }
-        let s = biased(live.clone(), SESSIONS);
-        let fresh = biased(idle, SESSIONS);
-        let r = biased(rooms.clone(), ROOMS);
-        let sr = if joined.is_empty() {
-            (s.clone(), r.clone()).boxed()
-        } else {
-            prop_oneof![3 => prop::sample::select(joined), 1 => (s.clone(), r.clone())].boxed()
-        };
-        let u = prop_oneof![9 => 0..USERS, 1 => Just(USERS)];
-        let login = if live.len() < 2 { 30 } else { 5 };
-        let make = if rooms.is_empty() { 12 } else { 5 };
-        prop_oneof![
-            10 => (0u8..10).prop_map(Cmd::Wait),
-            login => (fresh, u).prop_map(|(s, u)| Cmd::Login(s, u)),
-            2 => s.clone().prop_map(Cmd::Logout),
-            4 => s.clone().prop_map(Cmd::LinkLost),
-            4 => s.clone().prop_map(Cmd::LinkRestored),
-            make => (s.clone(), r.clone(), any::<u8>()).prop_map(|(s, r, o)| Cmd::Create(s, r, o)),
-            8 => (s.clone(), r.clone()).prop_map(|(s, r)| Cmd::Join(s, r)),
-            make => (s.clone(), r.clone(), any::<u8>()).prop_map(|(s, r, o)| Cmd::Enter(s, r, o)),
-            8 => (sr.clone(), r.clone(), any::<bool>(), any::<u8>())
-                .prop_map(|((s, a), b, c, o)| Cmd::Switch(s, a, b, c, o)),
-            5 => sr.clone().prop_map(|(s, r)| Cmd::Leave(s, r)),
-            2 => s.clone().prop_map(Cmd::LeaveAll),
-            4 => (sr.clone(), 0u8..5, prop_oneof![8 => 0u8..3, 1 => 3u8..5])
-                .prop_map(|((s, r), c, n)| Cmd::Query(s, r, c, n)),
-            4 => (sr.clone(), 0u8..8, 0u8..8).prop_map(|((s, r), w, f)| Cmd::SetAttrs(s, r, w, f)),
-            3 => (sr.clone(), 0u8..4, any::<bool>()).prop_map(|((s, r), w, f)| Cmd::DelAttrs(s, r, w, f)),
-            4 => (sr.clone(), 0u8..3).prop_map(|((s, r), p)| Cmd::Send(s, r, p)),
-            3 => (r.clone(), any::<u8>()).prop_map(|(r, m)| Cmd::Kick(r, m)),
-            2 => r.clone().prop_map(Cmd::Dismiss),
-            4 => (sr.clone(), 0u8..10, member_users())
-                .prop_map(|((s, r), w, u)| Cmd::SetMemberAttrs(s, r, w, u)),
-            3 => (sr.clone(), 0u8..6, member_users())
-                .prop_map(|((s, r), w, u)| Cmd::DelMemberAttrs(s, r, w, u)),
-            2 => (sr.clone(), member_users()).prop_map(|((s, r), u)| Cmd::QueryMemberAttrs(s, r, u)),
-            2 => sr.clone().prop_map(|(s, r)| Cmd::QueryRoomAttrs(s, r)),
-            2 => sr.clone().prop_map(|(s, r)| Cmd::OnlineCount(s, r)),
-            make => (r.clone(), any::<u8>()).prop_map(|(r, o)| Cmd::AdminCreate(r, o)),
-            2 => (0u8..5, prop_oneof![8 => 0u8..3, 1 => 3u8..5]).prop_map(|(c, n)| Cmd::ListRooms(c, n)),
-            1 => r.clone().prop_map(Cmd::QueryRoom),
-            2 => (r.clone(), 0u8..8, 0u8..4).prop_map(|(r, w, k)| Cmd::AdminAttrs(r, w, k)),
-            4 => (r.clone(), r.clone(), any::<u8>(), any::<bool>(), any::<u8>())
-                .prop_map(|(a, b, m, c, o)| Cmd::Move(a, b, m, c, o)),
-            3 => (r.clone(), any::<u8>(), 0u8..5).prop_map(|(r, m, t)| Cmd::Ban(r, m, t)),
-            2 => (r, any::<u8>()).prop_map(|(r, m)| Cmd::Unban(r, m)),
-        ]
-        .boxed()
+        st.transitions(&Groups::all())
     }
 
     fn apply(mut st: Steer, cmd: &Cmd) -> Steer {
-        st.now += cmd.wait_ms();
-        let input = cmd
-            .to_input(&Domain::standard(), 0, &mut |_, _| String::new())
-            .unwrap_or(Input::Tick);
-        st.model
-            .handle_input(Millis(st.now), &input, &mut Vec::new());
+        st.apply(cmd);
         st
     }
 }

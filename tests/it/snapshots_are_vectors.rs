@@ -1,5 +1,5 @@
-//! Every golden transcript is a vector: each insta snapshot under tests/ (except rendered
-//! text, kept apart under `render/`) is a conformance trace that the checker runs, front
+//! Every golden transcript is a vector: each insta snapshot under tests/ and cli/tests/
+//! (except rendered text, kept apart under `render/`) is a conformance trace that the checker runs, front
 //! matter and all, and whose every output (error messages included) the engine reproduces.
 
 use roomcore::check::{check, skip_front_matter, CheckOptions};
@@ -30,15 +30,15 @@ fn is_rendered_text(path: &Path) -> bool {
 #[test]
 fn every_snapshot_runs_through_the_checker_and_passes() {
     let mut all = Vec::new();
-    snapshots(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"),
-        &mut all,
-    );
+    for dir in ["tests", "cli/tests"] {
+        snapshots(&Path::new(env!("CARGO_MANIFEST_DIR")).join(dir), &mut all);
+    }
     let traces: Vec<&PathBuf> = all.iter().filter(|p| !is_rendered_text(p)).collect();
     assert!(traces.len() >= 100, "only {} snapshots", traces.len());
     assert_eq!(all.len() - traces.len(), 2, "rendered text snapshots");
     let strict = CheckOptions {
         compare_messages: true,
+        opaque_cursors: false,
     };
     let mut failures = Vec::new();
     for path in traces {

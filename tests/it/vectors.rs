@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 const STRICT: CheckOptions = CheckOptions {
     compare_messages: true,
+    opaque_cursors: false,
 };
 
 fn vector_dir() -> PathBuf {

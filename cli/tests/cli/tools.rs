@@ -1,54 +1,8 @@
-//! The `roomcore` binary: replay, check, render, record, the demo, and bad input (every kind
-//! is exit code 2 with a message naming the line, and applies nothing of the bad line).
+//! Replay, check, render, record, the demo, and bad input (every kind is exit code 2 with
+//! a message naming the line, and applies nothing of the bad line).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-
-const BIN: &str = env!("CARGO_BIN_EXE_roomcore");
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str], stdin: &[u8]) -> Run {
-    // Standard input comes from a file, so a child that writes a lot before reading
-    // everything (or stops reading at a bad line) can never block on us.
-    let input = temp_file(stdin);
-    let file = std::fs::File::open(&input).expect("temp file readable");
-    let out = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::from(file))
-        .output()
-        .expect("binary runs");
-    let _ = std::fs::remove_file(input);
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn vector(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/vectors")
-        .join(name)
-}
-
-fn vector_path(name: &str) -> String {
-    vector(name).to_string_lossy().into_owned()
-}
-
-/// A scratch file with `content`, unique per call.
-fn temp_file(content: &[u8]) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!("roomcore-cli-{}-{n}.jsonl", std::process::id()));
-    std::fs::write(&path, content).expect("temp file written");
-    path
-}
+use crate::{repo, run, temp_file, vector, vector_path};
+use std::path::PathBuf;
 
 /// The `out` lines of a vector, as replay prints them.
 fn out_lines(text: &str) -> String {
@@ -66,7 +20,7 @@ const LOGIN_REPLY: &str =
 
 #[test]
 fn replay_prints_exactly_the_outputs_every_vector_expects() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let dir = repo().join("tests/vectors");
     let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("vectors")
         .map(|e| e.expect("entry").path())
@@ -412,7 +366,7 @@ fn a_missing_file_and_bad_usage_exit_2() {
 
 #[test]
 fn check_passes_the_published_vectors() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let dir = repo().join("tests/vectors");
     let r = run(&["check", "--strict", &dir.to_string_lossy()], b"");
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(
@@ -569,7 +523,7 @@ fn render_with_a_dialect_shows_vendor_callbacks() {
 fn no_arguments_plays_the_demo() {
     let r = run(&[], b"");
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/demo.jsonl");
+    let demo = repo().join("src/demo.jsonl");
     let rendered = run(&["render", &demo.to_string_lossy()], b"");
     assert!(r.stdout.starts_with("roomcore demo: "), "{}", r.stdout);
     assert!(
