@@ -32,6 +32,7 @@
 pub mod auth;
 pub mod budget;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 mod conn;
 pub mod engine_task;
@@ -47,5 +48,5 @@ pub mod serve;
 pub mod token;
 pub mod ws;
 
-pub use config::{AuthMode, Limits, ServerConfig};
+pub use config::{AuthMode, DurableConfig, Limits, RaftSettings, ServerConfig};
 pub use http::{start, RunningServer};
