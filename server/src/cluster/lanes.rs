@@ -49,6 +49,9 @@ pub struct Lane {
     pub busy: Option<RequestKey>,
     /// Whether the connection is still open.
     pub open: bool,
+    /// The session the connection carried when it closed: the commands it sent before
+    /// still go to the group for that session (their replies wait in its buffer).
+    pub closed_session: Option<SessionId>,
 }
 
 impl Lane {

@@ -213,6 +213,7 @@ impl ClusterTask {
             return;
         };
         lane.open = false;
+        lane.closed_session = session;
         if let Some(session) = session {
             lane.queue.push_back(Job::Disconnect { session });
             self.held += 1;
@@ -317,7 +318,12 @@ impl ClusterTask {
         request: Option<u64>,
         grants: Option<Arc<Claims>>,
     ) -> Option<RequestKey> {
-        let bound = self.routes.conn_session(conn)?;
+        // A closed connection's commands still speak for the session it carried (a login or
+        // resume on it has nobody left to answer and is dropped).
+        let bound = match self.routes.conn_session(conn) {
+            Some(bound) => bound,
+            None => Some(self.lanes.get(&conn)?.closed_session?),
+        };
         let is_login = matches!(input, Input::Login { .. });
         let refusal = match bound {
             None if !is_login => Some((
@@ -538,7 +544,12 @@ impl ClusterTask {
     ) {
         let frame = FrameError::new(code, message, request).to_frame();
         let frame = SharedFrame::new(frame, None, &self.meter);
-        self.routes.send_to_conn(conn, frame);
+        // A connection that closed meanwhile: its session's buffer, for the resume.
+        let closed = self.lanes.get(&conn).and_then(|l| l.closed_session);
+        match (self.routes.conn_session(conn), closed) {
+            (None, Some(session)) => self.routes.deliver(session, frame),
+            _ => self.routes.send_to_conn(conn, frame),
+        }
         self.after_batch();
     }
 

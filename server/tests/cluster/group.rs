@@ -480,3 +480,46 @@ async fn a_group_keeps_its_clients_through_failovers() {
         assert_eq!(a, b, "replicas differ at index {at}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_resumed_on_another_live_node_leaves_the_first() {
+    let mut g = Group::start().await;
+    g.leader().await;
+    let urls = g.urls();
+    let mut a = Client::connect(&urls[0]).await.unwrap();
+    a.login("mover", "mover").await;
+    let r = a
+        .cmd(json!({"type": "enter_room", "room": {"id": "m"}}))
+        .await;
+    assert!(r.get("ok").is_some(), "{r}");
+    // The same client (its token) on node 2 while its connection to node 1 is still open.
+    let mut b = Client::connect(&urls[1]).await.unwrap();
+    b.session = a.session.clone();
+    b.token = a.token.clone();
+    let frames = b.resume().await;
+    assert_eq!(
+        frames.last().unwrap()["resumed"],
+        json!({"session": "mover", "gap": true, "unknown": true}),
+        "{frames:?}"
+    );
+    // Node 1 lets go: its connection is told `replaced` and closed.
+    loop {
+        match a.next(crate::client::FRAME_WAIT).await {
+            Next::Frame(v) if v["error"]["code"] == "replaced" => {}
+            Next::Frame(_) => continue,
+            Next::Closed => break,
+            Next::Quiet => panic!("node 1 kept the session"),
+        }
+    }
+    assert!(a.log.iter().any(|v| v["error"]["code"] == "replaced"));
+    // The session lives on node 2, with the new token only.
+    let r = b
+        .cmd(json!({"type": "query_members", "room_id": "m", "count": 10}))
+        .await;
+    assert_eq!(r["ok"]["members"], json!([{"user_id": "mover"}]), "{r}");
+    let mut thief = Client::connect(&urls[2]).await.unwrap();
+    thief.session = "mover".into();
+    thief.token = a.token.clone();
+    let refused = thief.resume().await;
+    assert_eq!(refused.last().unwrap()["error"]["code"], "resume_refused");
+}

@@ -59,6 +59,32 @@ async fn a_durable_node_survives_kill_9_and_its_clients_resume() {
                      "attributes": {"n": "1"}});
     let r = alice.cmd(set).await;
     assert!(r.get("ok").is_some(), "{r}");
+    // A dropped connection resumed on the same process: the buffer kept there is replayed,
+    // so nothing is unknown (what the in-memory server does).
+    let token = alice.token.clone();
+    assert!(alice.reconnect(&url).await);
+    let bob_moves = json!({"type": "set_room_members_attributes", "room_id": "r",
+                           "attributes": {"b": "1"}});
+    // Once the node has seen the old connection go, bob's write lands in alice's buffer.
+    eventually("alice's old connection to be detached", || async {
+        let s = node.stats().await?;
+        (s["detached_sessions"] == 1).then_some(())
+    })
+    .await;
+    assert!(bob.cmd(bob_moves).await.get("ok").is_some());
+    alice.token = token;
+    let frames = alice.resume().await;
+    assert_eq!(
+        frames.last().unwrap()["resumed"],
+        json!({"session": "s-a", "gap": false}),
+        "{frames:?}"
+    );
+    let o = outs(&frames);
+    assert_eq!(o[0]["type"], "room_state_changed", "{o:?}");
+    assert_eq!(
+        o[0]["event"], "network_interrupted",
+        "kept while she was away: {o:?}"
+    );
     let before = node.status().await.unwrap();
 
     // Killed without a chance to flush: the acknowledged state is on disk.
