@@ -16,6 +16,22 @@ pub const SECRET: &str = "test-cluster-secret-0123456789abcdef";
 pub const START_WAIT: Duration = Duration::from_secs(60);
 pub const HTTP_WAIT: Duration = Duration::from_secs(10);
 
+/// The `roomcore-server` binary: the package's own when built by cargo for a test, else the
+/// one beside the running program's directory (an example in `target/*/examples/`).
+pub fn server_bin() -> std::path::PathBuf {
+    if let Some(bin) = option_env!("CARGO_BIN_EXE_roomcore-server") {
+        return bin.into();
+    }
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap();
+    let dir = if dir.ends_with("examples") {
+        dir.parent().unwrap()
+    } else {
+        dir
+    };
+    dir.join("roomcore-server")
+}
+
 /// Free ports on 127.0.0.1, all different: bound at once, then released for the servers.
 pub fn free_ports(n: usize) -> Vec<u16> {
     let listeners: Vec<std::net::TcpListener> = (0..n)
@@ -68,7 +84,7 @@ impl Server {
         self.starts += 1;
         let out = self.dir.join(format!("out-{}.log", self.starts));
         let err = self.dir.join(format!("err-{}.log", self.starts));
-        let child = Command::new(env!("CARGO_BIN_EXE_roomcore-server"))
+        let child = Command::new(server_bin())
             .args(&self.args)
             .env("ROOMCORE_ADMIN_TOKEN", ADMIN)
             .env("ROOMCORE_CLUSTER_SECRET", SECRET)
