@@ -11,7 +11,7 @@
 //!
 //! ```sh
 //! cargo build --release -p roomcore-server --bins --examples
-//! target/release/examples/cluster_figures [CLIENTS] [SECONDS] [KILLS]   # default 200 10 5
+//! target/release/examples/cluster_figures [CLIENTS] [SECONDS] [KILLS] [THINK_MS]  # 200 10 5 0
 //! ```
 //! Not a test: nothing here asserts a time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -38,7 +38,13 @@ fn args(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_owned()).collect()
 }
 
-async fn run_load(urls: &[String], clients: usize, seconds: u64, prefix: &str) -> LoadReport {
+async fn run_load(
+    urls: &[String],
+    clients: usize,
+    seconds: u64,
+    think_ms: u64,
+    prefix: &str,
+) -> LoadReport {
     let cfg = LoadConfig {
         url: urls.join(","),
         clients,
@@ -47,7 +53,7 @@ async fn run_load(urls: &[String], clients: usize, seconds: u64, prefix: &str) -
         seed: 1,
         prefix: prefix.to_owned(),
         connect_parallelism: 64,
-        think: Duration::ZERO,
+        think: Duration::from_millis(think_ms),
         min_commands: 0,
         signing_key: None,
     };
@@ -119,10 +125,11 @@ async fn main() {
     let clients: usize = a.next().map_or(200, |s| s.parse().unwrap());
     let seconds: u64 = a.next().map_or(10, |s| s.parse().unwrap());
     let kills: u32 = a.next().map_or(5, |s| s.parse().unwrap());
+    let think: u64 = a.next().map_or(0, |s| s.parse().unwrap());
     println!("load average before: {}", loadavg());
 
     // 1. The same load against each deployment.
-    println!("\n| deployment ({clients} clients x {seconds} s, no pause) | commands/s | p50 | p99 | failed clients | resumes |");
+    println!("\n| deployment ({clients} clients x {seconds} s, pause {think} ms) | commands/s | p50 | p99 | failed clients | resumes |");
     println!("| --- | --- | --- | --- | --- | --- |");
     {
         let tmp = tempfile::tempdir().unwrap();
@@ -134,7 +141,7 @@ async fn main() {
         s.start().await;
         row(
             "in memory",
-            &run_load(&[s.ws_url()], clients, seconds, "m").await,
+            &run_load(&[s.ws_url()], clients, seconds, think, "m").await,
         );
     }
     {
@@ -148,7 +155,7 @@ async fn main() {
         s.start().await;
         row(
             "one durable node",
-            &run_load(&[s.ws_url()], clients, seconds, "d").await,
+            &run_load(&[s.ws_url()], clients, seconds, think, "d").await,
         );
     }
     {
@@ -158,13 +165,13 @@ async fn main() {
         let urls: Vec<String> = nodes.iter().map(Server::ws_url).collect();
         row(
             "three nodes, clients on all",
-            &run_load(&urls, clients, seconds, "g").await,
+            &run_load(&urls, clients, seconds, think, "g").await,
         );
         let l = leader(&nodes).await;
         let on_leader = [nodes[usize::try_from(l).unwrap() - 1].ws_url()];
         row(
             "three nodes, clients on the leader",
-            &run_load(&on_leader, clients, seconds, "gl").await,
+            &run_load(&on_leader, clients, seconds, think, "gl").await,
         );
     }
     println!("load average after the loads: {}", loadavg());
@@ -214,7 +221,7 @@ async fn main() {
             .filter(|n| n.is_running())
             .map(Server::ws_url)
             .collect();
-        let _ = run_load(&urls, 50, 3, &format!("k{k}-")).await;
+        let _ = run_load(&urls, 50, 3, 0, &format!("k{k}-")).await;
         let l2 = leader(&nodes).await;
         let target = last_applied(&nodes[usize::try_from(l2).unwrap() - 1])
             .await

@@ -4,11 +4,11 @@
 //! the in-memory server's engine task stands.
 //!
 //! - **Commands go through the log.** A connection's commands are proposed one at a time,
-//!   in the order the client sent them ([`lanes`]); a follower forwards them to the leader
+//!   in the order the client sent them (`lanes.rs`); a follower forwards them to the leader
 //!   (the node's own forwarding), the leader stamps its clock on them.
 //! - **Each node delivers to the sessions it holds.** Every node applies every entry; the
 //!   replicated session table says which node holds which session, so an output reaches its
-//!   client once, through the node the client is connected to ([`deliver`]). A reply goes
+//!   client once, through the node the client is connected to (`deliver.rs`). A reply goes
 //!   to the connection that sent the command, found by the entry's request key.
 //! - **Sessions follow their clients.** A login records the resume token's hash and the
 //!   token's room grants in the replicated state; a resume on any node presents the token,
@@ -21,7 +21,7 @@
 //!   sessions' links; the grace then runs on the replicated timers (ticks proposed by the
 //!   leader), and fires once whatever the failovers.
 //! - **Abandoned sessions** (no node holds them for `--abandoned-session-s`) are logged out
-//!   by the leader ([`reaper`]).
+//!   by the leader (`reaper.rs`).
 
 mod deliver;
 mod lanes;

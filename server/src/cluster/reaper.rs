@@ -6,7 +6,7 @@
 use super::task::{ClusterTask, Kind};
 use roomcore::{Input, SessionId};
 use roomcore_raft::Command;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -18,8 +18,9 @@ const REAPS_PER_ROUND: usize = 64;
 pub struct Reaper {
     after: Duration,
     /// Unheld sessions and when this node first saw them so (bounded by the engine's
-    /// session limit: only sessions the replicated table lists are kept).
-    seen: HashMap<SessionId, Instant>,
+    /// session limit: only sessions the replicated table lists are kept). Ordered, so the
+    /// sessions reaped first in a round are the same on every run.
+    seen: BTreeMap<SessionId, Instant>,
     /// Logouts in flight.
     reaping: HashSet<SessionId>,
 }
@@ -30,7 +31,7 @@ impl Reaper {
     pub fn new(after: Duration) -> Reaper {
         Reaper {
             after,
-            seen: HashMap::new(),
+            seen: BTreeMap::new(),
             reaping: HashSet::new(),
         }
     }
@@ -50,7 +51,7 @@ impl ClusterTask {
         }
         let unheld = self.node.read(|m, _| m.sessions().unheld());
         let now = Instant::now();
-        let current: HashSet<SessionId> = unheld.iter().copied().collect();
+        let current: BTreeSet<SessionId> = unheld.iter().copied().collect();
         self.reaper.seen.retain(|s, _| current.contains(s));
         for s in unheld {
             self.reaper.seen.entry(s).or_insert(now);

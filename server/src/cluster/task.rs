@@ -18,7 +18,7 @@ use crate::routes::{ConnId, Kick, PendingBounds, Routes};
 use crate::token::ResumeToken;
 use roomcore::{Input, SessionId, Stamped, UserId};
 use roomcore_raft::{Command, Node, ProposeError, Proposed, RequestKey, SessionOp, TokenHash};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -79,7 +79,8 @@ pub struct ClusterTask {
     pub(super) quotas: Quotas,
     pub(super) meter: Arc<Meter>,
     pub(super) clock: Clock,
-    pub(super) lanes: HashMap<ConnId, Lane>,
+    /// Ordered: lanes woken together start in connection order.
+    pub(super) lanes: BTreeMap<ConnId, Lane>,
     pub(super) waiting: HashMap<RequestKey, Waiting>,
     /// Jobs in lanes plus proposals waiting: at `max_held` the task stops taking commands
     /// (connections then wait before reading more frames).
@@ -121,7 +122,7 @@ impl ClusterTask {
             quotas,
             meter,
             clock: Clock::start(),
-            lanes: HashMap::new(),
+            lanes: BTreeMap::new(),
             waiting: HashMap::new(),
             held: 0,
             max_held: limits.engine_queue.max(1),
