@@ -318,8 +318,24 @@ async fn watcher(url: &str, session: &str) -> Client {
     c
 }
 
+/// Rounds of the scenario below (`ROOMCORE_CLUSTER_ROUNDS`, default 1: the CI's share; each
+/// round is a fresh group, so a longer run meets more election orders and timings).
+fn rounds() -> u32 {
+    std::env::var("ROOMCORE_CLUSTER_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_keeps_its_clients_through_failovers() {
+    for round in 1..=rounds() {
+        eprintln!("round {round}");
+        failovers_under_load().await;
+    }
+}
+
+async fn failovers_under_load() {
     let mut g = Group::start().await;
     let first = g.leader().await;
     let others: Vec<u64> = (1..=3).filter(|id| *id != first).collect();
@@ -522,4 +538,19 @@ async fn a_session_resumed_on_another_live_node_leaves_the_first() {
     thief.token = a.token.clone();
     let refused = thief.resume().await;
     assert_eq!(refused.last().unwrap()["error"]["code"], "resume_refused");
+    // An admin command through any node goes through the log too; its events reach the
+    // session on its node.
+    let dismiss = json!({"type": "dismiss_room", "request": 9, "room_id": "m"}).to_string();
+    let port = g.nodes[2].port;
+    let answer = crate::procs::request_json(port, "POST", "/admin", &dismiss)
+        .await
+        .unwrap();
+    assert_eq!(answer["out"]["type"], "admin_reply", "{answer}");
+    assert!(answer["out"].get("ok").is_some(), "{answer}");
+    loop {
+        let v = b.frame().await;
+        if v["out"]["type"] == "room_state_changed" && v["out"]["state"] == "disconnected" {
+            break;
+        }
+    }
 }

@@ -160,11 +160,19 @@ pub fn group_args(id: u64, ports: &[u16], dir: &Path, extra: &[&str]) -> Vec<Str
 
 /// A GET with the admin token; `None` when the node does not answer or answers non-200.
 pub async fn get_json(port: u16, path: &str) -> Option<Value> {
+    request_json(port, "GET", path, "").await
+}
+
+/// A request with the admin token and a JSON body; `None` when the node does not answer or
+/// answers non-200.
+pub async fn request_json(port: u16, method: &str, path: &str, body: &str) -> Option<Value> {
     let request = async {
         let mut s = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
         let req = format!(
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-             Authorization: Bearer {ADMIN}\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+             Authorization: Bearer {ADMIN}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
         );
         s.write_all(req.as_bytes()).await.ok()?;
         let mut raw = Vec::new();
