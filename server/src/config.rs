@@ -407,3 +407,55 @@ impl Limits {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(secret: Option<&str>) -> DurableConfig {
+        DurableConfig {
+            data_dir: "d".into(),
+            node_id: 2,
+            peers: (1..=3)
+                .map(|n| (n, format!("127.0.0.1:{}", 7000 + n)))
+                .collect(),
+            cluster_secret: secret.map(str::to_owned),
+            raft: RaftSettings::default(),
+        }
+    }
+
+    #[test]
+    fn a_group_needs_a_long_secret_and_to_name_this_node() {
+        assert!(group(Some(&"s".repeat(32))).validate().is_ok());
+        let e = group(None).validate().unwrap_err();
+        assert!(e.contains("--cluster-secret"), "{e}");
+        assert!(group(Some("short")).validate().is_err());
+        let mut g = group(Some(&"s".repeat(32)));
+        g.node_id = 4;
+        assert!(g
+            .validate()
+            .unwrap_err()
+            .contains("--peers must name this node"));
+        // A group of one needs no secret: nothing listens for other nodes.
+        let single = DurableConfig {
+            peers: BTreeMap::new(),
+            ..group(None)
+        };
+        assert!(single.validate().is_ok());
+    }
+
+    #[test]
+    fn raft_timings_must_be_ordered() {
+        let with = |f: fn(&mut RaftSettings)| {
+            let mut g = group(Some(&"s".repeat(32)));
+            f(&mut g.raft);
+            g.validate()
+        };
+        assert!(with(|r| r.election_timeout_min_ms = r.heartbeat_ms).is_err());
+        assert!(with(|r| r.election_timeout_max_ms = r.election_timeout_min_ms).is_err());
+        assert!(with(|r| r.node_down_after_ms = r.election_timeout_max_ms).is_err());
+        assert!(with(|r| r.write_timeout_ms = r.election_timeout_max_ms).is_err());
+        assert!(with(|r| r.snapshot_every = 0).is_err());
+        assert!(with(|_| {}).is_ok());
+    }
+}

@@ -471,3 +471,46 @@ async fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_are_id_equals_host_port() {
+        assert_eq!(
+            parse_peer("2=10.0.0.2:7001"),
+            Ok((2, "10.0.0.2:7001".into()))
+        );
+        assert_eq!(parse_peer(" 3 = h:1 "), Ok((3, "h:1".into())));
+        for bad in [
+            "10.0.0.2:7001",
+            "x=h:1",
+            "1=h",
+            "1=:80",
+            "1=h:port",
+            "1=h:70000",
+        ] {
+            assert!(parse_peer(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_node_named_twice_is_refused_and_the_durable_budget_applies() {
+        let cli = Cli::try_parse_from([
+            "roomcore-server",
+            "--data-dir",
+            "d",
+            "--peers",
+            "1=h:1,1=h:2",
+        ])
+        .expect("parses");
+        assert!(durable(&cli.serve).unwrap_err().contains("twice"));
+        let cli = Cli::try_parse_from(["roomcore-server", "--data-dir", "d"]).expect("parses");
+        assert_eq!(
+            limits(&cli.serve).memory_budget_bytes,
+            roomcore_server::budget::DURABLE_BUDGET_MIB << 20
+        );
+        assert!(Cli::try_parse_from(["roomcore-server", "--peers", "1=h:1"]).is_err());
+    }
+}
