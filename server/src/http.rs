@@ -222,7 +222,8 @@ pub async fn start(listener: TcpListener, config: ServerConfig) -> io::Result<Ru
 }
 
 /// A connection that presents the cluster secret is another node of the group: it leaves
-/// the pool of pending sockets (the Raft routes check the secret again themselves).
+/// the pool of pending sockets. Any other request to the Raft routes is refused here,
+/// before its body (which may be as large as a snapshot) is read.
 async fn promote_peer(
     State(secret): State<Arc<str>>,
     Extension(info): Extension<ConnInfo>,
@@ -233,9 +234,10 @@ async fn promote_peer(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
-    if given.is_some_and(|g| !secret.is_empty() && secrets_equal(g, secret.as_bytes())) {
-        info.slot.promote();
+    if !given.is_some_and(|g| !secret.is_empty() && secrets_equal(g, secret.as_bytes())) {
+        return StatusCode::UNAUTHORIZED.into_response();
     }
+    info.slot.promote();
     next.run(req).await
 }
 

@@ -538,6 +538,26 @@ async fn a_session_resumed_on_another_live_node_leaves_the_first() {
     thief.token = a.token.clone();
     let refused = thief.resume().await;
     assert_eq!(refused.last().unwrap()["error"]["code"], "resume_refused");
+    // The Raft routes share the clients' port: without the cluster secret a request is
+    // refused before its body is read (it announces 100 MB and sends none).
+    for bearer in ["", "Authorization: Bearer not-the-secret\r\n"] {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", g.nodes[0].port))
+            .await
+            .unwrap();
+        let req = format!(
+            "POST /raft/append HTTP/1.1\r\nHost: x\r\n{bearer}Content-Length: 100000000\r\n\r\n"
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut s, req.as_bytes())
+            .await
+            .unwrap();
+        let mut head = [0u8; 12];
+        let read = tokio::io::AsyncReadExt::read_exact(&mut s, &mut head);
+        tokio::time::timeout(crate::procs::HTTP_WAIT, read)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&head, b"HTTP/1.1 401", "{}", String::from_utf8_lossy(&head));
+    }
     // An admin command through any node goes through the log too; its events reach the
     // session on its node.
     let dismiss = json!({"type": "dismiss_room", "request": 9, "room_id": "m"}).to_string();
