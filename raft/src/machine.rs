@@ -24,6 +24,16 @@ pub struct Limits {
     pub recent_requests: usize,
     /// Switch ids remembered by a target shard (step 2 idempotence).
     pub recent_switches: usize,
+    /// Largest reply (serialized JSON) remembered with its request id; a larger one is
+    /// remembered as `None`, so its duplicate is answered without the reply. Bounds the
+    /// table's memory: `recent_requests` times this, rather than times the largest reply
+    /// the engine can produce (a page of member attributes).
+    #[serde(default = "unbounded")]
+    pub max_reply_bytes: usize,
+}
+
+fn unbounded() -> usize {
+    usize::MAX
 }
 
 impl Default for Limits {
@@ -31,6 +41,7 @@ impl Default for Limits {
         Limits {
             recent_requests: 65_536,
             recent_switches: 65_536,
+            max_reply_bytes: 4_096,
         }
     }
 }
@@ -61,6 +72,9 @@ pub struct RoomMachine {
     /// Which node holds which session, and resume-token hashes (see `sessions`).
     #[serde(default)]
     pub(crate) sessions: Sessions,
+    /// [`Limits::max_reply_bytes`].
+    #[serde(default = "unbounded")]
+    pub(crate) max_reply_bytes: usize,
 }
 
 impl RoomMachine {
@@ -76,6 +90,7 @@ impl RoomMachine {
             outbox: BTreeMap::new(),
             entered: Recent::new(limits.recent_switches),
             sessions: Sessions::default(),
+            max_reply_bytes: limits.max_reply_bytes,
         })
     }
 
@@ -157,9 +172,11 @@ impl RoomMachine {
         if let (Some(key), Response::Applied { outputs } | Response::Session { outputs, .. }) =
             (proposal.request, &response)
         {
+            let max = self.max_reply_bytes;
             let reply = outputs
                 .iter()
                 .find(|s| matches!(s.output, Output::Reply { .. } | Output::AdminReply { .. }))
+                .filter(|s| max == usize::MAX || serialized_len(&s.output) <= max)
                 .map(|s| s.output.clone());
             self.requests.insert(key, reply);
         }
@@ -203,6 +220,25 @@ impl RoomMachine {
     pub(crate) fn owns(&self, room: &RoomId) -> bool {
         self.misplaced(vec![*room]).is_none()
     }
+}
+
+/// The length of `output` as JSON (counted, not kept).
+fn serialized_len(output: &Output) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Serializing plain data into a counter cannot fail; an error would count short, and
+    // the reply would be remembered, which only costs memory.
+    let _ = serde_json::to_writer(&mut count, output);
+    count.0
 }
 
 /// The error reply for `(session, request)`.

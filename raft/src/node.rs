@@ -356,6 +356,7 @@ impl Node {
         let op = SessionOp::Connect {
             holder: self.holder(),
             token_hash,
+            grants: None,
             input: login,
         };
         self.propose(Some(request), Command::Session { op }).await
@@ -375,6 +376,7 @@ impl Node {
             holder: self.holder(),
             session,
             token_hash,
+            next_token_hash: None,
         };
         self.propose(Some(self.next_key()), Command::Session { op })
             .await

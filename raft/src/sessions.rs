@@ -27,6 +27,13 @@ use crate::types::NodeId;
 /// Node processes remembered (every node id ever announced, with its latest incarnation).
 pub const MAX_NODES: usize = 1_024;
 
+/// Most bytes of room grants recorded for one session (the patterns' lengths together), so
+/// the replicated table stays bounded by the engine's session limit times this.
+pub const MAX_GRANT_BYTES: usize = 4_096;
+
+/// Most room grant patterns recorded for one session.
+pub const MAX_GRANTS: usize = 64;
+
 /// A node process: the node id and the incarnation its process drew at start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Holder {
@@ -97,6 +104,12 @@ pub enum SessionOp {
         holder: Holder,
         /// The hash of the token handed to the client with its login reply.
         token_hash: TokenHash,
+        /// The rooms the session may enter (exact ids, or a prefix followed by `*`), as its
+        /// access token granted them; `None`: any room. Recorded with the session so that a
+        /// node the client resumes on later enforces the same grants. At most
+        /// [`MAX_GRANTS`] patterns of [`MAX_GRANT_BYTES`] together.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grants: Option<Vec<String>>,
         /// The `login` input.
         input: Input,
     },
@@ -110,6 +123,10 @@ pub enum SessionOp {
         session: SessionId,
         /// The hash of the presented token.
         token_hash: TokenHash,
+        /// The hash of the token that replaces it on success (a resume token then works
+        /// once); `None` keeps the presented one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_token_hash: Option<TokenHash>,
     },
     /// The client's connection to `holder` dropped: if `holder` still holds the session, it
     /// holds it no more and the engine is told `link_lost` (the grace starts). A late
@@ -145,6 +162,8 @@ pub enum SessionRefusal {
     BadToken,
     /// The node table is full ([`MAX_NODES`]).
     TooManyNodes,
+    /// `Connect` carried more room grants than [`MAX_GRANTS`] / [`MAX_GRANT_BYTES`].
+    GrantsTooLarge,
 }
 
 /// A change of the node holding a session, caused by one applied entry.
@@ -173,6 +192,9 @@ pub struct Sessions {
     tokens: BTreeMap<SessionId, TokenHash>,
     /// Each node's latest incarnation.
     nodes: BTreeMap<NodeId, NodeRecord>,
+    /// The room grants of sessions whose access token limited their rooms.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    grants: BTreeMap<SessionId, Vec<String>>,
     /// The holders of the sessions the last applied entry closed, so that their last outputs
     /// (the logout reply, `session_closed`) still reach them. Not replicated state: it is
     /// rebuilt by every apply, and empty in a snapshot.
@@ -191,6 +213,23 @@ impl Sessions {
     #[must_use]
     pub fn has_token(&self, session: SessionId) -> bool {
         self.tokens.contains_key(&session)
+    }
+
+    /// The room grants recorded at the session's login (`None`: any room).
+    #[must_use]
+    pub fn grants(&self, session: SessionId) -> Option<&[String]> {
+        self.grants.get(&session).map(Vec::as_slice)
+    }
+
+    /// Logged-in sessions that no node holds (their link is lost: waiting for a resume, or
+    /// for the embedding server to log them out), ascending.
+    #[must_use]
+    pub fn unheld(&self) -> Vec<SessionId> {
+        self.tokens
+            .keys()
+            .filter(|s| !self.holders.contains_key(s))
+            .copied()
+            .collect()
     }
 
     /// The sessions `node` holds (any incarnation), ascending.
@@ -251,6 +290,7 @@ impl Sessions {
                     self.closed.push((*session, h));
                 }
                 self.tokens.remove(session);
+                self.grants.remove(session);
             }
         }
     }
@@ -262,13 +302,22 @@ pub(crate) fn apply(m: &mut RoomMachine, now: Millis, op: &SessionOp) -> Respons
         SessionOp::Connect {
             holder,
             token_hash,
+            grants,
             input,
-        } => connect(m, now, *holder, *token_hash, input),
+        } => connect(m, now, *holder, *token_hash, grants.as_deref(), input),
         SessionOp::Resume {
             holder,
             session,
             token_hash,
-        } => resume(m, now, *holder, *session, *token_hash),
+            next_token_hash,
+        } => resume(
+            m,
+            now,
+            *holder,
+            *session,
+            *token_hash,
+            next_token_hash.unwrap_or(*token_hash),
+        ),
         SessionOp::Disconnect { holder, session } => disconnect(m, now, *holder, *session),
         SessionOp::NodeUp { holder } => node_up(m, now, *holder),
         SessionOp::NodeDown { holder } => node_down(m, now, *holder),
@@ -279,11 +328,17 @@ fn refused(reason: SessionRefusal) -> Response {
     Response::SessionRefused { reason }
 }
 
+/// Whether a session's grants fit the table's bounds.
+fn grants_fit(grants: &[String]) -> bool {
+    grants.len() <= MAX_GRANTS && grants.iter().map(String::len).sum::<usize>() <= MAX_GRANT_BYTES
+}
+
 fn connect(
     m: &mut RoomMachine,
     now: Millis,
     holder: Holder,
     token_hash: TokenHash,
+    grants: Option<&[String]>,
     input: &Input,
 ) -> Response {
     let Input::Login {
@@ -295,6 +350,9 @@ fn connect(
     if !m.sessions.is_live(holder) {
         return refused(SessionRefusal::StaleHolder);
     }
+    if grants.is_some_and(|g| !grants_fit(g)) {
+        return refused(SessionRefusal::GrantsTooLarge);
+    }
     let mut outputs = Vec::new();
     m.engine.handle_input(now, input, &mut outputs);
     let ok = outputs.iter().any(|s| {
@@ -304,6 +362,10 @@ fn connect(
     let mut handoffs = Vec::new();
     if ok {
         m.sessions.tokens.insert(*session, token_hash);
+        match grants {
+            Some(g) => m.sessions.grants.insert(*session, g.to_vec()),
+            None => m.sessions.grants.remove(session),
+        };
         let from = m.sessions.holders.insert(*session, holder);
         handoffs.push(Handoff {
             session: *session,
@@ -320,6 +382,7 @@ fn resume(
     holder: Holder,
     session: SessionId,
     token_hash: TokenHash,
+    next_token_hash: TokenHash,
 ) -> Response {
     if !m.sessions.is_live(holder) {
         return refused(SessionRefusal::StaleHolder);
@@ -328,6 +391,7 @@ fn resume(
     if m.sessions.tokens.get(&session) != Some(&token_hash) {
         return refused(SessionRefusal::BadToken);
     }
+    m.sessions.tokens.insert(session, next_token_hash);
     let from = m.sessions.holders.insert(session, holder);
     let mut outputs = Vec::new();
     m.engine

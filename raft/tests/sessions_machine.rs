@@ -64,6 +64,7 @@ fn connect(m: &mut RoomMachine, h: Holder, session: &str, token: &[u8]) -> Respo
         SessionOp::Connect {
             holder: h,
             token_hash: TokenHash::of(token),
+            grants: None,
             input: login(session, 1),
         },
     )
@@ -101,6 +102,7 @@ fn connect_needs_an_announced_holder_and_a_successful_login() {
         SessionOp::Connect {
             holder: h1,
             token_hash: TokenHash::of(b"x"),
+            grants: None,
             input: login("", 1),
         },
     );
@@ -112,6 +114,7 @@ fn connect_needs_an_announced_holder_and_a_successful_login() {
         SessionOp::Connect {
             holder: h1,
             token_hash: TokenHash::of(b"x"),
+            grants: None,
             input: enter("a", "r"),
         },
     );
@@ -138,6 +141,7 @@ fn resume_takes_the_session_to_the_new_node_only_with_its_token() {
             holder: h2,
             session: session("a"),
             token_hash: TokenHash::of(b"guess"),
+            next_token_hash: None,
         },
     );
     assert_eq!(
@@ -154,6 +158,7 @@ fn resume_takes_the_session_to_the_new_node_only_with_its_token() {
             holder: h2,
             session: session("a"),
             token_hash: TokenHash::of(b"secret"),
+            next_token_hash: None,
         },
     );
     let Response::Session { handoffs, .. } = moved else {
@@ -321,4 +326,108 @@ fn token_hashes_travel_as_hex() {
     );
     assert_eq!(serde_json::from_str::<TokenHash>(&json).expect("parses"), h);
     assert!(serde_json::from_str::<TokenHash>("\"zz\"").is_err());
+}
+
+#[test]
+fn a_resume_can_rotate_the_token_so_the_old_one_works_once() {
+    let mut m = machine(roomcore::Config::default());
+    let (h1, h2) = (holder(1, 100), holder(2, 200));
+    op(&mut m, 1, SessionOp::NodeUp { holder: h1 });
+    op(&mut m, 1, SessionOp::NodeUp { holder: h2 });
+    connect(&mut m, h1, "a", b"first");
+    let resume = |token: &[u8], next: &[u8]| SessionOp::Resume {
+        holder: h2,
+        session: session("a"),
+        token_hash: TokenHash::of(token),
+        next_token_hash: Some(TokenHash::of(next)),
+    };
+    let moved = op(&mut m, 2, resume(b"first", b"second"));
+    assert!(matches!(moved, Response::Session { .. }), "{moved:?}");
+    assert_eq!(
+        op(&mut m, 3, resume(b"first", b"third")),
+        Response::SessionRefused {
+            reason: SessionRefusal::BadToken
+        },
+        "the replaced token is refused"
+    );
+    assert!(matches!(
+        op(&mut m, 4, resume(b"second", b"third")),
+        Response::Session { .. }
+    ));
+}
+
+#[test]
+fn room_grants_are_recorded_bounded_and_forgotten_with_the_session() {
+    let mut m = machine(roomcore::Config::default());
+    let h1 = holder(1, 100);
+    op(&mut m, 1, SessionOp::NodeUp { holder: h1 });
+    let with = |grants: Vec<String>, s: &str| SessionOp::Connect {
+        holder: h1,
+        token_hash: TokenHash::of(b"t"),
+        grants: Some(grants),
+        input: login(s, 1),
+    };
+    let r = op(&mut m, 2, with(vec!["lobby".into(), "team-*".into()], "a"));
+    assert!(matches!(r, Response::Session { .. }), "{r:?}");
+    assert_eq!(
+        m.sessions().grants(session("a")),
+        Some(&["lobby".to_owned(), "team-*".to_owned()][..])
+    );
+    connect(&mut m, h1, "b", b"t");
+    assert_eq!(m.sessions().grants(session("b")), None, "any room");
+    // Too many, or too long together: refused before the engine sees the login.
+    let many = vec!["r".to_owned(); roomcore_raft::sessions::MAX_GRANTS + 1];
+    let long = vec!["r".repeat(roomcore_raft::sessions::MAX_GRANT_BYTES + 1)];
+    for grants in [many, long] {
+        assert_eq!(
+            op(&mut m, 3, with(grants, "c")),
+            Response::SessionRefused {
+                reason: SessionRefusal::GrantsTooLarge
+            }
+        );
+    }
+    assert!(m.engine().session_user(session("c")).is_none());
+    // Unheld sessions are listed (their link is lost); a logout forgets the grants.
+    op(
+        &mut m,
+        4,
+        SessionOp::Disconnect {
+            holder: h1,
+            session: session("a"),
+        },
+    );
+    assert_eq!(m.sessions().unheld(), vec![session("a")]);
+    input(
+        &mut m,
+        5,
+        Input::Logout {
+            session: session("a"),
+            request: 2,
+        },
+    );
+    assert_eq!(m.sessions().grants(session("a")), None);
+    assert!(m.sessions().unheld().is_empty());
+}
+
+#[test]
+fn replies_over_the_size_bound_are_remembered_without_their_body() {
+    let key = RequestKey { client: 7, seq: 1 };
+    let login_a = || Command::Input {
+        input: login("a", 1),
+    };
+    for (max_reply_bytes, remembered) in [(usize::MAX, true), (4_096, true), (8, false)] {
+        let limits = Limits {
+            max_reply_bytes,
+            ..Limits::default()
+        };
+        let mut m = RoomMachine::new(roomcore::Config::default(), limits).expect("valid");
+        assert!(matches!(
+            apply(&mut m, 1, Some(key), login_a()),
+            Response::Applied { .. }
+        ));
+        let Response::Duplicate { reply } = apply(&mut m, 2, Some(key), login_a()) else {
+            panic!("not a duplicate")
+        };
+        assert_eq!(reply.is_some(), remembered, "bound {max_reply_bytes}");
+    }
 }

@@ -32,6 +32,20 @@ const ATTRIBUTE_NODE_BYTES: usize = 96;
 /// A remembered closed session.
 const CLOSED_SESSION_BYTES: usize = 128;
 
+/// A session in the replicated session table besides its room grants: holder, resume-token
+/// hash, map nodes.
+const REPLICATED_SESSION_BYTES: usize = 256;
+
+/// A request id remembered for deduplication (its reply is not kept by this server).
+const REMEMBERED_REQUEST_BYTES: usize = 128;
+
+/// Request ids a durable node remembers (the replicated machine's default).
+pub const REMEMBERED_REQUESTS: usize = 65_536;
+
+/// The memory budget a durable node starts with unless told otherwise: the replicated log
+/// and the snapshots kept in memory need about twice the engine's state beside it.
+pub const DURABLE_BUDGET_MIB: usize = 4_096;
+
 /// One line of the budget.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
@@ -116,6 +130,11 @@ impl Budget {
                 each_bytes: CLOSED_SESSION_BYTES,
             },
         ];
+        let mut lines = lines;
+        if let Some(d) = &c.durable {
+            let engine_state: usize = lines[4..].iter().map(Line::total_bytes).sum();
+            lines.extend(durable_lines(c, d, engine_state));
+        }
         Budget {
             lines,
             budget_bytes: l.memory_budget_bytes,
@@ -181,6 +200,37 @@ impl Budget {
     }
 }
 
+/// What a durable node holds besides the engine: its log, its snapshots, the replicated
+/// session table and the remembered request ids.
+fn durable_lines(
+    c: &ServerConfig,
+    d: &crate::config::DurableConfig,
+    engine_state_bytes: usize,
+) -> Vec<Line> {
+    vec![
+        Line {
+            what: "replicated log held in memory (--snapshot-every + --logs-kept-after-snapshot entries), each at most a frame parsed",
+            count: d.log_entries_max(),
+            each_bytes: 2 * c.limits.max_frame_bytes,
+        },
+        Line {
+            what: "snapshots: the latest kept in memory and one being built or received (the engine state above, as JSON)",
+            count: 2,
+            each_bytes: engine_state_bytes,
+        },
+        Line {
+            what: "replicated session table (engine max_sessions): holders, resume-token hashes, room grants",
+            count: c.engine.max_sessions as usize,
+            each_bytes: REPLICATED_SESSION_BYTES + roomcore_raft::sessions::MAX_GRANT_BYTES,
+        },
+        Line {
+            what: "request ids remembered for deduplication, without their replies",
+            count: REMEMBERED_REQUESTS,
+            each_bytes: REMEMBERED_REQUEST_BYTES,
+        },
+    ]
+}
+
 fn mib(bytes: usize) -> usize {
     bytes.div_ceil(1 << 20)
 }
@@ -199,6 +249,24 @@ mod tests {
     #[test]
     fn the_defaults_fit_their_budget() {
         let b = Budget::of(&config());
+        assert!(b.check().is_ok(), "{}", b.table());
+    }
+
+    #[test]
+    fn a_durable_node_counts_its_log_and_snapshots_and_fits_its_own_default() {
+        let mut c = config();
+        c.durable = Some(crate::config::DurableConfig {
+            data_dir: "d".into(),
+            node_id: 1,
+            peers: std::collections::BTreeMap::new(),
+            cluster_secret: None,
+            raft: crate::config::RaftSettings::default(),
+        });
+        let b = Budget::of(&c);
+        assert_eq!(b.lines.len(), Budget::of(&config()).lines.len() + 4);
+        assert!(b.check().is_err(), "the memory default is too small for it");
+        c.limits.memory_budget_bytes = DURABLE_BUDGET_MIB << 20;
+        let b = Budget::of(&c);
         assert!(b.check().is_ok(), "{}", b.table());
     }
 

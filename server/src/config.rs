@@ -3,6 +3,8 @@
 //! budget included ([`crate::budget`]).
 
 use crate::auth::SigningKey;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How logins are authenticated.
@@ -47,6 +49,138 @@ pub struct ServerConfig {
     pub auth: AuthMode,
     /// Transport bounds and quotas.
     pub limits: Limits,
+    /// Where the engine's state lives: `None` in this process's memory only (lost when it
+    /// stops); otherwise a durable, replicated node (see [`crate::cluster`]).
+    pub durable: Option<DurableConfig>,
+}
+
+/// A durable node: the engine's log and snapshots in a data directory, replicated over a
+/// Raft group of one (`peers` empty) or more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurableConfig {
+    /// The node's data directory (created if missing).
+    pub data_dir: PathBuf,
+    /// This node's id in its group (1 for a group of one).
+    pub node_id: u64,
+    /// Every member's `host:port`, this node's included: the address its clients and the
+    /// other nodes reach it at (the Raft routes share the server's port). Empty: a group of
+    /// one.
+    pub peers: BTreeMap<u64, String>,
+    /// The secret the nodes of a group send each other (at least
+    /// [`MIN_CLUSTER_SECRET_BYTES`]); required with peers, since the Raft routes can rewrite
+    /// the log.
+    pub cluster_secret: Option<String>,
+    /// Raft timing and log bounds.
+    pub raft: RaftSettings,
+}
+
+/// Shortest cluster secret accepted.
+pub const MIN_CLUSTER_SECRET_BYTES: usize = 32;
+
+/// Raft timing and log bounds of a durable node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RaftSettings {
+    /// The leader's heartbeat, ms.
+    pub heartbeat_ms: u64,
+    /// A follower that hears no leader for a random time between these campaigns, ms; a
+    /// failover takes about the maximum plus one election.
+    pub election_timeout_min_ms: u64,
+    /// See `election_timeout_min_ms`.
+    pub election_timeout_max_ms: u64,
+    /// The leader declares a node down (its sessions lose their link, their grace runs)
+    /// after this long without an answer to its heartbeats, ms.
+    pub node_down_after_ms: u64,
+    /// How long a command may wait for the group before the client is told `unavailable`,
+    /// ms.
+    pub write_timeout_ms: u64,
+    /// A snapshot every this many entries; the log before it is then dropped (memory and
+    /// disk hold at most about this many entries plus `logs_kept_after_snapshot`).
+    pub snapshot_every: u64,
+    /// Entries kept behind a snapshot for followers a little behind.
+    pub logs_kept_after_snapshot: u64,
+}
+
+impl Default for RaftSettings {
+    fn default() -> Self {
+        RaftSettings {
+            heartbeat_ms: 100,
+            election_timeout_min_ms: 300,
+            election_timeout_max_ms: 600,
+            node_down_after_ms: 3_000,
+            write_timeout_ms: 10_000,
+            snapshot_every: 2_000,
+            logs_kept_after_snapshot: 500,
+        }
+    }
+}
+
+impl DurableConfig {
+    /// Whether this node is one of a group of more than one.
+    #[must_use]
+    pub fn is_group(&self) -> bool {
+        self.peers.len() > 1
+    }
+
+    /// Entries the log holds in memory at most (between two snapshots, plus those kept).
+    #[must_use]
+    pub fn log_entries_max(&self) -> usize {
+        usize::try_from(
+            self.raft
+                .snapshot_every
+                .saturating_add(self.raft.logs_kept_after_snapshot),
+        )
+        .unwrap_or(usize::MAX)
+    }
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// A sentence naming the flag.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.peers.len() == 1 && !self.peers.contains_key(&self.node_id) {
+            return Err(format!(
+                "--peers must name this node (--node-id {})",
+                self.node_id
+            ));
+        }
+        if self.is_group() {
+            if !self.peers.contains_key(&self.node_id) {
+                return Err(format!(
+                    "--peers must name this node (--node-id {})",
+                    self.node_id
+                ));
+            }
+            let secret = self.cluster_secret.as_deref().unwrap_or("");
+            if secret.len() < MIN_CLUSTER_SECRET_BYTES {
+                return Err(format!(
+                    "a group needs --cluster-secret (ROOMCORE_CLUSTER_SECRET) of at least \
+                     {MIN_CLUSTER_SECRET_BYTES} bytes, the same on every node; \
+                     `roomcore-server keygen` makes one"
+                ));
+            }
+        }
+        let r = &self.raft;
+        if r.heartbeat_ms == 0 || r.election_timeout_min_ms <= r.heartbeat_ms {
+            return Err("--election-timeout-min-ms must be above --heartbeat-ms (> 0)".into());
+        }
+        if r.election_timeout_max_ms <= r.election_timeout_min_ms {
+            return Err("--election-timeout-max-ms must be above --election-timeout-min-ms".into());
+        }
+        if r.node_down_after_ms <= r.election_timeout_max_ms {
+            return Err("--node-down-after-ms must be above --election-timeout-max-ms".into());
+        }
+        if r.write_timeout_ms <= r.election_timeout_max_ms {
+            return Err(
+                "--write-timeout-ms must be above --election-timeout-max-ms (a command must \
+                 be able to wait out one election)"
+                    .into(),
+            );
+        }
+        if r.snapshot_every == 0 {
+            return Err("--snapshot-every must be at least 1".into());
+        }
+        Ok(())
+    }
 }
 
 impl ServerConfig {
@@ -59,6 +193,7 @@ impl ServerConfig {
             admin_token: admin_token.to_owned(),
             auth,
             limits: Limits::default(),
+            durable: None,
         }
     }
 
@@ -77,6 +212,9 @@ impl ServerConfig {
             .validate()
             .map_err(|e| format!("engine config: {e}"))?;
         self.limits.validate(&self.engine)?;
+        if let Some(d) = &self.durable {
+            d.validate()?;
+        }
         crate::budget::Budget::of(self).check()
     }
 }
@@ -267,5 +405,57 @@ impl Limits {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(secret: Option<&str>) -> DurableConfig {
+        DurableConfig {
+            data_dir: "d".into(),
+            node_id: 2,
+            peers: (1..=3)
+                .map(|n| (n, format!("127.0.0.1:{}", 7000 + n)))
+                .collect(),
+            cluster_secret: secret.map(str::to_owned),
+            raft: RaftSettings::default(),
+        }
+    }
+
+    #[test]
+    fn a_group_needs_a_long_secret_and_to_name_this_node() {
+        assert!(group(Some(&"s".repeat(32))).validate().is_ok());
+        let e = group(None).validate().unwrap_err();
+        assert!(e.contains("--cluster-secret"), "{e}");
+        assert!(group(Some("short")).validate().is_err());
+        let mut g = group(Some(&"s".repeat(32)));
+        g.node_id = 4;
+        assert!(g
+            .validate()
+            .unwrap_err()
+            .contains("--peers must name this node"));
+        // A group of one needs no secret: nothing listens for other nodes.
+        let single = DurableConfig {
+            peers: BTreeMap::new(),
+            ..group(None)
+        };
+        assert!(single.validate().is_ok());
+    }
+
+    #[test]
+    fn raft_timings_must_be_ordered() {
+        let with = |f: fn(&mut RaftSettings)| {
+            let mut g = group(Some(&"s".repeat(32)));
+            f(&mut g.raft);
+            g.validate()
+        };
+        assert!(with(|r| r.election_timeout_min_ms = r.heartbeat_ms).is_err());
+        assert!(with(|r| r.election_timeout_max_ms = r.election_timeout_min_ms).is_err());
+        assert!(with(|r| r.node_down_after_ms = r.election_timeout_max_ms).is_err());
+        assert!(with(|r| r.write_timeout_ms = r.election_timeout_max_ms).is_err());
+        assert!(with(|r| r.snapshot_every = 0).is_err());
+        assert!(with(|_| {}).is_ok());
     }
 }

@@ -133,6 +133,10 @@ async fn finish(wr: &mut OwnedWriteHalf, queue: &OutQueue, ending: Ending) {
         Ending::Kicked(Kick::TooSlow) => {
             Closing::new(CloseCode::Policy, "too slow: outbound queue full")
         }
+        Ending::Kicked(Kick::Dropped) => Closing::new(
+            CloseCode::GoingAway,
+            "the group lost this session's link: resume",
+        ),
         Ending::Kicked(Kick::Replaced) => {
             // Not slow, just superseded: it reads what is queued (its `replaced` frame last).
             let flush = async {

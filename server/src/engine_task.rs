@@ -79,6 +79,12 @@ pub enum Cmd {
         /// Where they go.
         reply: oneshot::Sender<Stats>,
     },
+    /// The status `GET /status` reports (in memory: a node of its own, `last_applied`
+    /// counting the inputs handled).
+    Status {
+        /// Where it goes.
+        reply: oneshot::Sender<roomcore_raft::Status>,
+    },
 }
 
 /// Counters the engine task keeps (served by `GET /admin/stats`).
@@ -125,6 +131,21 @@ pub struct Stats {
     pub rooms_created: u64,
     /// `room_destroyed` outputs.
     pub rooms_destroyed: u64,
+    /// The replicated node's log and snapshots (a durable server only; filled in by the
+    /// HTTP layer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication: Option<ReplicationStats>,
+}
+
+/// A durable node's log and snapshots, for `GET /admin/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReplicationStats {
+    /// Entries in the log (since the last snapshot, plus those kept behind it).
+    pub log_entries: usize,
+    /// The first index the log still holds (entries before it are in the snapshot).
+    pub log_first_index: Option<u64>,
+    /// Snapshots this process installed from a leader (it was behind the leader's log).
+    pub snapshots_installed: u32,
 }
 
 /// The engine and everything routed from it.
@@ -239,6 +260,15 @@ impl EngineTask {
             }
             Cmd::Stats { reply } => {
                 let _ = reply.send(self.stats());
+            }
+            Cmd::Status { reply } => {
+                let _ = reply.send(roomcore_raft::Status {
+                    node_id: 1,
+                    role: roomcore_raft::Role::Single,
+                    leader_id: Some(1),
+                    last_applied: self.stats.inputs,
+                    state_digest: roomcore_raft::digest::engine_digest(&self.engine),
+                });
             }
         }
     }

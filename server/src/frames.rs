@@ -20,7 +20,10 @@
 //!   order. `gap` is true when some output is not known to have been delivered; then
 //!   `lost_frames` counts them and `lost_requests` names the replies among them by request
 //!   number (at most [`MAX_LOST_REQUESTS`]): `{"resumed":{"session":"s1","gap":true,
-//!   "lost_frames":3,"lost_requests":[77]}}`;
+//!   "lost_frames":3,"lost_requests":[77]}}`. On a replicated server a session resumed on
+//!   another node than the one that held it (or after that node restarted) cannot know what
+//!   the old node delivered: `{"resumed":{"session":"s1","gap":true,"unknown":true}}`, and
+//!   every command still unanswered may or may not have been applied;
 //! - a refusal by the server itself, never by the engine:
 //!   `{"error":{"code":"rate_limited","message":"...","request":7}}` (`request` when the
 //!   frame carried one). The connection lives on after every error frame except
@@ -72,6 +75,14 @@ pub enum FrameErrorCode {
     QuotaExceeded,
     /// Too many failed admin attempts from this address; wait.
     TooManyAttempts,
+    /// A replicated server could not get the command applied in time (no quorum, or this
+    /// node is still joining its group). It was not applied, or it will be applied once
+    /// later (its reply then follows); re-read what it would change before sending it
+    /// again.
+    Unavailable,
+    /// Too many of this connection's commands are waiting for the replicated group; this
+    /// one was not taken.
+    Busy,
 }
 
 /// A refusal, as sent in an error frame.
@@ -229,6 +240,9 @@ pub struct Lost {
     pub frames: u64,
     /// The request numbers of the replies among them (at most [`MAX_LOST_REQUESTS`]).
     pub requests: Vec<u64>,
+    /// The outputs held for the session were on another node (or an earlier process of
+    /// this one): what it had not delivered cannot be counted or named.
+    pub unknown: bool,
 }
 
 impl Lost {
@@ -245,7 +259,16 @@ impl Lost {
     /// Whether nothing was lost.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.frames == 0
+        self.frames == 0 && !self.unknown
+    }
+
+    /// Nothing is known about what was lost (see [`Lost::unknown`]).
+    #[must_use]
+    pub fn unknown() -> Lost {
+        Lost {
+            unknown: true,
+            ..Lost::default()
+        }
     }
 }
 
@@ -254,6 +277,11 @@ impl Lost {
 pub fn resumed_frame(session: SessionId, lost: &Lost) -> String {
     if lost.is_empty() {
         return to_json(&serde_json::json!({"resumed": {"session": session, "gap": false}}));
+    }
+    if lost.unknown {
+        return to_json(
+            &serde_json::json!({"resumed": {"session": session, "gap": true, "unknown": true}}),
+        );
     }
     to_json(
         &serde_json::json!({"resumed": {"session": session, "gap": true,
@@ -358,6 +386,10 @@ mod tests {
             v(resumed_frame(s, &lost)),
             serde_json::json!({"resumed": {"gap": true, "lost_frames": 2,
                 "lost_requests": [77], "session": "s1"}})
+        );
+        assert_eq!(
+            v(resumed_frame(s, &Lost::unknown())),
+            serde_json::json!({"resumed": {"gap": true, "unknown": true, "session": "s1"}})
         );
     }
 

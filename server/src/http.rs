@@ -8,6 +8,9 @@
 //! | `GET /admin/stats` | the engine task's counters (same token) |
 //! | `POST /admin/token` | mints an access token: `{"user":"alice","rooms":["lobby"],"ttl_s":3600}` → `{"token":"eyJ.."}` (same token) |
 //! | `POST /dev/token` | with `--insecure-dev` only: the same without the admin token, for the live page |
+//! | `GET /status` | the replica's status (same token): `{"node_id","role","leader_id","last_applied","state_digest"}` |
+//! | `GET /cluster` | the group's node addresses, so a client can resume on another node (public) |
+//! | `POST /raft/*` | in a group: the Raft routes between nodes (the cluster secret as bearer) |
 //!
 //! Failed admin attempts are rate-limited per address ([`AdminGuard`]).
 
@@ -30,6 +33,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use hyper_util::rt::TokioIo;
 use roomcore::{Engine, Input};
+use roomcore_raft::{Node, Status};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::io;
@@ -64,6 +68,10 @@ struct App {
     meter: Arc<Meter>,
     pending: Arc<Pending>,
     admin_guard: Arc<AdminGuard>,
+    /// The replicated node, when the state is durable.
+    node: Option<Node>,
+    /// The group's node addresses (empty unless in a group), for `GET /cluster`.
+    cluster_nodes: Arc<Vec<String>>,
 }
 
 /// A server accepting connections; dropping it leaves it running until the runtime ends.
@@ -73,6 +81,7 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<io::Result<()>>,
+    node: Option<Node>,
 }
 
 impl RunningServer {
@@ -83,7 +92,18 @@ impl RunningServer {
     /// The server's own IO error, if it failed.
     pub async fn shutdown(self) -> io::Result<()> {
         let _ = self.shutdown.send(());
-        self.task.await.unwrap_or(Ok(()))
+        let r = self.task.await.unwrap_or(Ok(()));
+        if let Some(node) = &self.node {
+            // Everything written reaches the disk before the process ends.
+            node.shutdown().await;
+        }
+        r
+    }
+
+    /// The replicated node, when the state is durable.
+    #[must_use]
+    pub fn node(&self) -> Option<&Node> {
+        self.node.as_ref()
     }
 
     /// Waits until the server stops (it runs until shut down or the process ends).
@@ -92,6 +112,14 @@ impl RunningServer {
     /// The server's own IO error, if it failed.
     pub async fn wait(self) -> io::Result<()> {
         self.task.await.unwrap_or(Ok(()))
+    }
+
+    /// Waits until the accept loop ends, keeping the server (to shut it down after).
+    ///
+    /// # Errors
+    /// The server's own IO error, if it failed.
+    pub async fn wait_running(&mut self) -> io::Result<()> {
+        (&mut self.task).await.unwrap_or(Ok(()))
     }
 }
 
@@ -103,14 +131,38 @@ pub async fn start(listener: TcpListener, config: ServerConfig) -> io::Result<Ru
     config
         .validate()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let engine = Engine::new(config.engine.clone())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     let addr = listener.local_addr()?;
     let l = config.limits.clone();
     let meter = Arc::new(Meter::default());
     let (tx, rx) = mpsc::channel(l.engine_queue.max(1));
-    let task = EngineTask::new(engine, Clock::start(), &l, meter.clone());
-    tokio::spawn(task.run(rx));
+    let node = match &config.durable {
+        None => {
+            let engine = Engine::new(config.engine.clone())
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+            let task = EngineTask::new(engine, Clock::start(), &l, meter.clone());
+            tokio::spawn(task.run(rx));
+            None
+        }
+        Some(d) => {
+            let node = crate::cluster::open(&config, d).await?;
+            let task = crate::cluster::ClusterTask::new(node.clone(), &l, meter.clone());
+            tokio::spawn(task.run(rx));
+            Some(node)
+        }
+    };
+    let group = config.durable.as_ref().filter(|d| d.is_group());
+    let cluster_nodes: Vec<String> =
+        group.map_or(Vec::new(), |d| d.peers.values().cloned().collect());
+    let peer_routes = match (group, &node) {
+        (Some(d), Some(node)) => {
+            let secret: Arc<str> = Arc::from(d.cluster_secret.as_deref().unwrap_or(""));
+            Some(
+                node.router()
+                    .layer(axum::middleware::from_fn_with_state(secret, promote_peer)),
+            )
+        }
+        _ => None,
+    };
     let pending = Pending::new(PendingLimits {
         max_total: l.max_pending_connections,
         max_per_ip: l.max_pending_per_ip,
@@ -123,6 +175,8 @@ pub async fn start(listener: TcpListener, config: ServerConfig) -> io::Result<Ru
         meter,
         pending: pending.clone(),
         admin_guard: Arc::new(AdminGuard::default()),
+        node: node.clone(),
+        cluster_nodes: Arc::new(cluster_nodes),
         auth: Arc::new(config.auth.clone()),
         limits: Arc::new(l.clone()),
         config: Arc::new(config),
@@ -142,8 +196,15 @@ pub async fn start(listener: TcpListener, config: ServerConfig) -> io::Result<Ru
         .route("/admin/stats", get(stats))
         .route("/admin/token", post(admin_token))
         .route("/dev/token", post(dev_token))
+        .route("/status", get(status))
+        .route("/cluster", get(cluster))
         .layer(DefaultBodyLimit::max(l.max_frame_bytes))
         .with_state(app);
+    // The Raft routes keep their own body limit (a snapshot travels in one request).
+    let router = match peer_routes {
+        Some(peers) => router.merge(peers),
+        None => router,
+    };
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(serve::run(
         listener,
@@ -156,7 +217,62 @@ pub async fn start(listener: TcpListener, config: ServerConfig) -> io::Result<Ru
         addr,
         shutdown: stop_tx,
         task,
+        node,
     })
+}
+
+/// A connection that presents the cluster secret is another node of the group: it leaves
+/// the pool of pending sockets. Any other request to the Raft routes is refused here,
+/// before its body (which may be as large as a snapshot) is read.
+async fn promote_peer(
+    State(secret): State<Arc<str>>,
+    Extension(info): Extension<ConnInfo>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+    if !given.is_some_and(|g| !secret.is_empty() && secrets_equal(g, secret.as_bytes())) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    info.slot.promote();
+    next.run(req).await
+}
+
+async fn status(
+    State(app): State<App>,
+    Extension(info): Extension<ConnInfo>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = admin_refusal(&app, &info, &headers) {
+        return r;
+    }
+    let status: Option<Status> = match &app.node {
+        // The digest serializes the whole engine: off the async workers.
+        Some(node) => {
+            let node = node.clone();
+            tokio::task::spawn_blocking(move || node.status())
+                .await
+                .ok()
+        }
+        None => {
+            let (tx, rx) = oneshot::channel();
+            if app.engine.send(Cmd::Status { reply: tx }).await.is_err() {
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+            rx.await.ok()
+        }
+    };
+    match status {
+        Some(s) => axum::Json(s).into_response(),
+        None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+async fn cluster(State(app): State<App>) -> Response {
+    axum::Json(serde_json::json!({"nodes": *app.cluster_nodes})).into_response()
 }
 
 fn static_file(kind: &'static str, body: &'static str) -> Response {
@@ -375,6 +491,14 @@ async fn stats(
         Ok(mut s) => {
             s.pending_connections = app.pending.count();
             s.pending_evicted = app.pending.evicted();
+            s.replication = app.node.as_ref().map(|node| {
+                let (log_entries, log_first_index) = node.log_span();
+                crate::engine_task::ReplicationStats {
+                    log_entries,
+                    log_first_index,
+                    snapshots_installed: node.snapshots_installed(),
+                }
+            });
             axum::Json(s).into_response()
         }
         Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),

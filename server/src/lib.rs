@@ -23,6 +23,10 @@
 //!   its user (and optionally its rooms), unless the server runs with `--insecure-dev`.
 //! - **Honest resumes**: what a dropped connection had not written is replayed on resume, and
 //!   what could not be is reported by request number ([`frames`]).
+//! - **Durable and replicated** ([`cluster`]): with a data directory the engine lives in a
+//!   Raft group (of one, or of several nodes that fail over), and [`cluster::ClusterTask`]
+//!   takes the engine task's place: commands go through the log, each node delivers to the
+//!   sessions it holds, sessions move with their clients' resume tokens.
 //!
 //! The wire format is in [`frames`]; the HTTP surface (session WebSocket, admin endpoint,
 //! static page) in [`http`]; the accept loop in [`serve`]; the load client in [`load`]; the
@@ -32,6 +36,7 @@
 pub mod auth;
 pub mod budget;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 mod conn;
 pub mod engine_task;
@@ -47,5 +52,5 @@ pub mod serve;
 pub mod token;
 pub mod ws;
 
-pub use config::{AuthMode, Limits, ServerConfig};
+pub use config::{AuthMode, DurableConfig, Limits, RaftSettings, ServerConfig};
 pub use http::{start, RunningServer};

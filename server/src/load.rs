@@ -6,6 +6,12 @@
 //!
 //! Bounded in count and time: at most [`MAX_CLIENTS`] clients for at most
 //! [`MAX_DURATION`], and every wait has a timeout.
+//!
+//! Against a replicated group, `url` lists every node (comma-separated): client `i` starts
+//! on node `i mod n`, and when its node goes away it resumes its session on the next node
+//! that takes it, then leaves all its rooms (the command it was waiting for may or may not
+//! have been applied) and churns on. The command that spanned the failover counts with its
+//! whole wait.
 
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
@@ -31,7 +37,8 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
-    /// The server's session endpoint, e.g. `ws://127.0.0.1:8080/ws`.
+    /// The server's session endpoint, e.g. `ws://127.0.0.1:8080/ws`; for a group, every
+    /// node's, comma-separated.
     pub url: String,
     /// Concurrent clients.
     pub clients: usize,
@@ -71,6 +78,8 @@ pub struct LoadReport {
     pub refused: u64,
     /// Clients that gave up (timeout or closed connection).
     pub failed_clients: usize,
+    /// Sessions resumed on another node after theirs went away.
+    pub resumes: u64,
     /// Frames received during the churn phase (replies and member events).
     pub frames_received: u64,
     /// Length of the churn phase, seconds.
@@ -108,6 +117,7 @@ struct Tally {
     frames: u64,
     failed: bool,
     logged_in: bool,
+    resumes: u64,
 }
 
 /// Runs the load and reports.
@@ -155,6 +165,7 @@ pub async fn run(cfg: &LoadConfig) -> io::Result<LoadReport> {
         report.engine_errors += tally.engine_errors;
         report.refused += tally.refused;
         report.frames_received += tally.frames;
+        report.resumes += tally.resumes;
         all.extend_from_slice(&tally.latencies_us);
     }
     report.elapsed_s = cfg.duration.as_secs_f64();
@@ -187,18 +198,19 @@ async fn client(
 ) -> Tally {
     let mut tally = Tally::default();
     let session = format!("{}{i}", cfg.prefix);
+    let urls: Vec<String> = cfg.url.split(',').map(|u| u.trim().to_owned()).collect();
+    let at = i % urls.len().max(1);
     let setup = async {
         let _permit = gate.acquire().await.ok()?;
-        // A small read buffer: tungstenite zero-fills it before every read.
-        let ws_config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
-        let (ws, _) =
-            tokio_tungstenite::connect_async_with_config(cfg.url.as_str(), Some(ws_config), true)
-                .await
-                .ok()?;
+        let ws = connect(&urls[at]).await?;
         let mut c = Client {
             ws,
             session: session.clone(),
             request: 0,
+            token: String::new(),
+            urls: urls.clone(),
+            at,
+            just_resumed: false,
         };
         let user = format!("{}u{i}", cfg.prefix);
         let mut login = serde_json::json!({"type": "login", "session": session, "user": user});
@@ -242,9 +254,24 @@ async fn client(
         sent += 1;
         let (cmd, effect) = next_command(&mut rng, &joined, cfg.rooms);
         let t0 = Instant::now();
-        let Some((answered, ok)) = c.command(cmd, &mut tally).await else {
-            tally.failed = true;
-            return tally;
+        let (answered, ok) = match c.command(cmd, &mut tally).await {
+            Some(answer) => answer,
+            // The node went away: resume elsewhere, and start over from no room (the command
+            // may or may not have been applied).
+            None if c.resume_elsewhere().await => {
+                tally.resumes += 1;
+                let leave = serde_json::json!({"type": "leave_all_rooms"});
+                if c.command(leave, &mut tally).await.is_none() {
+                    tally.failed = true;
+                    return tally;
+                }
+                joined.clear();
+                (true, false)
+            }
+            None => {
+                tally.failed = true;
+                return tally;
+            }
         };
         let us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
         tally.latencies_us.push(us);
@@ -261,6 +288,8 @@ async fn client(
         }
         if ok {
             effect.apply(&mut joined);
+        } else if c.just_resumed {
+            c.just_resumed = false;
         } else if answered {
             tally.engine_errors += 1;
         } else {
@@ -332,9 +361,83 @@ struct Client {
     ws: Ws,
     session: String,
     request: u64,
+    /// The session's latest resume token.
+    token: String,
+    /// Every node's endpoint, and the one this client is on.
+    urls: Vec<String>,
+    at: usize,
+    just_resumed: bool,
+}
+
+/// A WebSocket connection with the load tool's small read buffer.
+async fn connect(url: &str) -> Option<Ws> {
+    // A small read buffer: tungstenite zero-fills it before every read.
+    let ws_config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
+    let connecting = tokio_tungstenite::connect_async_with_config(url, Some(ws_config), true);
+    let (ws, _) = tokio::time::timeout(REPLY_TIMEOUT, connecting)
+        .await
+        .ok()?
+        .ok()?;
+    Some(ws)
 }
 
 impl Client {
+    /// Resumes the session on the next node that takes it (each node at most a few times).
+    async fn resume_elsewhere(&mut self) -> bool {
+        if self.urls.len() < 2 || self.token.is_empty() {
+            return false;
+        }
+        for attempt in 0..3 * self.urls.len() {
+            self.at = (self.at + 1) % self.urls.len();
+            let Some(ws) = connect(&self.urls[self.at]).await else {
+                tokio::time::sleep(Duration::from_millis(50 * (attempt as u64 + 1))).await;
+                continue;
+            };
+            self.ws = ws;
+            let resume = serde_json::json!({"type": "resume", "session": self.session,
+                                            "token": self.token});
+            if self
+                .ws
+                .send(Message::Text(resume.to_string().into()))
+                .await
+                .is_err()
+            {
+                continue;
+            }
+            if self.await_resumed().await {
+                self.just_resumed = true;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Reads until `resumed` (keeping the new token) or a refusal; `unavailable` is a notice.
+    async fn await_resumed(&mut self) -> bool {
+        let wait = async {
+            loop {
+                let Message::Text(text) = self.ws.next().await?.ok()? else {
+                    continue;
+                };
+                let v: serde_json::Value = serde_json::from_str(text.as_str()).ok()?;
+                if let Some(t) = v["resume"]["token"].as_str() {
+                    self.token = t.to_owned();
+                }
+                if v.get("resumed").is_some() {
+                    return Some(true);
+                }
+                if v.get("error").is_some() && v["error"]["code"] != "unavailable" {
+                    return Some(false);
+                }
+            }
+        };
+        tokio::time::timeout(REPLY_TIMEOUT * 3, wait)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(false)
+    }
+
     /// Sends a command (adding `session` and `request`) and reads frames until its reply.
     /// Returns (answered by the engine, ok); `None` when the connection failed or timed out.
     async fn command(
@@ -355,6 +458,13 @@ impl Client {
                 let msg = self.ws.next().await?.ok()?;
                 let Message::Text(text) = msg else { continue };
                 tally.frames += 1;
+                if text.starts_with(r#"{"resume":"#) {
+                    let v: serde_json::Value = serde_json::from_str(text.as_str()).ok()?;
+                    if let Some(t) = v["resume"]["token"].as_str() {
+                        self.token = t.to_owned();
+                    }
+                    continue;
+                }
                 if let Some(answer) = answer_to(text.as_str(), request) {
                     return Some(answer);
                 }
@@ -368,10 +478,11 @@ impl Client {
 }
 
 /// If `text` answers `request`: (from the engine, ok). Cheap checks first: most frames are
-/// member events for other commands.
+/// member events for other commands. `unavailable` is a notice (the group is electing a
+/// leader; the reply follows), not an answer.
 fn answer_to(text: &str, request: u64) -> Option<(bool, bool)> {
     let is_reply = text.contains(r#""out":{"type":"reply""#);
-    let is_error = text.starts_with(r#"{"error":"#);
+    let is_error = text.starts_with(r#"{"error":"#) && !text.contains(r#""code":"unavailable""#);
     if !is_reply && !is_error {
         return None;
     }
@@ -422,6 +533,8 @@ mod tests {
         assert_eq!(answer_to(err, 4), Some((true, false)));
         let refused = r#"{"error":{"code":"rate_limited","message":"m","request":4}}"#;
         assert_eq!(answer_to(refused, 4), Some((false, false)));
+        let notice = r#"{"error":{"code":"unavailable","message":"m","request":4}}"#;
+        assert_eq!(answer_to(notice, 4), None);
         let event =
             r#"{"at":5,"out":{"type":"members_joined","session":"l1","room_id":"r","members":[]}}"#;
         assert_eq!(answer_to(event, 4), None);

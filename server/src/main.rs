@@ -7,6 +7,9 @@
 //! roomcore-server token --signing-key-file signing.key --user alice --ttl-s 3600
 //! roomcore-server budget                     # the worst-case memory table of the defaults
 //! ROOMCORE_ADMIN_TOKEN=$(cat admin.token) roomcore-server --insecure-dev   # no key: open logins
+//! roomcore-server --listen 127.0.0.1:8080 --data-dir data ...   # durable: survives restarts
+//! ROOMCORE_CLUSTER_SECRET=$(cat cluster.secret) roomcore-server --listen 127.0.0.1:7001 \
+//!     --data-dir data1 --node-id 1 --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 ...
 //! ```
 #![forbid(unsafe_code)]
 
@@ -14,7 +17,8 @@ use clap::{Args, Parser, Subcommand};
 use roomcore_server::auth::{self, Claims, SigningKey};
 use roomcore_server::budget::Budget;
 use roomcore_server::config::engine_defaults;
-use roomcore_server::{AuthMode, Limits, ServerConfig};
+use roomcore_server::{AuthMode, DurableConfig, Limits, RaftSettings, ServerConfig};
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -150,9 +154,92 @@ struct ServeArgs {
     #[arg(long, default_value_t = Limits::default().max_attribute_bytes_per_user)]
     max_attribute_bytes_per_user: usize,
     /// The worst-case memory all limits together may use, MiB; the server refuses to start
-    /// above it.
-    #[arg(long, default_value_t = Limits::default().memory_budget_bytes >> 20)]
-    memory_budget_mib: usize,
+    /// above it. Default: 2048, or 4096 with --data-dir (the replicated log and snapshots).
+    #[arg(long)]
+    memory_budget_mib: Option<usize>,
+    /// Keep the engine's state (its log and snapshots) in this directory: a restart, even
+    /// after `kill -9`, restores it. Alone, a group of one; with --peers, one replica.
+    #[arg(long, env = "ROOMCORE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// This node's id in its group (with --peers).
+    #[arg(long, default_value_t = 1, requires = "data_dir")]
+    node_id: u64,
+    /// The group, this node included: ID=HOST:PORT,... (each node's --listen address as the
+    /// others and the clients reach it; the Raft routes share that port).
+    #[arg(long, value_delimiter = ',', value_parser = parse_peer, requires = "data_dir")]
+    peers: Vec<(u64, String)>,
+    /// The secret the nodes of a group authenticate each other with, the same on every
+    /// node, at least 32 bytes (prefer the environment variable).
+    #[arg(long, env = "ROOMCORE_CLUSTER_SECRET", hide_env_values = true)]
+    cluster_secret: Option<String>,
+    /// Raft: the leader's heartbeat, ms.
+    #[arg(long, default_value_t = RaftSettings::default().heartbeat_ms)]
+    heartbeat_ms: u64,
+    /// Raft: a follower that hears no leader for a random time between this...
+    #[arg(long, default_value_t = RaftSettings::default().election_timeout_min_ms)]
+    election_timeout_min_ms: u64,
+    /// ...and this campaigns, ms (a failover takes about this plus one election).
+    #[arg(long, default_value_t = RaftSettings::default().election_timeout_max_ms)]
+    election_timeout_max_ms: u64,
+    /// A node that has not answered the leader for this long is down: its sessions lose
+    /// their link (their grace runs), ms.
+    #[arg(long, default_value_t = RaftSettings::default().node_down_after_ms)]
+    node_down_after_ms: u64,
+    /// How long a command may wait for the group before its client is told
+    /// `unavailable`, ms.
+    #[arg(long, default_value_t = RaftSettings::default().write_timeout_ms)]
+    write_timeout_ms: u64,
+    /// A snapshot every this many log entries (the log before it is then dropped).
+    #[arg(long, default_value_t = RaftSettings::default().snapshot_every)]
+    snapshot_every: u64,
+    /// Log entries kept behind a snapshot, for followers a little behind.
+    #[arg(long, default_value_t = RaftSettings::default().logs_kept_after_snapshot)]
+    logs_kept_after_snapshot: u64,
+}
+
+fn parse_peer(s: &str) -> Result<(u64, String), String> {
+    let (id, addr) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s}: a peer is ID=HOST:PORT"))?;
+    let id = id
+        .trim()
+        .parse::<u64>()
+        .map_err(|e| format!("{s}: node id: {e}"))?;
+    let addr = addr.trim();
+    if addr
+        .rsplit_once(':')
+        .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+    {
+        return Err(format!("{s}: a peer's address is HOST:PORT"));
+    }
+    Ok((id, addr.to_owned()))
+}
+
+fn durable(a: &ServeArgs) -> Result<Option<DurableConfig>, String> {
+    let Some(dir) = &a.data_dir else {
+        return Ok(None);
+    };
+    let mut peers = BTreeMap::new();
+    for (id, addr) in &a.peers {
+        if peers.insert(*id, addr.clone()).is_some() {
+            return Err(format!("--peers names node {id} twice"));
+        }
+    }
+    Ok(Some(DurableConfig {
+        data_dir: dir.clone(),
+        node_id: a.node_id,
+        peers,
+        cluster_secret: a.cluster_secret.clone(),
+        raft: RaftSettings {
+            heartbeat_ms: a.heartbeat_ms,
+            election_timeout_min_ms: a.election_timeout_min_ms,
+            election_timeout_max_ms: a.election_timeout_max_ms,
+            node_down_after_ms: a.node_down_after_ms,
+            write_timeout_ms: a.write_timeout_ms,
+            snapshot_every: a.snapshot_every,
+            logs_kept_after_snapshot: a.logs_kept_after_snapshot,
+        },
+    }))
 }
 
 const fn ms(d: Duration) -> u64 {
@@ -210,7 +297,14 @@ fn limits(a: &ServeArgs) -> Limits {
         max_sessions_per_user: a.max_sessions_per_user,
         max_rooms_per_user: a.max_rooms_per_user,
         max_attribute_bytes_per_user: a.max_attribute_bytes_per_user,
-        memory_budget_bytes: a.memory_budget_mib.saturating_mul(1 << 20),
+        memory_budget_bytes: a
+            .memory_budget_mib
+            .unwrap_or(if a.data_dir.is_some() {
+                roomcore_server::budget::DURABLE_BUDGET_MIB
+            } else {
+                Limits::default().memory_budget_bytes >> 20
+            })
+            .saturating_mul(1 << 20),
         ..Limits::default()
     }
 }
@@ -245,6 +339,7 @@ fn config(a: &ServeArgs, need_secrets: bool) -> Result<ServerConfig, String> {
         admin_token,
         auth: key,
         limits: limits(a),
+        durable: durable(a)?,
     };
     config.validate()?;
     Ok(config)
@@ -276,7 +371,8 @@ async fn serve(a: &ServeArgs) -> ExitCode {
         }
     };
     let open = config.auth.is_open();
-    let server = match roomcore_server::start(listener, config).await {
+    let durable = config.durable.clone();
+    let mut server = match roomcore_server::start(listener, config).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("roomcore-server: {e}");
@@ -284,6 +380,14 @@ async fn serve(a: &ServeArgs) -> ExitCode {
         }
     };
     println!("roomcore-server listening on http://{}/", server.addr);
+    if let Some(d) = &durable {
+        let members = d.peers.len().max(1);
+        println!(
+            "roomcore-server: durable node {} of a group of {members}, data in {}",
+            d.node_id,
+            d.data_dir.display()
+        );
+    }
     if open {
         println!(
             "roomcore-server: INSECURE DEV MODE: logins without an access token are accepted \
@@ -291,14 +395,36 @@ async fn serve(a: &ServeArgs) -> ExitCode {
         );
     }
     let _ = std::io::stdout().flush();
+    let stop = async {
+        #[cfg(unix)]
+        {
+            let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+            match term {
+                Ok(mut term) => tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                },
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    };
     tokio::select! {
-        r = server.wait() => {
+        r = server.wait_running() => {
             if let Err(e) = r {
                 eprintln!("roomcore-server: {e}");
                 return ExitCode::FAILURE;
             }
         }
-        _ = tokio::signal::ctrl_c() => {}
+        () = stop => {
+            // A clean stop: a durable node's last writes reach its disk.
+            let _ = server.shutdown().await;
+        }
     }
     ExitCode::SUCCESS
 }
@@ -343,5 +469,48 @@ async fn main() -> ExitCode {
             eprintln!("roomcore-server: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_are_id_equals_host_port() {
+        assert_eq!(
+            parse_peer("2=10.0.0.2:7001"),
+            Ok((2, "10.0.0.2:7001".into()))
+        );
+        assert_eq!(parse_peer(" 3 = h:1 "), Ok((3, "h:1".into())));
+        for bad in [
+            "10.0.0.2:7001",
+            "x=h:1",
+            "1=h",
+            "1=:80",
+            "1=h:port",
+            "1=h:70000",
+        ] {
+            assert!(parse_peer(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_node_named_twice_is_refused_and_the_durable_budget_applies() {
+        let cli = Cli::try_parse_from([
+            "roomcore-server",
+            "--data-dir",
+            "d",
+            "--peers",
+            "1=h:1,1=h:2",
+        ])
+        .expect("parses");
+        assert!(durable(&cli.serve).unwrap_err().contains("twice"));
+        let cli = Cli::try_parse_from(["roomcore-server", "--data-dir", "d"]).expect("parses");
+        assert_eq!(
+            limits(&cli.serve).memory_budget_bytes,
+            roomcore_server::budget::DURABLE_BUDGET_MIB << 20
+        );
+        assert!(Cli::try_parse_from(["roomcore-server", "--peers", "1=h:1"]).is_err());
     }
 }

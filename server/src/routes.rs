@@ -30,6 +30,9 @@ pub enum Kick {
     TooSlow,
     /// Another connection resumed its session.
     Replaced,
+    /// The replicated group lost the session's link while this connection carried it (the
+    /// group declared this node down): the client should resume.
+    Dropped,
 }
 
 /// Bounds of the per-session buffers.
@@ -510,7 +513,8 @@ mod tests {
             lost,
             Lost {
                 frames: 1,
-                requests: vec![0]
+                requests: vec![0],
+                unknown: false,
             }
         );
         assert_eq!(texts(&q2).await, ["b", "c", "d"]);
@@ -532,7 +536,8 @@ mod tests {
             r.attach(2, s),
             Lost {
                 frames: 1,
-                requests: vec![77]
+                requests: vec![77],
+                unknown: false,
             }
         );
         assert_eq!(texts(&q2).await, ["x", "y"]);

@@ -3,7 +3,15 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const wsUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+const wsScheme = location.protocol === "https:" ? "wss://" : "ws://";
+
+// A replicated server names its group's nodes (GET /cluster): when the node this page is
+// connected to goes away, the page resumes its session on the next one that answers.
+const cluster = { nodes: [], at: location.host, attempts: 0 };
+fetch("/cluster")
+  .then((r) => (r.ok ? r.json() : null))
+  .then((j) => { if (j && Array.isArray(j.nodes)) cluster.nodes = j.nodes; })
+  .catch(() => { /* not a replicated server */ });
 
 const state = {
   ws: null,
@@ -13,6 +21,7 @@ const state = {
   sent: new Map(),   // request -> the command, to know what a reply answers
   rooms: new Map(),  // room id -> { state, event, members: [user ids] }
   loggedIn: false,
+  dropping: false,   // the user dropped the link: no automatic resume
 };
 
 function log(dir, text, cls) {
@@ -45,18 +54,43 @@ function send(cmd) {
   state.ws.send(text);
 }
 
-function open(then) {
-  const ws = new WebSocket(wsUrl);
+function open(then, host) {
+  cluster.at = host || cluster.at;
+  const ws = new WebSocket(wsScheme + cluster.at + "/ws");
   state.ws = ws;
   ws.onopen = then;
   ws.onmessage = (ev) => onFrame(ev.data);
   ws.onclose = (ev) => {
     if (state.ws !== ws) return;
     state.ws = null;
+    const dropped = state.dropping;
+    state.dropping = false;
+    if (state.loggedIn && state.token && !dropped && cluster.nodes.length > 1) {
+      resumeElsewhere();
+      return;
+    }
     setStatus("link down" + (ev.reason ? ": " + ev.reason : "") +
       (state.loggedIn ? " (Resume to take the session back)" : ""), true);
     refreshButtons();
   };
+}
+
+// The node went away: try the next node of the group (then the next...), resuming the
+// session with its token; the resume waits while the group elects a new leader.
+function resumeElsewhere() {
+  cluster.attempts += 1;
+  if (cluster.attempts > 30) {
+    cluster.attempts = 0;
+    setStatus("no node of the group answers (Resume to try again)", true);
+    refreshButtons();
+    return;
+  }
+  const i = cluster.nodes.indexOf(cluster.at);
+  const next = cluster.nodes[(i + 1) % cluster.nodes.length];
+  setStatus("link to " + cluster.at + " lost; resuming on " + next + "...", true);
+  refreshButtons();
+  const delay = Math.min(100 * cluster.attempts, 1000);
+  setTimeout(() => open(() => send({ type: "resume", session: state.session, token: state.token }), next), delay);
 }
 
 function onFrame(text) {
@@ -70,11 +104,15 @@ function onFrame(text) {
     setStatus("logged in as session " + f.resume.session);
   } else if (f.resumed) {
     state.loggedIn = true;
-    setStatus("resumed session " + f.resumed.session + (f.resumed.gap ? " (some events were lost)" : ""));
+    cluster.attempts = 0;
+    setStatus("resumed session " + f.resumed.session + " on " + cluster.at +
+      (f.resumed.unknown ? " (another node held it: events may have been lost)" :
+        f.resumed.gap ? " (some events were lost)" : ""));
     // After a gap, re-read every member list rather than trust the deltas.
     if (f.resumed.gap) for (const id of state.rooms.keys()) queryMembers(id, "");
   } else if (f.error) {
-    setStatus(f.error.code + ": " + f.error.message, true);
+    // `unavailable` is a notice (the group is electing a leader): the reply follows.
+    setStatus(f.error.code + ": " + f.error.message, f.error.code !== "unavailable");
   }
   refreshButtons();
   render();
@@ -229,7 +267,7 @@ $("login").onclick = async () => {
   else open(() => { refreshButtons(); go(); });
 };
 $("logout").onclick = () => send({ type: "logout" });
-$("drop").onclick = () => { if (state.ws) state.ws.close(); };
+$("drop").onclick = () => { if (state.ws) { state.dropping = true; state.ws.close(); } };
 $("resume").onclick = () => open(() => send({ type: "resume", session: state.session, token: state.token }));
 $("create").onclick = () => send({ type: "create_room", room: roomInfo() });
 $("join").onclick = () => send({ type: "join_room", room_id: roomInfo().id });

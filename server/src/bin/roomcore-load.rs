@@ -16,7 +16,8 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// The server's session endpoint.
+    /// The server's session endpoint; for a replicated group, every node's, comma-separated
+    /// (clients spread over them and resume on another when theirs goes away).
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
     url: String,
     /// Concurrent clients (at most 10,000).
@@ -91,7 +92,7 @@ async fn main() -> ExitCode {
     };
     println!("{}", serde_json::to_string(&report).unwrap_or_default());
     println!(
-        "{} clients x {:.0} s: {} commands, {:.0} commands/s, latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} frames received; errors {} refused {} failed clients {}",
+        "{} clients x {:.0} s: {} commands, {:.0} commands/s, latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} frames received; errors {} refused {} failed clients {} resumes {}",
         report.logged_in,
         report.elapsed_s,
         report.commands,
@@ -104,6 +105,7 @@ async fn main() -> ExitCode {
         report.engine_errors,
         report.refused,
         report.failed_clients,
+        report.resumes,
     );
     if report.clean() {
         ExitCode::SUCCESS

@@ -124,3 +124,29 @@ async fn an_admin_command_on_a_session_connection_gets_an_error_frame() {
         json!([{"user_id": "alice"}, {"user_id": "bob"}])
     );
 }
+
+#[tokio::test]
+async fn status_and_cluster_answer_on_an_in_memory_server() {
+    let srv = server().await;
+    let (code, _) = http(srv.addr, "GET", "/status", None, "").await;
+    assert_eq!(code, 401, "the status needs the admin token");
+    let (code, text) = http(srv.addr, "GET", "/status", Some(TOKEN), "").await;
+    assert_eq!(code, 200, "{text}");
+    let s: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(s["node_id"], 1);
+    assert_eq!(s["role"], "single");
+    assert_eq!(s["leader_id"], 1);
+    let digest = s["state_digest"].as_str().unwrap();
+    assert_eq!(digest.len(), 64, "sha256 hex: {digest}");
+    // The digest follows the state: a login changes it.
+    let mut c = srv.client().await;
+    c.login("s1", "alice").await;
+    let (_, text) = http(srv.addr, "GET", "/status", Some(TOKEN), "").await;
+    let after: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_ne!(after["state_digest"], s["state_digest"]);
+    assert!(after["last_applied"].as_u64() > s["last_applied"].as_u64());
+    // Not a group: no other node to resume on.
+    let (code, text) = http(srv.addr, "GET", "/cluster", None, "").await;
+    assert_eq!(code, 200);
+    assert_eq!(text, r#"{"nodes":[]}"#);
+}
