@@ -2,26 +2,10 @@
 //! meanwhile. Each ban holds an expiry timer; a second ban of the same pair replaces the
 //! deadline, an unban or the timer ends it (silently).
 
-use super::timers::{TimerKey, TimerKind};
-use super::Engine;
+use super::timers::TimerKind;
+use super::{Ban, Engine};
 use crate::ids::{RoomId, UserId};
 use crate::time::Millis;
-use serde::{Deserialize, Serialize};
-
-/// One ban in force.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Ban {
-    /// The room id (the room need not exist).
-    pub(crate) room_id: RoomId,
-    /// The banned user.
-    pub(crate) user: UserId,
-    /// When it ends.
-    pub(crate) until: Millis,
-    /// Its expiry timer.
-    pub(in crate::engine::state) timer: TimerKey,
-    /// Tells this ban from a later one in the same slot.
-    pub(crate) incarnation: u64,
-}
 
 impl Engine {
     /// Whether `user` is banned from `room` now.

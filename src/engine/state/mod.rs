@@ -42,7 +42,6 @@ use crate::config::Config;
 use crate::error::ConfigError;
 use crate::ids::{RoomId, RoomSid, SessionId, UserId};
 use crate::time::Millis;
-use bans::Ban;
 use foldhash::fast::FixedState;
 use room::Room;
 use serde::{Deserialize, Serialize};
@@ -344,4 +343,19 @@ impl Engine {
     pub(crate) fn next_pending_timer(&self) -> Option<(TimerKey, TimerKind)> {
         self.state.timers.next()
     }
+}
+
+/// One ban in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Ban {
+    /// The room id (the room need not exist).
+    pub(crate) room_id: RoomId,
+    /// The banned user.
+    pub(crate) user: UserId,
+    /// When it ends.
+    pub(crate) until: Millis,
+    /// Its expiry timer.
+    pub(in crate::engine::state) timer: TimerKey,
+    /// Tells this ban from a later one in the same slot.
+    pub(crate) incarnation: u64,
 }
