@@ -5,7 +5,12 @@
 //! or all; are kicked or see their room dismissed by the service; lose their link and get it
 //! back within a grace period; share room attributes, member attributes and messages.
 //! Empty rooms are destroyed after a delay, and large rooms coalesce their member events.
-//! The vocabulary is ZEGO ZIM's (room states and events, error codes); [`dialect`] maps it
+//! The embedding service gets what it needs to be the room authority: numbered service
+//! events for every membership change ([`Output::MemberJoined`], [`Output::MemberLeft`],
+//! with `service_events` on), room incarnation ids ([`RoomSid`]), the join snapshot in
+//! join replies, and admin commands to create, list and read rooms, set their attributes,
+//! move users between rooms and ban them ([`Input::AdminCreateRoom`], [`Input::ListRooms`],
+//! [`Input::MoveUsers`], [`Input::BanUsers`], ...). The vocabulary is ZEGO ZIM's (room states and events, error codes); [`dialect`] maps it
 //! to ZIM, TRTC, ByteDance and LiveKit.
 //!
 //! Every change is one call: `(now, input) -> (new state, outputs)`. The engine never reads
@@ -18,7 +23,7 @@
 //! The embedder owns an [`Engine`], passes each [`Input`] with the time it arrived, delivers
 //! every [`Output`] to its [`Recipient`], and calls [`Engine::handle_timeout`] when
 //! [`Engine::poll_timeout`] says a timer is due (an empty room's destroy delay, a lost
-//! link's reconnect grace, a large room's coalescing window). This is
+//! link's reconnect grace, a large room's coalescing window, a ban's expiry). This is
 //! `examples/driver_loop.rs`, run as a test:
 //!
 //! ```rust
@@ -30,7 +35,7 @@
 //! A command the engine refuses is answered, never panicked on: its `reply` (or
 //! `admin_reply`) carries an [`ErrorCode`] and a message, the refused command changes no
 //! state, and its outputs go only to the caller. Every limit (rooms, members, rooms per
-//! session, sessions, attributes, payloads, timers, tombstones) is checked, so no sequence of
+//! session, sessions, attributes, payloads, timers, tombstones, bans) is checked, so no sequence of
 //! inputs grows memory without bound. [`Engine::new`] and restoring a snapshot return a
 //! [`ConfigError`] for a bad config or a state that does not hold together. A panic means an
 //! internal invariant broke: a bug in roomcore, and its message says which.
@@ -49,8 +54,9 @@
 //! With the default `trace` feature, [`trace`] reads and writes the JSON Lines conformance
 //! format (`{"at":1500,"in":{...}}` and `{"at":1500,"out":{...}}` lines), [`check`] compares
 //! a run with a recorded vector per recipient, and [`render`] draws a trace as a table or a
-//! sequence diagram. The `roomcore` binary (feature `cli`) wraps them: `roomcore replay FILE`,
-//! `roomcore check DIR`.
+//! sequence diagram. The `roomcore` command wraps them (`roomcore replay FILE`,
+//! `roomcore check DIR`); it is the `roomcore-cli` crate in the repository's `cli/`, not part
+//! of this library.
 //!
 //! # Dependencies and features
 //!
@@ -58,11 +64,10 @@
 //!   (member lists and memberships inline in the common case), `foldhash` (a fast,
 //!   seedable hash for the lookup indexes).
 //! - `trace` (default): `serde_json`, for the JSON Lines format.
-//! - `cli` (default): `clap`, for the binary's arguments.
 //! - `bench-internals`: exposes the timer table to the benches; not part of the API.
 //!
-//! The behaviour is specified in the repository's `docs/` (flows, state machine, wire
-//! format, errors and limits, dialects, decisions) and checked by the vectors in
+//! The behaviour is specified in the repository's `docs/` (flows, the service's surface,
+//! state machine, wire format, errors and limits, dialects, decisions) and checked by the vectors in
 //! `tests/vectors/`; the reference model, simulator and fuzz targets live in the
 //! `roomcore-testkit` crate beside this one.
 #![forbid(unsafe_code)]
