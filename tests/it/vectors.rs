@@ -59,6 +59,29 @@ fn there_are_at_least_30_vectors_each_with_a_note() {
 }
 
 #[test]
+fn the_index_lists_every_vector_once_and_nothing_else() {
+    let readme = read(&vector_dir().join("README.md"));
+    let indexed: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once("` |").map(|(name, _)| name))
+        .collect();
+    let mut files: Vec<String> = vectors()
+        .iter()
+        .map(|p| {
+            let stem = p.file_stem().expect("a vector is a named file");
+            stem.to_string_lossy().into_owned()
+        })
+        .collect();
+    files.sort();
+    let mut sorted = indexed.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), indexed.len(), "a vector is indexed twice");
+    assert_eq!(sorted, files, "tests/vectors/README.md must index every vector");
+}
+
+#[test]
 fn every_vector_passes_the_checker() {
     let mut failures = Vec::new();
     for path in vectors() {
