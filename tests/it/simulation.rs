@@ -65,3 +65,37 @@ fn same_seed_same_transcript() {
         "different seeds, same transcript"
     );
 }
+
+#[test]
+fn the_service_commands_take_effect_in_the_simulation() {
+    use roomcore::input::InputKind;
+    // Fixed seeds, so this is a fact about the generator, not a chance: over them the
+    // service's moves, bans, unbans and provisioned rooms succeed, and moves and bans end
+    // memberships the service hears of.
+    let mut total = roomcore_testkit::sim::Tally::default();
+    for seed in 0..6 {
+        let mut sim = Sim::new(seed).expect("valid seed");
+        sim.safety(500).expect("safe");
+        sim.liveness().expect("live");
+        for (kind, n) in &sim.tally.admin_ok {
+            *total.admin_ok.entry(*kind).or_default() += n;
+        }
+        total.moved += sim.tally.moved;
+        total.banned += sim.tally.banned;
+    }
+    for kind in [
+        InputKind::MoveUsers,
+        InputKind::BanUsers,
+        InputKind::UnbanUsers,
+        InputKind::AdminCreateRoom,
+        InputKind::RemoveUsers,
+        InputKind::DismissRoom,
+    ] {
+        assert!(
+            total.admin_ok.get(&kind).copied().unwrap_or(0) > 0,
+            "no {kind:?} succeeded"
+        );
+    }
+    assert!(total.moved > 0 && total.banned > 0, "{total:?}");
+    println!("{total:?}");
+}

@@ -78,7 +78,10 @@ fn the_index_lists_every_vector_once_and_nothing_else() {
     sorted.sort_unstable();
     sorted.dedup();
     assert_eq!(sorted.len(), indexed.len(), "a vector is indexed twice");
-    assert_eq!(sorted, files, "tests/vectors/README.md must index every vector");
+    assert_eq!(
+        sorted, files,
+        "tests/vectors/README.md must index every vector"
+    );
 }
 
 #[test]

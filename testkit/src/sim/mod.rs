@@ -9,6 +9,10 @@
 //! everyone leave and lets every delay pass: no room, no membership and no timer may be
 //! left. [`Sim::transcript_hash`] fingerprints every output (FNV-1a of their JSON).
 //!
+//! The service acts too (see `Sim::admin`): dismissals, kicks, moves, short bans and
+//! provisioned rooms, with service events on in half the seeds; [`Sim::tally`] counts what
+//! they did.
+//!
 //! Large-room mode (two seeds in five): `member_notify_threshold` 1 or 2 and a window of
 //! 100..1,000 ms, so most rooms coalesce. The simulated server hands each
 //! `room_members_changed` to the room's live members (`Engine::room_recipients`) at its
@@ -30,11 +34,11 @@ use crate::lockstep::Lockstep;
 use client::Client;
 use net::{Delivered, Faults, Net};
 use rng::{Fnv1a, Rng};
-use roomcore::config::{Config, DevicePolicy};
+use roomcore::config::{Config, DevicePolicy, RoomConfig};
 use roomcore::ids::{RoomId, SessionId, UserId};
-use roomcore::input::Input;
-use roomcore::output::{Output, RoomState, Stamped};
-use std::collections::BTreeSet;
+use roomcore::input::{Input, InputKind, RoomInfo};
+use roomcore::output::{Outcome, Output, ReplyOk, RoomState, Stamped};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Clients (sessions) per simulation; clients 0 and 1 are two devices of one user.
 const CLIENTS: usize = 6;
@@ -59,6 +63,41 @@ pub struct Sim {
     hash: Fnv1a,
     /// Core inputs applied so far.
     pub inputs: u64,
+    /// What the service's commands did so far.
+    pub tally: Tally,
+}
+
+/// What the service's commands did in a run: how often each succeeded, and how many
+/// memberships moves and bans ended (from their replies). A test uses it to show the
+/// simulation reaches them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Admin commands answered `ok`, by kind.
+    pub admin_ok: BTreeMap<InputKind, u64>,
+    /// Users `move_users` moved.
+    pub moved: u64,
+    /// Members `ban_users` removed.
+    pub banned: u64,
+}
+
+impl Tally {
+    fn count(&mut self, input: &Input, out: &[Stamped]) {
+        for s in out {
+            let Output::AdminReply {
+                outcome: Outcome::Ok(ok),
+                ..
+            } = &s.output
+            else {
+                continue;
+            };
+            *self.admin_ok.entry(input.kind()).or_default() += 1;
+            match ok {
+                ReplyOk::UsersMoved { moved, .. } => self.moved += moved.len() as u64,
+                ReplyOk::UsersBanned { removed, .. } => self.banned += removed.len() as u64,
+                _ => {}
+            }
+        }
+    }
 }
 
 /// A configuration drawn from the seed: device policy, short delays, small limits.
@@ -82,6 +121,9 @@ fn config(rng: &mut Rng) -> Config {
             500
         },
         member_batch_interval_ms: 100 + rng.below(900),
+        // Service events in half the seeds: they change no session's outputs, and the
+        // harness's ledger pairs every member_joined with its member_left.
+        service_events: rng.chance(50),
         ..Config::default()
     }
 }
@@ -138,6 +180,7 @@ impl Sim {
             admin_request: 0,
             hash: Fnv1a::default(),
             inputs: 0,
+            tally: Tally::default(),
         })
     }
 
@@ -173,6 +216,7 @@ impl Sim {
         let wait = at.saturating_sub(self.core.now());
         let out = self.core.step_input(wait, input)?;
         self.inputs += 1;
+        self.tally.count(input, &out);
         self.route(&out);
         Ok(())
     }
@@ -254,10 +298,10 @@ impl Sim {
                 let session = self.clients[i].session;
                 self.core_input(self.now, &Input::LinkRestored { session })?;
             }
-            10..=12 => self.admin()?,
+            10..=13 => self.admin()?,
             // A client whose list of a large room may be off asks again now and then (a
             // window that nets out sends nothing to prompt it).
-            13..=17 if self.clients[i].stale_room().is_some() => {
+            14..=18 if self.clients[i].stale_room().is_some() => {
                 if let Some(room) = self.clients[i].stale_room() {
                     let q = self.clients[i].query(self.now, room);
                     self.net.send(&mut self.rng, self.now, i, q);
@@ -280,25 +324,88 @@ impl Sim {
         self.check_views()
     }
 
+    /// One of the service's commands, on a random room and user: two in ten each a dismiss,
+    /// a kick, a move to another room and a ban of 1-3 s; one in ten each an unban and a
+    /// provisioned room waiting 1-3 s for its first member. Bans and provisioned rooms are
+    /// short so that every one of them ends within the liveness run.
     fn admin(&mut self) -> Result<(), String> {
         self.admin_request += 1;
         let request = self.admin_request;
-        let Some(room) = self.rng.pick(&self.rooms).copied() else {
+        // Mostly a room with members and one of them (so kicks, moves and bans end
+        // memberships), else any room and anyone.
+        let engine = &self.core.harness.engine;
+        let occupied: Vec<RoomId> = (self.rooms.iter().copied())
+            .filter(|r| !engine.room_members(*r).unwrap_or_default().is_empty())
+            .collect();
+        let pool = if !occupied.is_empty() && self.rng.chance(70) {
+            &occupied
+        } else {
+            &self.rooms
+        };
+        let Some(room) = self.rng.pick(pool).copied() else {
             return Ok(());
         };
-        let input = if self.rng.chance(30) {
-            Input::DismissRoom {
+        // Mostly a member of the room (so kicks, moves and bans end memberships), else anyone.
+        let members = self
+            .core
+            .harness
+            .engine
+            .room_members(room)
+            .unwrap_or_default();
+        let user = match self.rng.pick(&members).copied() {
+            Some(member) if self.rng.chance(70) => member,
+            _ => {
+                let client = usize::try_from(self.rng.below(CLIENTS as u64)).unwrap_or(0);
+                self.clients[client].user
+            }
+        };
+        let users = vec![user];
+        let input = match self.rng.below(10) {
+            0..=1 => Input::DismissRoom {
                 request,
                 room_id: room,
-            }
-        } else {
-            let user =
-                self.clients[usize::try_from(self.rng.below(CLIENTS as u64)).unwrap_or(0)].user;
-            Input::RemoveUsers {
+            },
+            2..=3 => Input::RemoveUsers {
                 request,
                 room_id: room,
-                users: vec![user],
+                users,
+            },
+            4..=5 => {
+                let to = self.rng.pick(&self.rooms).copied().unwrap_or(room);
+                Input::MoveUsers {
+                    request,
+                    from: room,
+                    to: RoomInfo {
+                        id: to,
+                        name: String::new(),
+                    },
+                    users,
+                    create_if_missing: self.rng.chance(50),
+                    config: None,
+                }
             }
+            6..=7 => Input::BanUsers {
+                request,
+                room_id: room,
+                users,
+                duration_s: 1 + self.rng.below(3),
+            },
+            8 => Input::UnbanUsers {
+                request,
+                room_id: room,
+                users,
+            },
+            _ => Input::AdminCreateRoom {
+                request,
+                room: RoomInfo {
+                    id: room,
+                    name: String::new(),
+                },
+                config: Some(RoomConfig {
+                    empty_timeout_s: Some(1 + self.rng.below(3)),
+                    ..RoomConfig::default()
+                }),
+            },
         };
         self.core_input(self.now, &input)
     }
