@@ -16,7 +16,7 @@ pub struct GenArgs {
     /// How many inputs.
     #[arg(long, default_value_t = 60)]
     steps: usize,
-    /// Feature groups, comma-separated: core (always on), net, attrs. Default: all.
+    /// Feature groups, comma-separated: core (always on), net, attrs, service. Default: all.
     #[arg(long)]
     features: Option<String>,
 }

@@ -43,7 +43,7 @@ pub struct ConformArgs {
     /// Inputs per seeded trace.
     #[arg(long, default_value_t = 60)]
     steps: usize,
-    /// Feature groups of the seeded traces, comma-separated: core (always on), net, attrs.
+    /// Feature groups of the seeded traces, comma-separated: core (always on), net, attrs, service.
     /// Default: all.
     #[arg(long)]
     features: Option<String>,

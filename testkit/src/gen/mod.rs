@@ -186,4 +186,44 @@ mod tests {
             assert!(all.iter().any(|k| k == present), "{present} not in {all:?}");
         }
     }
+
+    #[test]
+    fn the_limits_are_reached() {
+        // Fixed seeds: the config strategy's limits of 1 and 2 make these refusals common
+        // enough that a conformance run exercises them, not one trace in hundreds.
+        use roomcore::output::{Outcome, Output};
+        let mut reached = std::collections::BTreeMap::<String, u32>::new();
+        for seed in 0..40 {
+            let g = generate(seed, 100, &Groups::all()).expect("generates");
+            let mut engine = Engine::new(g.config.clone()).expect("valid config");
+            let mut out = Vec::new();
+            for (at, input) in &g.inputs {
+                out.clear();
+                engine.handle_input(*at, input, &mut out);
+                for s in &out {
+                    if let Output::Reply {
+                        outcome: Outcome::Error(e),
+                        ..
+                    } = &s.output
+                    {
+                        let code = serde_json::to_value(e.code).expect("a code serializes");
+                        *reached
+                            .entry(code.as_str().unwrap_or_default().to_owned())
+                            .or_default() += 1;
+                    }
+                }
+            }
+        }
+        for code in [
+            "joined_room_limit",
+            "server_room_limit",
+            "room_full",
+            "user_banned",
+        ] {
+            assert!(
+                reached.contains_key(code),
+                "{code} not reached: {reached:?}"
+            );
+        }
+    }
 }

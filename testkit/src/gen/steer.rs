@@ -136,9 +136,11 @@ fn service_strategy() -> impl Strategy<Value = ServiceKnobs> {
 pub fn config_strategy() -> BoxedStrategy<Config> {
     (
         any::<bool>(),
-        prop::sample::select(vec![2u32, 1000]),
+        // A limit of 1 is hit by the second room or membership, so `server_room_limit` and
+        // `joined_room_limit` come up in many traces, not one in hundreds.
+        prop::sample::select(vec![1u32, 2, 1000]),
         prop::sample::select(vec![2u32, 100]),
-        prop::sample::select(vec![2u32, 5]),
+        prop::sample::select(vec![1u32, 2, 5]),
         prop::sample::select(vec![1000u64, 2000, 3000]),
         prop::sample::select(vec![0u64, 2000, 5000]),
         prop::sample::select(vec![1u32, 2, 100]),
