@@ -383,6 +383,9 @@ impl ClusterTask {
         let outputs = entry.response.outputs();
         let mut deliveries = entry.deliveries.iter().peekable();
         for (i, stamped) in outputs.iter().enumerate() {
+            if let Some(w) = &self.webhook {
+                w.offer(stamped);
+            }
             match &stamped.output {
                 Output::AdminReply { .. } => {
                     if let Some(tx) = admin.take() {
