@@ -8,5 +8,7 @@ mod flows;
 mod hostile;
 mod limits;
 mod load;
+mod receiver;
 mod reconnect;
 mod replay;
+mod webhook;
