@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod admin_service;
 mod common;
 mod flows;
 mod hostile;
