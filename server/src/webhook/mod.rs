@@ -234,13 +234,13 @@ impl Webhook {
             return;
         }
         // Outputs hold only strings, numbers and string-keyed maps: serializing cannot fail.
-        let Ok(value) = serde_json::to_value(out) else {
+        let Ok(json) = serde_json::to_string(out) else {
             return;
         };
-        let Some(event_id) = value.get("event_id").and_then(serde_json::Value::as_u64) else {
+        let Some(event_id) = event_id_of(&json) else {
             return; // service events are off: nothing to number, nothing to deliver
         };
-        self.push(event_id, value.to_string());
+        self.push(event_id, json);
     }
 
     /// Queues one event's JSON object (what [`Webhook::offer`] does after serializing; the
@@ -289,9 +289,62 @@ impl Webhook {
     }
 }
 
+/// The `event_id` of a serialized service event, read without parsing it whole: inside a
+/// JSON string a quote is always escaped, so `"event_id":` can only be the key itself.
+fn event_id_of(json: &str) -> Option<u64> {
+    const KEY: &str = "\"event_id\":";
+    let at = json.rfind(KEY)? + KEY.len();
+    let digits = json[at..].trim_start();
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_event_id_is_read_from_the_key_only() {
+        assert_eq!(
+            event_id_of(r#"{"type":"room_created","event_id":17}"#),
+            Some(17)
+        );
+        assert_eq!(
+            event_id_of(r#"{"event_id":5,"user_id":"a\"event_id\":9"}"#),
+            Some(5)
+        );
+        assert_eq!(
+            event_id_of(r#"{"type":"room_created","room_id":"r1"}"#),
+            None
+        );
+    }
+
+    #[test]
+    fn only_numbered_service_events_are_offered() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        rt.block_on(async {
+            let secret = "s".repeat(MIN_SECRET_BYTES);
+            // Nothing listens on port 1: every attempt fails, the events stay queued.
+            let hook = Webhook::start(WebhookConfig::new("http://127.0.0.1:1/", &secret));
+            let line = |json: &str| -> Stamped {
+                serde_json::from_str(&format!(r#"{{"at":5,"out":{json}}}"#)).expect("an output")
+            };
+            hook.offer(&line(r#"{"type":"room_created","room_id":"r1","sid":"R1","event_id":1}"#));
+            hook.offer(&line(r#"{"type":"room_created","room_id":"r2","sid":"R2"}"#));
+            hook.offer(&line(r#"{"type":"admin_reply","request":1,"ok":{"room_id":"r1"}}"#));
+            hook.offer(&line(
+                r#"{"type":"room_state_changed","session":"s1","room_id":"r1","state":"connected","event":"success"}"#,
+            ));
+            hook.offer(&line(r#"{"type":"room_created","room_id":"r1","sid":"R1","event_id":1}"#));
+            let s = hook.stats();
+            assert_eq!((s.queued, s.duplicates_ignored), (1, 1), "{s:?}");
+        });
+    }
 
     #[test]
     fn settings_are_checked_against_their_ranges() {

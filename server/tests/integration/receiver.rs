@@ -26,6 +26,8 @@ pub struct Hit {
     pub body: Bytes,
     /// Whether it was answered 2xx.
     pub accepted: bool,
+    /// When its body had been read.
+    pub received: tokio::time::Instant,
 }
 
 #[derive(Default)]
@@ -154,6 +156,7 @@ async fn handle(
         signature,
         body,
         accepted,
+        received: tokio::time::Instant::now(),
     });
     let status = if accepted {
         StatusCode::OK
