@@ -19,7 +19,7 @@ pub mod queue;
 pub mod send;
 pub mod sign;
 
-use crate::webhook::queue::{Event, Queue, QueueLimits};
+use crate::webhook::queue::{Event, Pushed, Queue, QueueLimits};
 use roomcore::{OutputKind, Recipient, Stamped};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -252,14 +252,14 @@ impl Webhook {
             produced: tokio::time::Instant::now(),
         };
         match self.shared.queue.push(event) {
-            Ok(Some(d)) => {
+            Pushed::Dropping(d) => {
                 // Logged by the delivery task, so the engine task does no IO.
                 self.shared
                     .dropped_overflow
                     .fetch_add(d.count, Ordering::Relaxed);
             }
-            Ok(None) => {}
-            Err(()) => {
+            Pushed::Queued => {}
+            Pushed::Duplicate => {
                 self.shared
                     .duplicates_ignored
                     .fetch_add(1, Ordering::Relaxed);

@@ -43,6 +43,17 @@ pub struct Dropped {
     pub last: u64,
 }
 
+/// What became of a pushed event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Queued, nothing dropped.
+    Queued,
+    /// Queued (or, larger than the whole queue, dropped itself), after dropping these.
+    Dropping(Dropped),
+    /// Its `event_id` is not above every one pushed before: ignored.
+    Duplicate,
+}
+
 /// A batch to send: the events' JSON objects and the last `event_id` among them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
@@ -97,14 +108,11 @@ impl Queue {
     }
 
     /// Appends `event`; an `event_id` not above every one pushed before is a duplicate and
-    /// is ignored (returns `Err(())`). The oldest events are dropped to make room.
-    ///
-    /// # Errors
-    /// The event is a duplicate (not above the highest `event_id` pushed).
-    pub fn push(&self, event: Event) -> Result<Option<Dropped>, ()> {
+    /// is ignored. The oldest events are dropped to make room.
+    pub fn push(&self, event: Event) -> Pushed {
         let mut q = self.lock();
         if event.event_id <= q.highest_pushed {
-            return Err(());
+            return Pushed::Duplicate;
         }
         q.highest_pushed = event.event_id;
         let mut dropped: Option<Dropped> = None;
@@ -125,7 +133,7 @@ impl Queue {
             q.bytes += event.json.len();
             q.events.push_back(event);
         }
-        Ok(dropped)
+        dropped.map_or(Pushed::Queued, Pushed::Dropping)
     }
 
     /// Drops the events at the front produced at or before `now - max_age`.
@@ -246,7 +254,7 @@ mod tests {
         let q = Queue::new(limits(10, 1000));
         let now = Instant::now();
         for id in 1..=5 {
-            assert_eq!(q.push(ev(id, now)), Ok(None));
+            assert_eq!(q.push(ev(id, now)), Pushed::Queued);
         }
         let b = q.batch(3, 1000).expect("events queued");
         assert_eq!(b.count, 3);
@@ -267,7 +275,7 @@ mod tests {
         let q = Queue::new(limits(10, 1000));
         let now = Instant::now();
         for id in 1..=3 {
-            q.push(ev(id, now)).expect("new ids");
+            assert_ne!(q.push(ev(id, now)), Pushed::Duplicate);
         }
         assert_eq!(q.batch(10, 1).expect("queued").count, 1);
         let two = r#"{"events":[{"event_id":1},{"event_id":2}]}"#.len();
@@ -278,9 +286,9 @@ mod tests {
     fn duplicates_and_old_ids_are_ignored() {
         let q = Queue::new(limits(10, 1000));
         let now = Instant::now();
-        q.push(ev(4, now)).expect("new");
-        assert_eq!(q.push(ev(4, now)), Err(()));
-        assert_eq!(q.push(ev(2, now)), Err(()));
+        assert_ne!(q.push(ev(4, now)), Pushed::Duplicate);
+        assert_eq!(q.push(ev(4, now)), Pushed::Duplicate);
+        assert_eq!(q.push(ev(2, now)), Pushed::Duplicate);
         assert_eq!(q.len_bytes().0, 1);
     }
 
@@ -289,9 +297,11 @@ mod tests {
         let q = Queue::new(limits(3, 1000));
         let now = Instant::now();
         for id in 1..=3 {
-            q.push(ev(id, now)).expect("new");
+            assert_ne!(q.push(ev(id, now)), Pushed::Duplicate);
         }
-        let d = q.push(ev(4, now)).expect("new").expect("one dropped");
+        let Pushed::Dropping(d) = q.push(ev(4, now)) else {
+            panic!("one dropped")
+        };
         assert_eq!(
             (d.cause, d.count, d.first, d.last),
             (DropCause::Overflow, 1, 1, 1)
@@ -299,9 +309,11 @@ mod tests {
         // Bytes bound: each event is 14 bytes; 30 bytes hold two.
         let q = Queue::new(limits(100, 30));
         for id in 1..=2 {
-            q.push(ev(id, now)).expect("new");
+            assert_ne!(q.push(ev(id, now)), Pushed::Duplicate);
         }
-        let d = q.push(ev(3, now)).expect("new").expect("dropped");
+        let Pushed::Dropping(d) = q.push(ev(3, now)) else {
+            panic!("one dropped")
+        };
         assert_eq!((d.count, d.first), (1, 1));
         assert_eq!(q.len_bytes(), (2, 28));
     }
@@ -310,8 +322,11 @@ mod tests {
     fn events_past_the_maximum_age_expire_from_the_front() {
         let q = Queue::new(limits(10, 1000));
         let t0 = Instant::now();
-        q.push(ev(1, t0)).expect("new");
-        q.push(ev(2, t0 + Duration::from_secs(5))).expect("new");
+        assert_ne!(q.push(ev(1, t0)), Pushed::Duplicate);
+        assert_ne!(
+            q.push(ev(2, t0 + Duration::from_secs(5))),
+            Pushed::Duplicate
+        );
         let age = Duration::from_secs(10);
         assert_eq!(q.expire(t0 + Duration::from_secs(9), age), None);
         let d = q.expire(t0 + Duration::from_secs(10), age).expect("one");

@@ -47,7 +47,7 @@ pub fn verify(secret: &[u8], body: &[u8], header: &str) -> bool {
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
     let digits = hex.as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |c: u8| {
