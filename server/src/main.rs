@@ -567,4 +567,44 @@ mod tests {
         );
         assert!(Cli::try_parse_from(["roomcore-server", "--peers", "1=h:1"]).is_err());
     }
+
+    #[test]
+    fn a_webhook_url_numbers_service_events_and_needs_a_secret() {
+        let secret = "w".repeat(32);
+        let cli = Cli::try_parse_from([
+            "roomcore-server",
+            "--webhook-url",
+            "http://127.0.0.1:9/hook",
+            "--webhook-secret",
+            &secret,
+            "--webhook-max-age-s",
+            "60",
+        ])
+        .expect("parses");
+        let c = config(&cli.serve, false).expect("valid");
+        assert!(c.engine.service_events);
+        let w = c.webhook.expect("configured");
+        assert_eq!(w.max_age, Duration::from_secs(60));
+        assert_eq!(w.max_batch_events, WEBHOOK.max_batch_events);
+        let plain = Cli::try_parse_from(["roomcore-server"]).expect("parses");
+        let c = config(&plain.serve, false).expect("valid");
+        assert!(!c.engine.service_events && c.webhook.is_none());
+        let events = Cli::try_parse_from(["roomcore-server", "--service-events"]).expect("parses");
+        assert!(
+            config(&events.serve, false)
+                .expect("valid")
+                .engine
+                .service_events
+        );
+        assert!(Cli::try_parse_from(["roomcore-server", "--webhook-url", "http://h:1/"]).is_err());
+        let cli = Cli::try_parse_from([
+            "roomcore-server",
+            "--webhook-url",
+            "https://h/",
+            "--webhook-secret",
+            &secret,
+        ])
+        .expect("parses");
+        assert!(config(&cli.serve, false).unwrap_err().contains("only http"));
+    }
 }
