@@ -426,6 +426,7 @@ async fn serve(a: &ServeArgs) -> ExitCode {
     };
     let open = config.auth.is_open();
     let durable = config.durable.clone();
+    let webhook_url = config.webhook.as_ref().map(|w| w.url.clone());
     let mut server = match roomcore_server::start(listener, config).await {
         Ok(s) => s,
         Err(e) => {
@@ -441,6 +442,9 @@ async fn serve(a: &ServeArgs) -> ExitCode {
             d.node_id,
             d.data_dir.display()
         );
+    }
+    if let Some(url) = &webhook_url {
+        println!("roomcore-server: service events are POSTed to {url} (signed; see /admin/stats)");
     }
     if open {
         println!(
