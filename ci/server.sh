@@ -80,7 +80,7 @@ start() {
 
 if [ "$SKIP_BROWSER" != 1 ]; then
   step "browser test: a switch with a second client watching, a ban and a move through the admin panel (dev server)"
-  start dev --insecure-dev
+  start dev --insecure-dev --service-events
   grep -q "INSECURE DEV MODE" "$workdir/dev.out"
   timeout 120 node server/browser-test/switch.test.mjs "$url/"
   ls -l server/browser-test/out/

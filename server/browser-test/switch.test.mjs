@@ -5,7 +5,7 @@
 //
 // Usage: node switch.test.mjs [SERVER_URL]
 //   SERVER_URL (or $ROOMCORE_URL): a running server started with --insecure-dev (the page
-//   gets its access tokens from it), e.g. http://127.0.0.1:8080/
+//   gets its access tokens from it) and --service-events, e.g. http://127.0.0.1:8080/
 //   otherwise the script starts $ROOMCORE_SERVER_BIN (default ../../target/release/roomcore-server)
 //   on a free port and stops it at the end.
 // $CHROMIUM overrides /usr/bin/chromium. $ROOMCORE_ADMIN_TOKEN: the server's admin token.
@@ -44,7 +44,7 @@ async function startServer() {
   const bin = process.env.ROOMCORE_SERVER_BIN ||
     path.join(here, "..", "..", "target", "release", "roomcore-server");
   // A development server: the page gets its access tokens from POST /dev/token.
-  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--insecure-dev"], {
+  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--insecure-dev", "--service-events"], {
     env: { ...process.env, ROOMCORE_ADMIN_TOKEN: adminToken },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -170,6 +170,10 @@ async function banAndMove(alice, bob) {
   await bob.locator("#notices", { hasText: "out of r2: kicked_out" }).waitFor();
   await members(alice, "r2", ["alice"]);
   await alice.locator("#notices", { hasText: "bob left r2 (banned)" }).waitFor();
+  // The service's own view: the numbered service event says why he left.
+  await alice.click("#admin-events");
+  await alice.locator("#admin-reply", { hasText: '"room_id":"r2"' }).waitFor();
+  await alice.locator("#admin-reply", { hasText: '"user_id":"bob","session_id":"web-bob","reason":"banned"' }).waitFor();
   // He cannot come back.
   await bob.fill("#room", "r2");
   await bob.click("#join");

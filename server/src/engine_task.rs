@@ -20,7 +20,7 @@ use crate::pending::Slot;
 use crate::quota::{QuotaLimits, Quotas};
 use crate::routes::{Binding, ConnId, Kick, PendingBounds, Routes};
 use crate::token::ResumeToken;
-use crate::webhook::{Webhook, WebhookStats};
+use crate::webhook::{ServiceEvents, WebhookStats};
 use roomcore::{Engine, Input, Millis, Output, SessionId, Stamped};
 use serde::Serialize;
 use std::sync::Arc;
@@ -162,7 +162,7 @@ pub struct EngineTask {
     out: Vec<Stamped>,
     abandoned_after: Millis,
     stats: Stats,
-    webhook: Option<Webhook>,
+    events: ServiceEvents,
 }
 
 impl EngineTask {
@@ -191,14 +191,15 @@ impl EngineTask {
             out: Vec::new(),
             abandoned_after: Millis(abandoned_ms),
             stats: Stats::default(),
-            webhook: None,
+            events: ServiceEvents::default(),
         }
     }
 
-    /// Hands every service event to `webhook` (without waiting for its delivery).
+    /// Hands every service event to `events` (its webhook, if any, and the recent list),
+    /// without waiting for a delivery.
     #[must_use]
-    pub fn with_webhook(mut self, webhook: Option<Webhook>) -> EngineTask {
-        self.webhook = webhook;
+    pub fn with_service_events(mut self, events: ServiceEvents) -> EngineTask {
+        self.events = events;
         self
     }
 
@@ -523,9 +524,7 @@ impl EngineTask {
     fn route(&mut self, sender: Option<ConnId>, mut admin: Option<oneshot::Sender<Stamped>>) {
         let mut out = std::mem::take(&mut self.out);
         for stamped in out.drain(..) {
-            if let Some(w) = &self.webhook {
-                w.offer(&stamped);
-            }
+            self.events.offer(&stamped);
             match &stamped.output {
                 Output::AdminReply { .. } => {
                     if let Some(tx) = admin.take() {

@@ -351,6 +351,20 @@ $("admin-move").onclick = () => admin({
 });
 $("admin-query").onclick = () => admin({ type: "query_room", room_id: adminRoom() });
 $("admin-list").onclick = () => admin({ type: "list_rooms", next: "", count: 100 });
+// The service events (member_joined, member_left with its reason, room_created,
+// room_destroyed), one a line, newest last.
+$("admin-events").onclick = async () => {
+  try {
+    const r = await fetch("/admin/events", { headers: { "Authorization": "Bearer " + $("admin-token").value.trim() } });
+    if (!r.ok) { $("admin-reply").textContent = r.status + " " + (await r.text()); return; }
+    const events = (await r.json()).events;
+    $("admin-reply").textContent = events.length ?
+      events.map((e) => JSON.stringify(e)).join("\n") :
+      "no service events (start the server with --service-events or --webhook-url)";
+  } catch (e) {
+    $("admin-reply").textContent = "request failed: " + e;
+  }
+};
 
 $("session").value = "web-" + Math.random().toString(36).slice(2, 8);
 refreshButtons();

@@ -383,9 +383,7 @@ impl ClusterTask {
         let outputs = entry.response.outputs();
         let mut deliveries = entry.deliveries.iter().peekable();
         for (i, stamped) in outputs.iter().enumerate() {
-            if let Some(w) = &self.webhook {
-                w.offer(stamped);
-            }
+            self.events.offer(stamped);
             match &stamped.output {
                 Output::AdminReply { .. } => {
                     if let Some(tx) = admin.take() {

@@ -16,10 +16,12 @@
 //!   `GET /admin/stats`) and logged on stderr.
 
 pub mod queue;
+pub mod recent;
 pub mod send;
 pub mod sign;
 
 use crate::webhook::queue::{Event, Pushed, Queue, QueueLimits};
+pub use crate::webhook::recent::ServiceEvents;
 use roomcore::{OutputKind, Recipient, Stamped};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -229,18 +231,9 @@ impl Webhook {
     /// Queues `stamped` if it is a service event with an `event_id` (admin replies and
     /// outputs to sessions or rooms are not). Never waits.
     pub fn offer(&self, stamped: &Stamped) {
-        let out = &stamped.output;
-        if out.recipient() != Recipient::Service || out.kind() == OutputKind::AdminReply {
-            return;
+        if let Some((event_id, json)) = service_event(stamped) {
+            self.push(event_id, json);
         }
-        // Outputs hold only strings, numbers and string-keyed maps: serializing cannot fail.
-        let Ok(json) = serde_json::to_string(out) else {
-            return;
-        };
-        let Some(event_id) = event_id_of(&json) else {
-            return; // service events are off: nothing to number, nothing to deliver
-        };
-        self.push(event_id, json);
     }
 
     /// Queues one event's JSON object (what [`Webhook::offer`] does after serializing; the
@@ -287,6 +280,20 @@ impl Webhook {
             last_delivered_event_id: get(&s.last_delivered_event_id),
         }
     }
+}
+
+/// A service event's `event_id` and JSON object; `None` for admin replies, outputs to
+/// sessions or rooms, and unnumbered events (service events off).
+#[must_use]
+pub fn service_event(stamped: &Stamped) -> Option<(u64, String)> {
+    let out = &stamped.output;
+    if out.recipient() != Recipient::Service || out.kind() == OutputKind::AdminReply {
+        return None;
+    }
+    // Outputs hold only strings, numbers and string-keyed maps: serializing cannot fail.
+    let json = serde_json::to_string(out).ok()?;
+    let event_id = event_id_of(&json)?;
+    Some((event_id, json))
 }
 
 /// The `event_id` of a serialized service event, read without parsing it whole: inside a

@@ -274,3 +274,31 @@ async fn a_wrong_secret_is_detectable() {
     tampered[0] = b' ';
     assert!(!verify(SECRET.as_bytes(), &tampered, &sig));
 }
+
+#[tokio::test]
+async fn the_last_service_events_are_served_to_the_admin() {
+    let srv = server_with(|c: &mut ServerConfig| c.engine.service_events = true).await;
+    let mut alice = srv.client().await;
+    alice.login("s1", "alice").await;
+    alice
+        .cmd(json!({"type": "create_room", "room": {"id": "r1"}}))
+        .await;
+    let (code, _) = http(srv.addr, "GET", "/admin/events", None, "").await;
+    assert_eq!(code, 401);
+    let (code, text) = http(srv.addr, "GET", "/admin/events", Some(TOKEN), "").await;
+    assert_eq!(code, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let events = v["events"].as_array().unwrap();
+    assert_eq!(
+        summary(events),
+        ["room_created r1", "member_joined r1 alice"]
+    );
+    // Without service events there is nothing to number and nothing to list.
+    let plain = server().await;
+    let mut bob = plain.client().await;
+    bob.login("s2", "bob").await;
+    bob.cmd(json!({"type": "create_room", "room": {"id": "r2"}}))
+        .await;
+    let (_, text) = http(plain.addr, "GET", "/admin/events", Some(TOKEN), "").await;
+    assert_eq!(text, r#"{"events":[]}"#);
+}
