@@ -79,8 +79,8 @@ start() {
 }
 
 if [ "$SKIP_BROWSER" != 1 ]; then
-  step "browser test: switch between two rooms with a second client watching (dev server)"
-  start dev --insecure-dev
+  step "browser test: a switch with a second client watching, a ban and a move through the admin panel (dev server)"
+  start dev --insecure-dev --service-events
   grep -q "INSECURE DEV MODE" "$workdir/dev.out"
   timeout 120 node server/browser-test/switch.test.mjs "$url/"
   ls -l server/browser-test/out/

@@ -1,12 +1,14 @@
 // Headless Chromium clicks through the roomcore live page: alice switches from r1 to r2
-// while bob, in both rooms, watches. Screenshots of both pages go to out/.
+// while bob, in both rooms, watches; then, through the page's admin panel, the service bans
+// bob from r2 (he cannot come back) and moves him from r1 to a new room r3. Screenshots of
+// both pages go to out/.
 //
 // Usage: node switch.test.mjs [SERVER_URL]
 //   SERVER_URL (or $ROOMCORE_URL): a running server started with --insecure-dev (the page
-//   gets its access tokens from it), e.g. http://127.0.0.1:8080/
+//   gets its access tokens from it) and --service-events, e.g. http://127.0.0.1:8080/
 //   otherwise the script starts $ROOMCORE_SERVER_BIN (default ../../target/release/roomcore-server)
 //   on a free port and stops it at the end.
-// $CHROMIUM overrides /usr/bin/chromium.
+// $CHROMIUM overrides /usr/bin/chromium. $ROOMCORE_ADMIN_TOKEN: the server's admin token.
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -31,6 +33,7 @@ const args = [
 // The whole run is bounded: a hang is a failure, not a stuck CI job.
 const watchdog = setTimeout(() => fail(new Error("timed out after 90 s")), 90_000);
 
+const adminToken = process.env.ROOMCORE_ADMIN_TOKEN || "browser-test-admin-token-0123456789";
 let stopServer = () => {};
 let context = null;
 let userDataDir = null;
@@ -41,8 +44,8 @@ async function startServer() {
   const bin = process.env.ROOMCORE_SERVER_BIN ||
     path.join(here, "..", "..", "target", "release", "roomcore-server");
   // A development server: the page gets its access tokens from POST /dev/token.
-  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--insecure-dev"], {
-    env: { ...process.env, ROOMCORE_ADMIN_TOKEN: "browser-test-admin-token-0123456789" },
+  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--insecure-dev", "--service-events"], {
+    env: { ...process.env, ROOMCORE_ADMIN_TOKEN: adminToken },
     stdio: ["ignore", "pipe", "inherit"],
   });
   stopServer = () => child.kill();
@@ -141,7 +144,55 @@ async function main() {
 
   await alice.screenshot({ path: path.join(outDir, "switch-alice.png"), fullPage: true });
   await bob.screenshot({ path: path.join(outDir, "switch-bob.png"), fullPage: true });
-  console.log("ok: switch r1 -> r2 seen by both pages; screenshots in", outDir);
+  console.log("ok: switch r1 -> r2 seen by both pages");
+
+  // The join snapshot: the room's incarnation id came with the reply.
+  await alice.locator('[data-room="r2"] .sid', { hasText: /^R\d+$/ }).waitFor();
+  await banAndMove(alice, bob);
+  await alice.screenshot({ path: path.join(outDir, "ban-move-alice.png"), fullPage: true });
+  await bob.screenshot({ path: path.join(outDir, "ban-move-bob.png"), fullPage: true });
+  console.log("ok: ban from r2 and move r1 -> r3 seen by both pages; screenshots in", outDir);
+}
+
+async function adminClick(page, button, room, users, to, expect) {
+  await page.fill("#admin-token", adminToken);
+  await page.fill("#admin-room", room);
+  await page.fill("#admin-users", users);
+  await page.fill("#admin-to", to);
+  await page.click(button);
+  await page.locator("#admin-reply", { hasText: expect }).waitFor();
+}
+
+async function banAndMove(alice, bob) {
+  // alice's page speaks for the service: bob is banned from r2.
+  await adminClick(alice, "#admin-ban", "r2", "bob", "", '"banned":["bob"]');
+  await bob.locator('[data-room="r2"]').waitFor({ state: "detached" });
+  await bob.locator("#notices", { hasText: "out of r2: kicked_out" }).waitFor();
+  await members(alice, "r2", ["alice"]);
+  await alice.locator("#notices", { hasText: "bob left r2 (banned)" }).waitFor();
+  // The service's own view: the numbered service event says why he left.
+  await alice.click("#admin-events");
+  await alice.locator("#admin-reply", { hasText: '"room_id":"r2"' }).waitFor();
+  await alice.locator("#admin-reply", { hasText: '"user_id":"bob","session_id":"web-bob","reason":"banned"' }).waitFor();
+  // He cannot come back.
+  await bob.fill("#room", "r2");
+  await bob.click("#join");
+  await bob.locator("#status", { hasText: "user_banned" }).waitFor();
+  await bob.locator("#notices", { hasText: "banned from r2" }).waitFor();
+
+  // bob is moved from r1 to r3 (created for him): his page goes through a switch.
+  await adminClick(alice, "#admin-move", "r1", "bob", "r3", '"moved":["bob"]');
+  await bob.locator('[data-room="r3"] .state', { hasText: "connected" }).waitFor();
+  await bob.locator('[data-room="r1"]').waitFor({ state: "detached" });
+  await members(bob, "r3", ["bob"]);
+  const log = await bob.locator("#log").textContent();
+  const order = ['"room_id":"r3","state":"connecting","event":"active_switch"',
+                 '"room_id":"r3","state":"connected","event":"success"',
+                 '"room_id":"r1","state":"disconnected","event":"success"'];
+  const at = order.map((s) => log.indexOf(s));
+  if (at.some((i) => i < 0) || !(at[0] < at[1] && at[1] < at[2])) {
+    throw new Error("bob's move events are missing or out of order: " + at);
+  }
 }
 
 async function cleanup() {

@@ -8,6 +8,7 @@
 //! prints the table for the given flags; `server/README.md` shows it for the defaults.
 
 use crate::config::ServerConfig;
+use crate::webhook::{EVENT_OVERHEAD_BYTES, MAX_BATCH_BYTES};
 use crate::ws::read::READ_CHUNK_BYTES;
 use std::fmt::Write as _;
 
@@ -135,6 +136,16 @@ impl Budget {
             let engine_state: usize = lines[4..].iter().map(Line::total_bytes).sum();
             lines.extend(durable_lines(c, d, engine_state));
         }
+        if let Some(w) = &c.webhook {
+            lines.push(Line {
+                what: "webhook queue (--webhook-max-queue-bytes, plus --webhook-max-queue events' bookkeeping), and one request body being built and sent",
+                count: 1,
+                each_bytes: w
+                    .max_queue_bytes
+                    .saturating_add(w.max_queue_events.saturating_mul(EVENT_OVERHEAD_BYTES))
+                    .saturating_add(2 * MAX_BATCH_BYTES),
+            });
+        }
         Budget {
             lines,
             budget_bytes: l.memory_budget_bytes,
@@ -250,6 +261,22 @@ mod tests {
     fn the_defaults_fit_their_budget() {
         let b = Budget::of(&config());
         assert!(b.check().is_ok(), "{}", b.table());
+    }
+
+    #[test]
+    fn the_webhook_queue_is_a_line_and_its_defaults_fit() {
+        let mut c = config();
+        let without = Budget::of(&c).total_bytes();
+        c.webhook = Some(crate::webhook::WebhookConfig::new(
+            "http://127.0.0.1:1/",
+            &"s".repeat(32),
+        ));
+        let b = Budget::of(&c);
+        assert!(b.check().is_ok(), "{}", b.table());
+        assert_eq!(
+            b.total_bytes() - without,
+            (16 << 20) + 50_000 * EVENT_OVERHEAD_BYTES + 2 * MAX_BATCH_BYTES
+        );
     }
 
     #[test]

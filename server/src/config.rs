@@ -52,6 +52,9 @@ pub struct ServerConfig {
     /// Where the engine's state lives: `None` in this process's memory only (lost when it
     /// stops); otherwise a durable, replicated node (see [`crate::cluster`]).
     pub durable: Option<DurableConfig>,
+    /// Where service events are POSTed (`None`: nowhere). Needs the engine's
+    /// `service_events` on.
+    pub webhook: Option<crate::webhook::WebhookConfig>,
 }
 
 /// A durable node: the engine's log and snapshots in a data directory, replicated over a
@@ -194,6 +197,7 @@ impl ServerConfig {
             auth,
             limits: Limits::default(),
             durable: None,
+            webhook: None,
         }
     }
 
@@ -214,6 +218,16 @@ impl ServerConfig {
         self.limits.validate(&self.engine)?;
         if let Some(d) = &self.durable {
             d.validate()?;
+        }
+        if let Some(w) = &self.webhook {
+            w.validate()?;
+            if !self.engine.service_events {
+                return Err(
+                    "webhooks need the engine's service_events on (the server turns it on \
+                     with --webhook-url or --service-events)"
+                        .into(),
+                );
+            }
         }
         crate::budget::Budget::of(self).check()
     }

@@ -20,6 +20,7 @@ use crate::pending::Slot;
 use crate::quota::{QuotaLimits, Quotas};
 use crate::routes::{Binding, ConnId, Kick, PendingBounds, Routes};
 use crate::token::ResumeToken;
+use crate::webhook::{ServiceEvents, WebhookStats};
 use roomcore::{Engine, Input, Millis, Output, SessionId, Stamped};
 use serde::Serialize;
 use std::sync::Arc;
@@ -69,7 +70,7 @@ pub enum Cmd {
     },
     /// An admin command from the admin endpoint; answered with its `admin_reply`.
     Admin {
-        /// `remove_users` or `dismiss_room`.
+        /// Any input whose origin is the service (`Input::is_admin`).
         input: Input,
         /// Where the admin reply goes.
         reply: oneshot::Sender<Stamped>,
@@ -131,6 +132,9 @@ pub struct Stats {
     pub rooms_created: u64,
     /// `room_destroyed` outputs.
     pub rooms_destroyed: u64,
+    /// Webhook delivery (with `--webhook-url` only; filled in by the HTTP layer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookStats>,
     /// The replicated node's log and snapshots (a durable server only; filled in by the
     /// HTTP layer).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -158,6 +162,7 @@ pub struct EngineTask {
     out: Vec<Stamped>,
     abandoned_after: Millis,
     stats: Stats,
+    events: ServiceEvents,
 }
 
 impl EngineTask {
@@ -186,7 +191,16 @@ impl EngineTask {
             out: Vec::new(),
             abandoned_after: Millis(abandoned_ms),
             stats: Stats::default(),
+            events: ServiceEvents::default(),
         }
+    }
+
+    /// Hands every service event to `events` (its webhook, if any, and the recent list),
+    /// without waiting for a delivery.
+    #[must_use]
+    pub fn with_service_events(mut self, events: ServiceEvents) -> EngineTask {
+        self.events = events;
+        self
     }
 
     /// Runs until every command sender is gone.
@@ -510,6 +524,7 @@ impl EngineTask {
     fn route(&mut self, sender: Option<ConnId>, mut admin: Option<oneshot::Sender<Stamped>>) {
         let mut out = std::mem::take(&mut self.out);
         for stamped in out.drain(..) {
+            self.events.offer(&stamped);
             match &stamped.output {
                 Output::AdminReply { .. } => {
                     if let Some(tx) = admin.take() {

@@ -4,8 +4,9 @@
 //! | --- | --- |
 //! | `GET /` , `/app.js`, `/app.css` | the live page (static files compiled into the binary) |
 //! | `GET /ws` | a session connection (WebSocket; frames in [`crate::frames`]) |
-//! | `POST /admin` | one admin command (`remove_users`, `dismiss_room`) as the JSON body; needs `Authorization: Bearer <token>`; answers its `admin_reply` trace line |
-//! | `GET /admin/stats` | the engine task's counters (same token) |
+//! | `POST /admin` | one admin command (any input whose origin is the service: `remove_users`, `dismiss_room`, `admin_create_room`, `list_rooms`, `query_room`, `admin_set_room_attributes`, `move_users`, `ban_users`, `unban_users`) as the JSON body; needs `Authorization: Bearer <token>`; answers its `admin_reply` trace line |
+//! | `GET /admin/stats` | the engine task's counters, and `webhook` delivery's with `--webhook-url` (same token) |
+//! | `GET /admin/events` | the last 100 service events (with `--service-events` or `--webhook-url`), oldest first (same token) |
 //! | `POST /admin/token` | mints an access token: `{"user":"alice","rooms":["lobby"],"ttl_s":3600}` → `{"token":"eyJ.."}` (same token) |
 //! | `POST /dev/token` | with `--insecure-dev` only: the same without the admin token, for the live page |
 //! | `GET /status` | the replica's status (same token): `{"node_id","role","leader_id","last_applied","state_digest"}` |
@@ -24,6 +25,7 @@ use crate::outq::Meter;
 use crate::pending::{Pending, PendingLimits};
 use crate::serve::{self, ConnInfo};
 use crate::token::secrets_equal;
+use crate::webhook::{ServiceEvents, Webhook};
 use crate::ws::handshake::{self, HandshakeError};
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -72,6 +74,8 @@ struct App {
     node: Option<Node>,
     /// The group's node addresses (empty unless in a group), for `GET /cluster`.
     cluster_nodes: Arc<Vec<String>>,
+    /// Service events: the webhook's counters and the recent events.
+    events: ServiceEvents,
 }
 
 /// A server accepting connections; dropping it leaves it running until the runtime ends.
@@ -135,17 +139,20 @@ pub async fn start(listener: TcpListener, config: ServerConfig) -> io::Result<Ru
     let l = config.limits.clone();
     let meter = Arc::new(Meter::default());
     let (tx, rx) = mpsc::channel(l.engine_queue.max(1));
+    let events = ServiceEvents::new(config.webhook.clone().map(Webhook::start));
     let node = match &config.durable {
         None => {
             let engine = Engine::new(config.engine.clone())
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-            let task = EngineTask::new(engine, Clock::start(), &l, meter.clone());
+            let task = EngineTask::new(engine, Clock::start(), &l, meter.clone())
+                .with_service_events(events.clone());
             tokio::spawn(task.run(rx));
             None
         }
         Some(d) => {
             let node = crate::cluster::open(&config, d).await?;
-            let task = crate::cluster::ClusterTask::new(node.clone(), &l, meter.clone());
+            let task = crate::cluster::ClusterTask::new(node.clone(), &l, meter.clone())
+                .with_service_events(events.clone());
             tokio::spawn(task.run(rx));
             Some(node)
         }
@@ -177,6 +184,7 @@ pub async fn start(listener: TcpListener, config: ServerConfig) -> io::Result<Ru
         admin_guard: Arc::new(AdminGuard::default()),
         node: node.clone(),
         cluster_nodes: Arc::new(cluster_nodes),
+        events,
         auth: Arc::new(config.auth.clone()),
         limits: Arc::new(l.clone()),
         config: Arc::new(config),
@@ -194,6 +202,7 @@ pub async fn start(listener: TcpListener, config: ServerConfig) -> io::Result<Ru
         .route("/ws", get(ws))
         .route("/admin", post(admin))
         .route("/admin/stats", get(stats))
+        .route("/admin/events", get(recent_events))
         .route("/admin/token", post(admin_token))
         .route("/dev/token", post(dev_token))
         .route("/status", get(status))
@@ -491,6 +500,7 @@ async fn stats(
         Ok(mut s) => {
             s.pending_connections = app.pending.count();
             s.pending_evicted = app.pending.evicted();
+            s.webhook = app.events.webhook().map(Webhook::stats);
             s.replication = app.node.as_ref().map(|node| {
                 let (log_entries, log_first_index) = node.log_span();
                 crate::engine_task::ReplicationStats {
@@ -503,6 +513,20 @@ async fn stats(
         }
         Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
+}
+
+/// The last service events this node's engine produced (numbered ones only: the engine's
+/// `service_events` must be on), oldest first: `{"events":[...]}`.
+async fn recent_events(
+    State(app): State<App>,
+    Extension(info): Extension<ConnInfo>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = admin_refusal(&app, &info, &headers) {
+        return r;
+    }
+    let body = format!("{{\"events\":[{}]}}", app.events.recent().join(","));
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// A request for an access token.

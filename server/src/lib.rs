@@ -28,6 +28,9 @@
 //!   takes the engine task's place: commands go through the log, each node delivers to the
 //!   sessions it holds, sessions move with their clients' resume tokens.
 //!
+//! - **Webhooks** ([`webhook`]): service events POSTed to the service in signed batches, in
+//!   `event_id` order, at least once, from a task of their own (the engine never waits).
+//!
 //! The wire format is in [`frames`]; the HTTP surface (session WebSocket, admin endpoint,
 //! static page) in [`http`]; the accept loop in [`serve`]; the load client in [`load`]; the
 //! hostile-client tool in [`hostile`].
@@ -50,6 +53,7 @@ pub mod quota;
 pub mod routes;
 pub mod serve;
 pub mod token;
+pub mod webhook;
 pub mod ws;
 
 pub use config::{AuthMode, DurableConfig, Limits, RaftSettings, ServerConfig};

@@ -17,6 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use roomcore_server::auth::{self, Claims, SigningKey};
 use roomcore_server::budget::Budget;
 use roomcore_server::config::engine_defaults;
+use roomcore_server::webhook::WebhookConfig;
 use roomcore_server::{AuthMode, DurableConfig, Limits, RaftSettings, ServerConfig};
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -195,6 +196,57 @@ struct ServeArgs {
     /// Log entries kept behind a snapshot, for followers a little behind.
     #[arg(long, default_value_t = RaftSettings::default().logs_kept_after_snapshot)]
     logs_kept_after_snapshot: u64,
+    /// Number every membership change as a service event (implied by --webhook-url). In a
+    /// group every node must agree: give it to the nodes without --webhook-url.
+    #[arg(long)]
+    service_events: bool,
+    /// POST service events to this receiver (http://host:port/path; no TLS) as signed JSON
+    /// batches.
+    #[arg(long, env = "ROOMCORE_WEBHOOK_URL", requires = "webhook_secret")]
+    webhook_url: Option<String>,
+    /// The HMAC-SHA256 key of the `X-Roomcore-Signature` header, at least 32 bytes (prefer
+    /// the environment variable).
+    #[arg(long, env = "ROOMCORE_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
+    /// Events not delivered within this long are dropped, counted and logged (1..=86400).
+    #[arg(long, default_value_t = WEBHOOK.max_age.as_secs())]
+    webhook_max_age_s: u64,
+    /// Events per request at most (1..=10000).
+    #[arg(long, default_value_t = WEBHOOK.max_batch_events)]
+    webhook_max_batch: usize,
+    /// Events waiting at most; past it the oldest is dropped (1..=10000000).
+    #[arg(long, default_value_t = WEBHOOK.max_queue_events)]
+    webhook_max_queue: usize,
+    /// Bytes of events waiting at most; past it the oldest is dropped (1 KiB..=1 GiB).
+    #[arg(long, default_value_t = WEBHOOK.max_queue_bytes)]
+    webhook_max_queue_bytes: usize,
+    /// A request not answered within this long has failed, ms (100..=300000).
+    #[arg(long, default_value_t = ms(WEBHOOK.request_timeout))]
+    webhook_timeout_ms: u64,
+    /// The wait after a first failure, ms; doubled per failure... (1..=60000)
+    #[arg(long, default_value_t = ms(WEBHOOK.backoff_min))]
+    webhook_backoff_min_ms: u64,
+    /// ...up to this, ms (1..=3600000).
+    #[arg(long, default_value_t = ms(WEBHOOK.backoff_max))]
+    webhook_backoff_max_ms: u64,
+}
+
+/// The webhook defaults (the url and secret are placeholders).
+static WEBHOOK: std::sync::LazyLock<WebhookConfig> =
+    std::sync::LazyLock::new(|| WebhookConfig::new("", ""));
+
+fn webhook(a: &ServeArgs) -> Option<WebhookConfig> {
+    let url = a.webhook_url.as_deref()?;
+    Some(WebhookConfig {
+        max_age: Duration::from_secs(a.webhook_max_age_s),
+        max_batch_events: a.webhook_max_batch,
+        max_queue_events: a.webhook_max_queue,
+        max_queue_bytes: a.webhook_max_queue_bytes,
+        request_timeout: Duration::from_millis(a.webhook_timeout_ms),
+        backoff_min: Duration::from_millis(a.webhook_backoff_min_ms),
+        backoff_max: Duration::from_millis(a.webhook_backoff_max_ms),
+        ..WebhookConfig::new(url, a.webhook_secret.as_deref().unwrap_or(""))
+    })
 }
 
 fn parse_peer(s: &str) -> Result<(u64, String), String> {
@@ -271,6 +323,7 @@ fn engine_config(a: &ServeArgs) -> Result<roomcore::Config, String> {
     if let Some(n) = a.max_sessions {
         engine.max_sessions = n;
     }
+    engine.service_events |= a.service_events || a.webhook_url.is_some();
     Ok(engine)
 }
 
@@ -340,6 +393,7 @@ fn config(a: &ServeArgs, need_secrets: bool) -> Result<ServerConfig, String> {
         auth: key,
         limits: limits(a),
         durable: durable(a)?,
+        webhook: webhook(a),
     };
     config.validate()?;
     Ok(config)
@@ -372,6 +426,7 @@ async fn serve(a: &ServeArgs) -> ExitCode {
     };
     let open = config.auth.is_open();
     let durable = config.durable.clone();
+    let webhook_url = config.webhook.as_ref().map(|w| w.url.clone());
     let mut server = match roomcore_server::start(listener, config).await {
         Ok(s) => s,
         Err(e) => {
@@ -387,6 +442,9 @@ async fn serve(a: &ServeArgs) -> ExitCode {
             d.node_id,
             d.data_dir.display()
         );
+    }
+    if let Some(url) = &webhook_url {
+        println!("roomcore-server: service events are POSTed to {url} (signed; see /admin/stats)");
     }
     if open {
         println!(
@@ -512,5 +570,45 @@ mod tests {
             roomcore_server::budget::DURABLE_BUDGET_MIB << 20
         );
         assert!(Cli::try_parse_from(["roomcore-server", "--peers", "1=h:1"]).is_err());
+    }
+
+    #[test]
+    fn a_webhook_url_numbers_service_events_and_needs_a_secret() {
+        let secret = "w".repeat(32);
+        let cli = Cli::try_parse_from([
+            "roomcore-server",
+            "--webhook-url",
+            "http://127.0.0.1:9/hook",
+            "--webhook-secret",
+            &secret,
+            "--webhook-max-age-s",
+            "60",
+        ])
+        .expect("parses");
+        let c = config(&cli.serve, false).expect("valid");
+        assert!(c.engine.service_events);
+        let w = c.webhook.expect("configured");
+        assert_eq!(w.max_age, Duration::from_secs(60));
+        assert_eq!(w.max_batch_events, WEBHOOK.max_batch_events);
+        let plain = Cli::try_parse_from(["roomcore-server"]).expect("parses");
+        let c = config(&plain.serve, false).expect("valid");
+        assert!(!c.engine.service_events && c.webhook.is_none());
+        let events = Cli::try_parse_from(["roomcore-server", "--service-events"]).expect("parses");
+        assert!(
+            config(&events.serve, false)
+                .expect("valid")
+                .engine
+                .service_events
+        );
+        assert!(Cli::try_parse_from(["roomcore-server", "--webhook-url", "http://h:1/"]).is_err());
+        let cli = Cli::try_parse_from([
+            "roomcore-server",
+            "--webhook-url",
+            "https://h/",
+            "--webhook-secret",
+            &secret,
+        ])
+        .expect("parses");
+        assert!(config(&cli.serve, false).unwrap_err().contains("only http"));
     }
 }

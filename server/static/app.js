@@ -34,6 +34,18 @@ function log(dir, text, cls) {
   el.scrollTop = el.scrollHeight;
 }
 
+// What happened to this page's rooms that the member lists alone do not say: why a member
+// left (left, kicked, banned, ...), why this session was put out of a room, a refused join.
+function notice(text, warn) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  if (warn) li.className = "warn";
+  const el = $("notices");
+  el.appendChild(li);
+  while (el.childNodes.length > 50) el.removeChild(el.firstChild);
+  el.scrollTop = el.scrollHeight;
+}
+
 function setStatus(text, isError) {
   $("status").textContent = text;
   $("status").className = "status" + (isError ? " error" : "");
@@ -123,6 +135,8 @@ function onOutput(out) {
     case "room_state_changed": {
       if (out.state === "disconnected") {
         state.rooms.delete(out.room_id);
+        // `success` is a leave or the source of a switch or move; anything else put us out.
+        if (out.event !== "success") notice("out of " + out.room_id + ": " + out.event, true);
       } else {
         const r = state.rooms.get(out.room_id) || { members: [] };
         r.state = out.state;
@@ -143,6 +157,16 @@ function onOutput(out) {
       if (r) {
         const gone = new Set(out.members.map((m) => m.user_id));
         r.members = r.members.filter((u) => !gone.has(u));
+        notice(out.members.map((m) => m.user_id).join(", ") + " left " + out.room_id +
+          " (" + out.reason + ")", out.reason === "banned" || out.reason === "kicked");
+      }
+      break;
+    }
+    case "room_attributes_updated": {
+      const r = state.rooms.get(out.room_id);
+      if (r) {
+        r.attributes = Object.assign({}, r.attributes || {}, out.set || {});
+        for (const k of out.deleted || []) delete r.attributes[k];
       }
       break;
     }
@@ -172,9 +196,20 @@ function onReply(out) {
   state.sent.delete(out.request);
   if (out.error) {
     setStatus((cmd ? cmd.type : "reply") + ": " + out.error.code, true);
+    if (out.error.code === "user_banned") {
+      notice("banned from " + (cmd ? (cmd.room_id || (cmd.room && cmd.room.id) || (cmd.to && cmd.to.id)) : "the room"), true);
+    }
     return;
   }
   if (!cmd) return;
+  // A reply that put us in a room carries the room as it is: its incarnation (sid), member
+  // count and attributes, so the page needs no second call to show them.
+  if (out.ok && out.ok.sid && out.ok.room) {
+    const r = state.rooms.get(out.ok.room.id) || { members: [] };
+    r.sid = out.ok.sid;
+    r.attributes = out.ok.attributes || {};
+    state.rooms.set(out.ok.room.id, r);
+  }
   if (cmd.type === "query_members") {
     const r = state.rooms.get(cmd.room_id);
     if (!r) return;
@@ -210,6 +245,12 @@ function render() {
     const st = document.createElement("span");
     st.className = "state " + r.state;
     st.textContent = r.state + " / " + r.event;
+    const sid = document.createElement("span");
+    sid.className = "sid";
+    sid.textContent = r.sid ? r.sid : "";
+    const attrs = document.createElement("div");
+    attrs.className = "attrs";
+    attrs.textContent = Object.entries(r.attributes || {}).map(([k, v]) => k + "=" + v).join("  ");
     const ul = document.createElement("ul");
     ul.className = "members";
     for (const u of r.members) {
@@ -217,7 +258,7 @@ function render() {
       li.textContent = u;
       ul.appendChild(li);
     }
-    div.append(name, st, ul);
+    div.append(name, sid, st, attrs, ul);
     box.appendChild(div);
   }
   const sel = $("switch-from");
@@ -279,6 +320,51 @@ $("switch").onclick = () => send({
   to: { id: $("switch-to").value.trim() },
   create_if_missing: $("create-if-missing").checked,
 });
+
+// The admin panel: the service's own commands through POST /admin (the admin token stays
+// in this page; use it on a development server, never embed it in a page you ship).
+let adminRequest = 0;
+async function admin(cmd) {
+  cmd.request = ++adminRequest;
+  const text = JSON.stringify(cmd);
+  log("→ admin", text, "sent");
+  try {
+    const r = await fetch("/admin", {
+      method: "POST",
+      headers: { "Authorization": "Bearer " + $("admin-token").value.trim(), "Content-Type": "application/json" },
+      body: text,
+    });
+    const body = await r.text();
+    log("← admin", body, r.ok && !body.includes('"error"') ? "" : "error");
+    $("admin-reply").textContent = r.status + " " + body;
+  } catch (e) {
+    $("admin-reply").textContent = "request failed: " + e;
+  }
+}
+const adminUsers = () => $("admin-users").value.split(",").map((u) => u.trim()).filter((u) => u);
+const adminRoom = () => $("admin-room").value.trim();
+$("admin-ban").onclick = () => admin({ type: "ban_users", room_id: adminRoom(), users: adminUsers(), duration_s: 600 });
+$("admin-unban").onclick = () => admin({ type: "unban_users", room_id: adminRoom(), users: adminUsers() });
+$("admin-move").onclick = () => admin({
+  type: "move_users", from: adminRoom(), to: { id: $("admin-to").value.trim(), name: "" },
+  users: adminUsers(), create_if_missing: true,
+});
+$("admin-query").onclick = () => admin({ type: "query_room", room_id: adminRoom() });
+$("admin-list").onclick = () => admin({ type: "list_rooms", next: "", count: 100 });
+// The service events (member_joined, member_left with its reason, room_created,
+// room_destroyed), one a line, newest last.
+$("admin-events").onclick = async () => {
+  try {
+    const r = await fetch("/admin/events", { headers: { "Authorization": "Bearer " + $("admin-token").value.trim() } });
+    if (!r.ok) { $("admin-reply").textContent = r.status + " " + (await r.text()); return; }
+    const events = (await r.json()).events;
+    $("admin-reply").textContent = events.length ?
+      events.map((e) => JSON.stringify(e)).join("\n") :
+      "no service events (start the server with --service-events or --webhook-url)";
+  } catch (e) {
+    $("admin-reply").textContent = "request failed: " + e;
+  }
+};
 
 $("session").value = "web-" + Math.random().toString(36).slice(2, 8);
 refreshButtons();

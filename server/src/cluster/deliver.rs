@@ -383,6 +383,7 @@ impl ClusterTask {
         let outputs = entry.response.outputs();
         let mut deliveries = entry.deliveries.iter().peekable();
         for (i, stamped) in outputs.iter().enumerate() {
+            self.events.offer(stamped);
             match &stamped.output {
                 Output::AdminReply { .. } => {
                     if let Some(tx) = admin.take() {

@@ -91,6 +91,7 @@ pub struct ClusterTask {
     pub(super) disconnecting: HashSet<SessionId>,
     pub(super) reaper: Reaper,
     pub(super) stats: Stats,
+    pub(super) events: crate::webhook::ServiceEvents,
     done: mpsc::UnboundedSender<(RequestKey, Result<Proposed, ProposeError>)>,
     done_rx: Option<mpsc::UnboundedReceiver<(RequestKey, Result<Proposed, ProposeError>)>>,
 }
@@ -129,9 +130,18 @@ impl ClusterTask {
             disconnecting: HashSet::new(),
             reaper: Reaper::new(limits.abandoned_session),
             stats: Stats::default(),
+            events: crate::webhook::ServiceEvents::default(),
             done,
             done_rx: Some(done_rx),
         }
+    }
+
+    /// Hands every service event this node applies to `events` (every node of a group
+    /// with a webhook delivers; receivers de-duplicate by `event_id`).
+    #[must_use]
+    pub fn with_service_events(mut self, events: crate::webhook::ServiceEvents) -> ClusterTask {
+        self.events = events;
+        self
     }
 
     /// Runs until every command sender is gone or the node stops applying.

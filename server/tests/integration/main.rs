@@ -3,10 +3,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod admin_service;
 mod common;
 mod flows;
 mod hostile;
 mod limits;
 mod load;
+mod receiver;
 mod reconnect;
 mod replay;
+mod webhook;
