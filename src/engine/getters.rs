@@ -66,8 +66,8 @@ impl Engine {
         let room = self.room(room_id)?;
         Some(
             room.members()
-                .values()
-                .map(|&s| self.state.session(s).user)
+                .iter()
+                .map(|m| self.state.session(m.session).user)
                 .collect(),
         )
     }
@@ -78,8 +78,8 @@ impl Engine {
         let room = self.room(room_id)?;
         Some(
             room.members()
-                .values()
-                .map(|&s| self.state.session(s).id)
+                .iter()
+                .map(|m| self.state.session(m.session).id)
                 .collect(),
         )
     }
@@ -93,10 +93,9 @@ impl Engine {
         let room = self.state.room(slot);
         Some(
             room.members()
-                .values()
-                .map(|&s| self.state.session(s))
-                .filter(|s| s.membership(slot).is_some_and(|m| !m.is_reconnecting()))
-                .map(|s| s.id)
+                .iter()
+                .filter(|m| !m.lost)
+                .map(|m| self.state.session(m.session).id)
                 .collect(),
         )
     }
@@ -104,7 +103,7 @@ impl Engine {
     /// Whether the room exists.
     #[must_use]
     pub fn room_exists(&self, room_id: RoomId) -> bool {
-        self.index.room(room_id).is_some()
+        self.room_slot(room_id).is_some()
     }
 
     /// The rooms a session is in with its state for each, in join order; `None` if the
@@ -200,11 +199,11 @@ impl Engine {
     }
 
     pub(crate) fn room(&self, room_id: RoomId) -> Option<&Room> {
-        Some(self.state.room(self.index.room(room_id)?))
+        Some(self.state.room(self.room_slot(room_id)?))
     }
 
     pub(crate) fn session(&self, session: SessionId) -> Option<&Session> {
-        Some(self.state.session(self.index.session(session)?))
+        Some(self.state.session(self.session_slot(session)?))
     }
 
     fn timer_reason(&self, kind: TimerKind) -> TimerReason {

@@ -239,10 +239,8 @@ impl Engine {
 
     /// Whether one of `user`'s sessions is a member of the room (connected or reconnecting).
     pub(crate) fn user_in_room(&self, room_slot: u32, user: UserId) -> bool {
-        self.index
-            .user_sessions(user)
-            .iter()
-            .any(|&s| self.state.session(s).membership(room_slot).is_some())
+        self.user_sessions(user)
+            .any(|s| self.state.session(s).membership(room_slot).is_some())
     }
 
     /// A member left the room: its attributes go, and if it had any the members left are

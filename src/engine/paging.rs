@@ -42,16 +42,16 @@ impl Engine {
             Some(_) => return Err(Error::InvalidArgument("cursor is from another room")),
         };
         let mut members = Vec::with_capacity(count as usize);
-        let mut rest = room.members().range(from..);
-        for (_, &s) in rest.by_ref().take(count as usize) {
+        let mut rest = room.members().range_from(from);
+        for m in rest.by_ref().take(count as usize) {
             members.push(Member {
-                user_id: self.state.session(s).user,
+                user_id: self.state.session(m.session).user,
             });
         }
-        let next = rest.next().map_or_else(String::new, |(&seq, _)| {
+        let next = rest.next().map_or_else(String::new, |m| {
             Cursor {
                 incarnation: room.incarnation,
-                position: seq,
+                position: m.join_seq,
             }
             .encode()
         });

@@ -51,7 +51,7 @@ impl Engine {
     /// `connecting`/`network_interrupted` for it; nobody else is told. The grace timer starts
     /// if it is not running and some room is reconnecting.
     pub(crate) fn link_lost(&mut self, session: SessionId, emit: &mut Emit<'_>) {
-        let Some(slot) = self.index.session(session) else {
+        let Some(slot) = self.session_slot(session) else {
             return;
         };
         for (room_slot, reconnecting) in self.rooms_of(slot) {
@@ -73,7 +73,7 @@ impl Engine {
     /// Transport: the link is back within the grace. Each reconnecting room goes back to
     /// `connected`/`success`, followed by the deltas of what changed meanwhile (module docs).
     pub(crate) fn link_restored(&mut self, session: SessionId, emit: &mut Emit<'_>) {
-        let Some(slot) = self.index.session(session) else {
+        let Some(slot) = self.session_slot(session) else {
             return;
         };
         let Some(restored) = self.restore_links(slot) else {
@@ -116,8 +116,8 @@ impl Engine {
             }
         }
         let mut back = BTreeSet::new();
-        for (_, &s) in room.members().range(view.join_mark..) {
-            let user = self.state.session(s).user;
+        for m in room.members().range_from(view.join_mark) {
+            let user = self.state.session(m.session).user;
             if user == me {
                 continue;
             }

@@ -43,6 +43,11 @@ impl Engine {
             "a reconnecting membership is marked again"
         );
         m.lost = Some(Box::new(view));
+        let join_seq = m.join_seq;
+        self.state
+            .room_mut(room_slot)
+            .members
+            .set_lost(join_seq, true);
     }
 
     /// Arms the grace timer if some room is reconnecting and it is not running already.
@@ -90,12 +95,20 @@ impl Engine {
         let s = self.state.session_mut(slot);
         let key = s.grace_timer.take()?;
         let user = s.user;
-        let rooms = s
+        let back: Vec<(u32, u64, Box<LostView>)> = s
             .memberships
             .iter_mut()
-            .filter_map(|m| Some((m.room, m.lost.take()?)))
+            .filter_map(|m| Some((m.room, m.join_seq, m.lost.take()?)))
             .collect();
         self.state.timers.cancel(key);
+        let mut rooms = Vec::with_capacity(back.len());
+        for (room_slot, join_seq, view) in back {
+            self.state
+                .room_mut(room_slot)
+                .members
+                .set_lost(join_seq, false);
+            rooms.push((room_slot, view));
+        }
         Some(Restored { user, rooms })
     }
 

@@ -1,5 +1,6 @@
 //! Rooms: their members in join order, their destroy timer, attributes and message counter.
 
+use super::members::{MemberEntry, MemberList};
 use super::timers::TimerKey;
 use crate::ids::{RoomId, RoomSid, UserId};
 use crate::input::RoomInfo;
@@ -121,9 +122,9 @@ pub(crate) struct Room {
     pub(crate) destroy_delay_ms: u64,
     /// This room's member limit (the room config's, or the engine's).
     pub(crate) max_members: u32,
-    /// Join sequence number -> session slot. Join order is key order; a sequence number is
-    /// never reused within the room, which makes paging cursors stable.
-    pub(in crate::engine::state) members: BTreeMap<u64, u32>,
+    /// Members in join order, with what fan-out reads (session slot, lost link). A sequence
+    /// number is never reused within the room, which makes paging cursors stable.
+    pub(in crate::engine::state) members: MemberList,
     pub(in crate::engine::state) next_join_seq: u64,
     /// Pending destroy timer; `Some` exactly when the room is empty.
     pub(in crate::engine::state) destroy_timer: Option<TimerKey>,
@@ -193,7 +194,7 @@ impl Room {
             sid,
             destroy_delay_ms: settings.destroy_delay_ms,
             max_members: settings.max_members,
-            members: BTreeMap::new(),
+            members: MemberList::default(),
             next_join_seq: 1,
             destroy_timer: None,
             attributes: BTreeMap::new(),
@@ -207,8 +208,8 @@ impl Room {
         }
     }
 
-    /// Members in join order: join sequence number -> session slot.
-    pub(crate) fn members(&self) -> &BTreeMap<u64, u32> {
+    /// Members in join order.
+    pub(crate) fn members(&self) -> &MemberList {
         &self.members
     }
 
@@ -231,7 +232,11 @@ impl Room {
     pub(in crate::engine::state) fn push_member(&mut self, session_slot: u32) -> u64 {
         let seq = self.next_join_seq;
         self.next_join_seq += 1;
-        self.members.insert(seq, session_slot);
+        self.members.put(MemberEntry {
+            join_seq: seq,
+            session: session_slot,
+            lost: false,
+        });
         seq
     }
 
