@@ -144,7 +144,8 @@ impl Engine {
     pub fn room_attributes(&self, room_id: RoomId) -> Option<Vec<(String, String)>> {
         let room = self.room(room_id)?;
         Some(
-            room.attributes
+            room.cold()
+                .attributes
                 .iter()
                 .map(|(k, a)| (k.clone(), a.value.clone()))
                 .collect(),
@@ -166,7 +167,8 @@ impl Engine {
     ) -> Option<BTreeMap<UserId, BTreeMap<String, String>>> {
         let room = self.room(room_id)?;
         Some(
-            room.member_attributes
+            room.cold()
+                .member_attributes
                 .iter()
                 .filter(|(_, a)| !a.values.is_empty())
                 .map(|(u, a)| (*u, a.values.clone()))
@@ -195,7 +197,7 @@ impl Engine {
     /// The sequence number of the last message sent in the room (0 before the first).
     #[must_use]
     pub fn room_message_seq(&self, room_id: RoomId) -> Option<u64> {
-        self.room(room_id).map(|r| r.message_seq)
+        self.room(room_id).map(|r| r.cold().message_seq)
     }
 
     pub(crate) fn room(&self, room_id: RoomId) -> Option<&Room> {

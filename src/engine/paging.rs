@@ -72,7 +72,7 @@ impl Engine {
             rooms.push(RoomSummary {
                 room_id: room.id,
                 sid: room.sid,
-                name: room.name.clone(),
+                name: room.name().to_owned(),
                 member_count: room.member_count(),
             });
         }
@@ -119,7 +119,7 @@ impl Engine {
         ReplyOk::Room {
             room: RoomInfo {
                 id: room.id,
-                name: room.name.clone(),
+                name: room.name().to_owned(),
             },
             sid: Some(room.sid),
             member_count: Some(room.member_count()),
@@ -140,14 +140,15 @@ pub(crate) fn room_details(room: &Room) -> ReplyOk {
     ReplyOk::RoomDetails {
         room_id: room.id,
         sid: room.sid,
-        name: room.name.clone(),
+        name: room.name().to_owned(),
         member_count: room.member_count(),
         attributes: attribute_values(room),
     }
 }
 
 fn attribute_values(room: &Room) -> BTreeMap<String, String> {
-    room.attributes
+    room.cold()
+        .attributes
         .iter()
         .map(|(k, a)| (k.clone(), a.value.clone()))
         .collect()

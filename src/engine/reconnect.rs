@@ -132,8 +132,9 @@ impl Engine {
             .filter(|u| !back.contains(u))
             .map(|user_id| Member { user_id })
             .collect();
-        if room.attr_version > view.attr_version {
+        if room.cold().attr_version > view.attr_version {
             delta.attributes_set = room
+                .cold()
                 .attributes
                 .iter()
                 .filter(|(_, a)| a.version > view.attr_version)
@@ -142,13 +143,13 @@ impl Engine {
             delta.attributes_deleted = view
                 .attr_keys
                 .iter()
-                .filter(|k| !room.attributes.contains_key(*k))
+                .filter(|k| !room.cold().attributes.contains_key(*k))
                 .cloned()
                 .collect();
         }
         let mut changed: BTreeMap<UserId, BTreeMap<String, String>> = BTreeMap::new();
-        if room.member_attr_version > view.member_attr_version {
-            for (user, a) in &room.member_attributes {
+        if room.cold().member_attr_version > view.member_attr_version {
+            for (user, a) in &room.cold().member_attributes {
                 if a.version > view.member_attr_version {
                     changed.insert(*user, a.values.clone());
                 }
@@ -157,6 +158,7 @@ impl Engine {
         // Back after leaving with attributes: they were cleared, whatever came since.
         for user in back.intersection(&lost_attributes) {
             let values = room
+                .cold()
                 .member_attributes
                 .get(user)
                 .map(|a| a.values.clone())

@@ -31,9 +31,9 @@ fn counters_in_range(state: &State) -> bool {
     let rooms_ok = state.rooms().iter().all(|(_, r)| {
         [
             r.next_join_seq(),
-            r.message_seq,
-            r.attr_version,
-            r.member_attr_version,
+            r.cold().message_seq,
+            r.cold().attr_version,
+            r.cold().member_attr_version,
             r.reconnect().next_departure,
         ]
         .iter()

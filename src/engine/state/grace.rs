@@ -19,20 +19,18 @@ impl Engine {
     pub(crate) fn mark_lost(&mut self, session_slot: u32, room_slot: u32) {
         let room = self.state.room_mut(room_slot);
         // An open member batch has not told anyone its changes yet: count from its start.
-        let (join_mark, departure_mark) = room
-            .member_batch
-            .as_ref()
-            .map_or((room.next_join_seq, room.reconnect.next_departure), |b| {
-                b.mark
-            });
+        let (join_mark, departure_mark) = room.cold().member_batch.as_ref().map_or(
+            (room.next_join_seq, room.cold().reconnect.next_departure),
+            |b| b.mark,
+        );
         let view = LostView {
             join_mark,
             departure_mark,
-            attr_version: room.attr_version,
-            attr_keys: room.attributes.keys().cloned().collect(),
-            member_attr_version: room.member_attr_version,
+            attr_version: room.cold().attr_version,
+            attr_keys: room.cold().attributes.keys().cloned().collect(),
+            member_attr_version: room.cold().member_attr_version,
         };
-        room.reconnect.add_mark(view.mark());
+        room.cold_mut().reconnect.add_mark(view.mark());
         let m = self
             .state
             .session_mut(session_slot)
@@ -73,6 +71,7 @@ impl Engine {
     pub(crate) fn unmark_lost(&mut self, room_slot: u32, view: &LostView) {
         self.state
             .room_mut(room_slot)
+            .cold_mut()
             .reconnect
             .remove_mark(view.mark());
     }

@@ -163,20 +163,23 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
             ),
         }
         ensure!(
-            r.attributes.len() <= c.max_room_attributes as usize
+            r.cold().attributes.len() <= c.max_room_attributes as usize
                 && r.attributes_bytes() <= c.attributes_total_max_bytes as usize,
             "room {} attributes over the limits",
             r.id
         );
         ensure!(
             !r.members.is_empty()
-                || r.keep_attributes_while_empty
-                || r.attributes.values().all(|a| a.service),
+                || r.cold().keep_attributes_while_empty
+                || r.cold().attributes.values().all(|a| a.service),
             "empty room {} kept its attributes",
             r.id
         );
         ensure!(
-            r.attributes.values().all(|a| a.version <= r.attr_version),
+            r.cold()
+                .attributes
+                .values()
+                .all(|a| a.version <= r.cold().attr_version),
             "room {} has an attribute from a future version",
             r.id
         );
@@ -188,7 +191,7 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
 /// A large room's open window: owned by a live timer, taken in the past, only while the
 /// room has members, and net (joiners are members now, leavers are not).
 fn check_member_batch(e: &Engine, slot: u32, r: &Room) -> Result<(), InvariantViolation> {
-    let Some(b) = &r.member_batch else {
+    let Some(b) = &r.cold().member_batch else {
         return Ok(());
     };
     ensure!(
@@ -211,7 +214,7 @@ fn check_member_batch(e: &Engine, slot: u32, r: &Room) -> Result<(), InvariantVi
         r.id
     );
     ensure!(
-        b.mark.0 <= r.next_join_seq && b.mark.1 <= r.reconnect.next_departure,
+        b.mark.0 <= r.next_join_seq && b.mark.1 <= r.cold().reconnect.next_departure,
         "room {} member batch marked in the future",
         r.id
     );
@@ -245,7 +248,7 @@ fn check_timers(e: &Engine) -> Result<(), InvariantViolation> {
         + e.state
             .rooms
             .iter()
-            .filter(|(_, r)| r.member_batch.is_some())
+            .filter(|(_, r)| r.cold().member_batch.is_some())
             .count()
         + e.state
             .sessions
@@ -333,9 +336,9 @@ fn check_reconnect(e: &Engine) -> Result<(), InvariantViolation> {
             };
             ensure!(
                 view.join_mark <= r.next_join_seq
-                    && view.departure_mark <= r.reconnect.next_departure
-                    && view.attr_version <= r.attr_version
-                    && view.member_attr_version <= r.member_attr_version,
+                    && view.departure_mark <= r.cold().reconnect.next_departure
+                    && view.attr_version <= r.cold().attr_version
+                    && view.member_attr_version <= r.cold().member_attr_version,
                 "session {} has a reconnect view of room {} from the future",
                 s.id,
                 r.id
@@ -348,12 +351,12 @@ fn check_reconnect(e: &Engine) -> Result<(), InvariantViolation> {
         }
     }
     for (slot, r) in e.state.rooms.iter() {
-        if let Some(b) = &r.member_batch {
+        if let Some(b) = &r.cold().member_batch {
             *marks.entry(slot).or_default().entry(b.mark).or_insert(0) += 1;
         }
     }
     for (slot, r) in e.state.rooms.iter() {
-        let log = &r.reconnect;
+        let log = &r.cold().reconnect;
         ensure!(
             marks
                 .get(&slot)
@@ -424,7 +427,7 @@ fn check_bans(e: &Engine) -> Result<(), InvariantViolation> {
 fn check_member_attributes(e: &Engine) -> Result<(), InvariantViolation> {
     let c = &e.state.config;
     for (slot, r) in e.state.rooms.iter() {
-        for (user, a) in &r.member_attributes {
+        for (user, a) in &r.cold().member_attributes {
             ensure!(
                 e.user_in_room(slot, *user),
                 "room {} keeps attributes of {}, who is not a member",
@@ -432,7 +435,7 @@ fn check_member_attributes(e: &Engine) -> Result<(), InvariantViolation> {
                 user
             );
             ensure!(
-                a.version <= r.member_attr_version,
+                a.version <= r.cold().member_attr_version,
                 "room {} member {} attributes from a future version",
                 r.id,
                 user
@@ -524,7 +527,7 @@ mod tests {
         let mut e = lost_alice();
         let slot = e.room_slot(RoomId::new("r1")).unwrap();
         if let Some(r) = e.state.rooms.get_mut(slot) {
-            r.reconnect.marks.clear();
+            r.cold_mut().reconnect.marks.clear();
         }
         assert!(check(&e).is_err());
     }
@@ -534,7 +537,8 @@ mod tests {
         let mut e = lost_alice();
         let slot = e.room_slot(RoomId::new("r1")).unwrap();
         if let Some(r) = e.state.rooms.get_mut(slot) {
-            r.reconnect
+            r.cold_mut()
+                .reconnect
                 .departures
                 .insert(0, (99, UserId::new("zed"), false));
         }
@@ -546,7 +550,8 @@ mod tests {
         let mut e = lost_alice();
         let slot = e.room_slot(RoomId::new("r1")).unwrap();
         if let Some(r) = e.state.rooms.get_mut(slot) {
-            r.member_attributes
+            r.cold_mut()
+                .member_attributes
                 .insert(UserId::new("zed"), MemberAttributes::default());
         }
         assert!(check(&e).is_err());
@@ -559,7 +564,7 @@ mod tests {
         if let Some(r) = e.state.rooms.get_mut(slot) {
             let mut a = MemberAttributes::default();
             a.values.insert("k".into(), "v".repeat(65));
-            r.member_attributes.insert(UserId::new("bob"), a);
+            r.cold_mut().member_attributes.insert(UserId::new("bob"), a);
         }
         assert!(check(&e).is_err());
     }

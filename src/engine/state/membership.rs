@@ -150,13 +150,15 @@ impl Engine {
         let room = self.state.room_mut(room_slot);
         room.members.remove(membership.join_seq);
         if let Some(view) = &membership.lost {
-            room.reconnect.remove_mark(view.mark());
+            room.cold_mut().reconnect.remove_mark(view.mark());
         }
         // A record (even emptied by deletes) means the attributes were written during this
         // stay: a reconnecting member may know a set the deletes since emptied.
-        let had_attributes = room.member_attributes.contains_key(&user);
-        room.reconnect
-            .departed(membership.join_seq, user, had_attributes);
+        if let Some(cold) = room.cold_if_any() {
+            let had_attributes = cold.member_attributes.contains_key(&user);
+            cold.reconnect
+                .departed(membership.join_seq, user, had_attributes);
+        }
         self.settle_grace(session_slot);
         user
     }

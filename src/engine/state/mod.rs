@@ -35,6 +35,7 @@ mod lifetime;
 pub(crate) mod members;
 mod membership;
 pub(crate) mod room;
+mod room_serde;
 pub(crate) mod session;
 pub(crate) mod slab;
 pub mod timers;
