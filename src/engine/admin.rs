@@ -92,10 +92,7 @@ impl Engine {
 
     /// The session of `user` that is in the room, if any (at most one: a user is one member).
     pub(crate) fn member_session_of(&self, room_slot: u32, user: UserId) -> Option<u32> {
-        self.index
-            .user_sessions(user)
-            .iter()
-            .copied()
+        self.user_sessions(user)
             .find(|&s| self.state.session(s).membership(room_slot).is_some())
     }
 
@@ -112,8 +109,8 @@ impl Engine {
             .state
             .room(room_slot)
             .members()
-            .values()
-            .copied()
+            .iter()
+            .map(|m| m.session)
             .collect();
         for session_slot in members {
             self.release_for_dismissal(room_slot, session_slot, emit);

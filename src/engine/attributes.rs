@@ -87,19 +87,24 @@ impl Engine {
     ) {
         let owner = creator.map(|slot| self.state.session(slot).user);
         let room = self.state.room_mut(room_slot);
-        room.keep_attributes_while_empty = config.keep_attributes_while_empty;
+        // Only a room that needs them gets the cold parts.
+        if config.keep_attributes_while_empty {
+            room.cold_mut().keep_attributes_while_empty = true;
+        }
         if config.attributes.is_empty() {
             return;
         }
-        room.attr_version += 1;
+        let cold = room.cold_mut();
+        cold.attr_version += 1;
+        let version = cold.attr_version;
         for (k, v) in &config.attributes {
-            room.attributes.insert(
+            cold.attributes.insert(
                 k.clone(),
                 Attribute {
                     value: v.clone(),
                     owner,
                     delete_after_owner_left: false,
-                    version: room.attr_version,
+                    version,
                     service: owner.is_none(),
                 },
             );
@@ -130,24 +135,28 @@ impl Engine {
             self.check_pair(k, v)?;
         }
         let (count, total) = attrs.iter().fold(
-            (room.attributes.len(), room.attributes_bytes()),
-            |(n, t), (k, v)| match room.attributes.get(k) {
+            (room.cold().attributes.len(), room.attributes_bytes()),
+            |(n, t), (k, v)| match room.cold().attributes.get(k) {
                 Some(old) => (n, t - old.value.len() + v.len()),
                 None => (n + 1, t + k.len() + v.len()),
             },
         );
         self.check_totals(count, total)?;
         let room = self.state.room_mut(room_slot);
-        room.attr_version += 1;
-        let version = room.attr_version;
+        room.cold_mut().attr_version += 1;
+        let version = room.cold().attr_version;
         for (k, v) in attrs {
-            let entry = room.attributes.entry(k.clone()).or_insert(Attribute {
-                value: String::new(),
-                owner: Some(me),
-                delete_after_owner_left: false,
-                version,
-                service: false,
-            });
+            let entry = room
+                .cold_mut()
+                .attributes
+                .entry(k.clone())
+                .or_insert(Attribute {
+                    value: String::new(),
+                    owner: Some(me),
+                    delete_after_owner_left: false,
+                    version,
+                    service: false,
+                });
             entry.value.clone_from(v);
             entry.version = version;
             if entry.owner == Some(me) || flags.is_update_owner {
@@ -183,12 +192,12 @@ impl Engine {
         let room = self.state.room_mut(room_slot);
         let mut deleted = Vec::new();
         for k in keys {
-            if room.attributes.remove(k).is_some() {
+            if room.cold_mut().attributes.remove(k).is_some() {
                 deleted.push(k.clone());
             }
         }
         if !deleted.is_empty() {
-            room.attr_version += 1;
+            room.cold_mut().attr_version += 1;
             self.announce_attributes(room_slot, BTreeMap::new(), deleted, emit);
         }
         Ok(ReplyOk::Empty {})
@@ -219,6 +228,7 @@ impl Engine {
         }
         let room = self.state.room(room_slot);
         let mut after: BTreeMap<&str, usize> = room
+            .cold()
             .attributes
             .iter()
             .map(|(k, a)| (k.as_str(), k.len() + a.value.len()))
@@ -233,14 +243,14 @@ impl Engine {
         let room = self.state.room_mut(room_slot);
         let deleted: Vec<String> = delete
             .iter()
-            .filter(|k| room.attributes.remove(*k).is_some())
+            .filter(|k| room.cold_mut().attributes.remove(*k).is_some())
             .cloned()
             .collect();
         if set.is_empty() && deleted.is_empty() {
             return Ok(ReplyOk::Empty {});
         }
-        room.attr_version += 1;
-        let version = room.attr_version;
+        room.cold_mut().attr_version += 1;
+        let version = room.cold().attr_version;
         for (k, v) in set {
             let attribute = Attribute {
                 value: v.clone(),
@@ -249,7 +259,7 @@ impl Engine {
                 version,
                 service: true,
             };
-            room.attributes.insert(k.clone(), attribute);
+            room.cold_mut().attributes.insert(k.clone(), attribute);
         }
         self.announce_attributes(room_slot, set.clone(), deleted, emit);
         Ok(ReplyOk::Empty {})
@@ -259,6 +269,7 @@ impl Engine {
     pub(crate) fn owner_left(&mut self, room_slot: u32, user: UserId, emit: &mut Emit<'_>) {
         let room = self.state.room_mut(room_slot);
         let gone: Vec<String> = room
+            .cold()
             .attributes
             .iter()
             .filter(|(_, a)| a.delete_after_owner_left && a.owner == Some(user))
@@ -268,18 +279,18 @@ impl Engine {
             return;
         }
         for k in &gone {
-            room.attributes.remove(k);
+            room.cold_mut().attributes.remove(k);
         }
-        room.attr_version += 1;
+        room.cold_mut().attr_version += 1;
         self.announce_attributes(room_slot, BTreeMap::new(), gone, emit);
     }
 
     /// A room became empty: its attributes go unless it was created to keep them.
     pub(crate) fn empty_room_attributes(&mut self, room_slot: u32) {
         let room = self.state.room_mut(room_slot);
-        if !room.keep_attributes_while_empty && !room.attributes.is_empty() {
-            room.attributes.clear();
-            room.attr_version += 1;
+        if !room.cold().keep_attributes_while_empty && !room.cold().attributes.is_empty() {
+            room.cold_mut().attributes.clear();
+            room.cold_mut().attr_version += 1;
         }
     }
 
@@ -317,7 +328,8 @@ fn check_keys<'a>(mut keys: impl Iterator<Item = &'a String>) -> Result<(), Erro
 
 /// Whether `key` exists and belongs to a user other than `me`.
 fn owned_by_other(room: &crate::engine::state::room::Room, key: &str, me: UserId) -> bool {
-    room.attributes
+    room.cold()
+        .attributes
         .get(key)
         .is_some_and(|a| a.service || a.owner.is_some_and(|o| o != me))
 }

@@ -66,8 +66,8 @@ impl Engine {
         let room = self.room(room_id)?;
         Some(
             room.members()
-                .values()
-                .map(|&s| self.state.session(s).user)
+                .iter()
+                .map(|m| self.state.session(m.session).user)
                 .collect(),
         )
     }
@@ -78,8 +78,8 @@ impl Engine {
         let room = self.room(room_id)?;
         Some(
             room.members()
-                .values()
-                .map(|&s| self.state.session(s).id)
+                .iter()
+                .map(|m| self.state.session(m.session).id)
                 .collect(),
         )
     }
@@ -93,10 +93,9 @@ impl Engine {
         let room = self.state.room(slot);
         Some(
             room.members()
-                .values()
-                .map(|&s| self.state.session(s))
-                .filter(|s| s.membership(slot).is_some_and(|m| !m.is_reconnecting()))
-                .map(|s| s.id)
+                .iter()
+                .filter(|m| !m.lost)
+                .map(|m| self.state.session(m.session).id)
                 .collect(),
         )
     }
@@ -104,7 +103,7 @@ impl Engine {
     /// Whether the room exists.
     #[must_use]
     pub fn room_exists(&self, room_id: RoomId) -> bool {
-        self.index.room(room_id).is_some()
+        self.room_slot(room_id).is_some()
     }
 
     /// The rooms a session is in with its state for each, in join order; `None` if the
@@ -145,7 +144,8 @@ impl Engine {
     pub fn room_attributes(&self, room_id: RoomId) -> Option<Vec<(String, String)>> {
         let room = self.room(room_id)?;
         Some(
-            room.attributes
+            room.cold()
+                .attributes
                 .iter()
                 .map(|(k, a)| (k.clone(), a.value.clone()))
                 .collect(),
@@ -167,7 +167,8 @@ impl Engine {
     ) -> Option<BTreeMap<UserId, BTreeMap<String, String>>> {
         let room = self.room(room_id)?;
         Some(
-            room.member_attributes
+            room.cold()
+                .member_attributes
                 .iter()
                 .filter(|(_, a)| !a.values.is_empty())
                 .map(|(u, a)| (*u, a.values.clone()))
@@ -196,15 +197,15 @@ impl Engine {
     /// The sequence number of the last message sent in the room (0 before the first).
     #[must_use]
     pub fn room_message_seq(&self, room_id: RoomId) -> Option<u64> {
-        self.room(room_id).map(|r| r.message_seq)
+        self.room(room_id).map(|r| r.cold().message_seq)
     }
 
     pub(crate) fn room(&self, room_id: RoomId) -> Option<&Room> {
-        Some(self.state.room(self.index.room(room_id)?))
+        Some(self.state.room(self.room_slot(room_id)?))
     }
 
     pub(crate) fn session(&self, session: SessionId) -> Option<&Session> {
-        Some(self.state.session(self.index.session(session)?))
+        Some(self.state.session(self.session_slot(session)?))
     }
 
     fn timer_reason(&self, kind: TimerKind) -> TimerReason {

@@ -38,7 +38,6 @@
 //!   to tell.
 
 use crate::engine::state::room::{BatchChange, MemberBatch};
-use crate::engine::state::session::Membership;
 use crate::engine::{Emit, Engine};
 use crate::ids::UserId;
 use crate::output::{LeaveReason, Member, MemberLeft, Output};
@@ -117,12 +116,7 @@ impl Engine {
 
     /// Whether some member of the room has a live link (stops at the first).
     fn has_live_member(&self, room_slot: u32) -> bool {
-        self.state.room(room_slot).members().values().any(|&s| {
-            self.state
-                .session(s)
-                .membership(room_slot)
-                .is_some_and(|m| !Membership::is_reconnecting(m))
-        })
+        self.state.room(room_slot).members().iter().any(|m| !m.lost)
     }
 }
 

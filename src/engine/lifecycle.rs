@@ -15,7 +15,7 @@ impl Engine {
         user: UserId,
         emit: &mut Emit<'_>,
     ) -> Result<ReplyOk, Error> {
-        if self.index.session(session).is_some() {
+        if self.session_slot(session).is_some() {
             return Err(Error::AlreadyLoggedIn);
         }
         if !session.0.is_valid(crate::ids::ID_CAPACITY) {
@@ -24,11 +24,11 @@ impl Engine {
             ));
         }
         self.check_user_id(user)?;
-        let live = self.index.user_sessions(user);
+        let mut live = self.user_sessions(user);
         let replaced: Vec<u32> = match self.state.config.device_policy {
-            DevicePolicy::Single => live.to_vec(),
+            DevicePolicy::Single => live.collect(),
             DevicePolicy::Multi => Vec::new(),
-            DevicePolicy::RejectNew if live.is_empty() => Vec::new(),
+            DevicePolicy::RejectNew if live.next().is_none() => Vec::new(),
             DevicePolicy::RejectNew => return Err(Error::DuplicateLogin),
         };
         let max = self.state.config.max_sessions;

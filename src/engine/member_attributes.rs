@@ -69,10 +69,10 @@ impl Engine {
             });
         }
         let room = self.state.room_mut(t.room_slot);
-        room.member_attr_version += 1;
-        let version = room.member_attr_version;
+        room.cold_mut().member_attr_version += 1;
+        let version = room.cold().member_attr_version;
         for user in &t.members {
-            let record = room.member_attributes.entry(*user).or_default();
+            let record = room.cold_mut().member_attributes.entry(*user).or_default();
             for (k, v) in attrs {
                 record.values.insert(k.clone(), v.clone());
             }
@@ -101,10 +101,10 @@ impl Engine {
         }
         let t = self.member_targets(session, room_id, keys.iter(), user_ids)?;
         let room = self.state.room_mut(t.room_slot);
-        let version = room.member_attr_version + 1;
+        let version = room.cold().member_attr_version + 1;
         let mut changed = Vec::new();
         for user in &t.members {
-            let Some(record) = room.member_attributes.get_mut(user) else {
+            let Some(record) = room.cold_mut().member_attributes.get_mut(user) else {
                 continue;
             };
             let before = record.values.len();
@@ -115,7 +115,7 @@ impl Engine {
             }
         }
         if !changed.is_empty() {
-            room.member_attr_version = version;
+            room.cold_mut().member_attr_version = version;
             let infos = self.member_infos(t.room_slot, &changed);
             self.announce_member_attributes(t.room_slot, infos, emit);
         }
@@ -202,6 +202,7 @@ impl Engine {
         let empty = MemberAttributes::default();
         for user in &t.members {
             let mut merged = room
+                .cold()
                 .member_attributes
                 .get(user)
                 .unwrap_or(&empty)
@@ -229,6 +230,7 @@ impl Engine {
             .map(|&user_id| MemberAttributesInfo {
                 user_id,
                 attributes: room
+                    .cold()
                     .member_attributes
                     .get(&user_id)
                     .map(|a| a.values.clone())
@@ -239,10 +241,8 @@ impl Engine {
 
     /// Whether one of `user`'s sessions is a member of the room (connected or reconnecting).
     pub(crate) fn user_in_room(&self, room_slot: u32, user: UserId) -> bool {
-        self.index
-            .user_sessions(user)
-            .iter()
-            .any(|&s| self.state.session(s).membership(room_slot).is_some())
+        self.user_sessions(user)
+            .any(|s| self.state.session(s).membership(room_slot).is_some())
     }
 
     /// A member left the room: its attributes go, and if it had any the members left are
@@ -254,13 +254,16 @@ impl Engine {
         emit: &mut Emit<'_>,
     ) {
         let room = self.state.room_mut(room_slot);
-        let Some(record) = room.member_attributes.remove(&user) else {
+        let Some(record) = room
+            .cold_if_any()
+            .and_then(|c| c.member_attributes.remove(&user))
+        else {
             return;
         };
         if record.values.is_empty() {
             return;
         }
-        room.member_attr_version += 1;
+        room.cold_mut().member_attr_version += 1;
         let info = MemberAttributesInfo {
             user_id: user,
             attributes: BTreeMap::new(),

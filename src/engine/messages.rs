@@ -53,8 +53,8 @@ impl Engine {
             s.rate_refilled_at = now;
         }
         let room = self.state.room_mut(room_slot);
-        room.message_seq += 1;
-        let seq = room.message_seq;
+        room.cold_mut().message_seq += 1;
+        let seq = room.cold().message_seq;
         self.fan_out(room_slot, Some(slot), emit, |session| Output::RoomMessage {
             session,
             room_id,

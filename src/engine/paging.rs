@@ -42,16 +42,16 @@ impl Engine {
             Some(_) => return Err(Error::InvalidArgument("cursor is from another room")),
         };
         let mut members = Vec::with_capacity(count as usize);
-        let mut rest = room.members().range(from..);
-        for (_, &s) in rest.by_ref().take(count as usize) {
+        let mut rest = room.members().range_from(from);
+        for m in rest.by_ref().take(count as usize) {
             members.push(Member {
-                user_id: self.state.session(s).user,
+                user_id: self.state.session(m.session).user,
             });
         }
-        let next = rest.next().map_or_else(String::new, |(&seq, _)| {
+        let next = rest.next().map_or_else(String::new, |m| {
             Cursor {
                 incarnation: room.incarnation,
-                position: seq,
+                position: m.join_seq,
             }
             .encode()
         });
@@ -72,7 +72,7 @@ impl Engine {
             rooms.push(RoomSummary {
                 room_id: room.id,
                 sid: room.sid,
-                name: room.name.clone(),
+                name: room.name().to_owned(),
                 member_count: room.member_count(),
             });
         }
@@ -119,7 +119,7 @@ impl Engine {
         ReplyOk::Room {
             room: RoomInfo {
                 id: room.id,
-                name: room.name.clone(),
+                name: room.name().to_owned(),
             },
             sid: Some(room.sid),
             member_count: Some(room.member_count()),
@@ -140,14 +140,15 @@ pub(crate) fn room_details(room: &Room) -> ReplyOk {
     ReplyOk::RoomDetails {
         room_id: room.id,
         sid: room.sid,
-        name: room.name.clone(),
+        name: room.name().to_owned(),
         member_count: room.member_count(),
         attributes: attribute_values(room),
     }
 }
 
 fn attribute_values(room: &Room) -> BTreeMap<String, String> {
-    room.attributes
+    room.cold()
+        .attributes
         .iter()
         .map(|(k, a)| (k.clone(), a.value.clone()))
         .collect()

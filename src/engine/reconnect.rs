@@ -51,7 +51,7 @@ impl Engine {
     /// `connecting`/`network_interrupted` for it; nobody else is told. The grace timer starts
     /// if it is not running and some room is reconnecting.
     pub(crate) fn link_lost(&mut self, session: SessionId, emit: &mut Emit<'_>) {
-        let Some(slot) = self.index.session(session) else {
+        let Some(slot) = self.session_slot(session) else {
             return;
         };
         for (room_slot, reconnecting) in self.rooms_of(slot) {
@@ -73,7 +73,7 @@ impl Engine {
     /// Transport: the link is back within the grace. Each reconnecting room goes back to
     /// `connected`/`success`, followed by the deltas of what changed meanwhile (module docs).
     pub(crate) fn link_restored(&mut self, session: SessionId, emit: &mut Emit<'_>) {
-        let Some(slot) = self.index.session(session) else {
+        let Some(slot) = self.session_slot(session) else {
             return;
         };
         let Some(restored) = self.restore_links(slot) else {
@@ -116,8 +116,8 @@ impl Engine {
             }
         }
         let mut back = BTreeSet::new();
-        for (_, &s) in room.members().range(view.join_mark..) {
-            let user = self.state.session(s).user;
+        for m in room.members().range_from(view.join_mark) {
+            let user = self.state.session(m.session).user;
             if user == me {
                 continue;
             }
@@ -132,8 +132,9 @@ impl Engine {
             .filter(|u| !back.contains(u))
             .map(|user_id| Member { user_id })
             .collect();
-        if room.attr_version > view.attr_version {
+        if room.cold().attr_version > view.attr_version {
             delta.attributes_set = room
+                .cold()
                 .attributes
                 .iter()
                 .filter(|(_, a)| a.version > view.attr_version)
@@ -142,13 +143,13 @@ impl Engine {
             delta.attributes_deleted = view
                 .attr_keys
                 .iter()
-                .filter(|k| !room.attributes.contains_key(*k))
+                .filter(|k| !room.cold().attributes.contains_key(*k))
                 .cloned()
                 .collect();
         }
         let mut changed: BTreeMap<UserId, BTreeMap<String, String>> = BTreeMap::new();
-        if room.member_attr_version > view.member_attr_version {
-            for (user, a) in &room.member_attributes {
+        if room.cold().member_attr_version > view.member_attr_version {
+            for (user, a) in &room.cold().member_attributes {
                 if a.version > view.member_attr_version {
                     changed.insert(*user, a.values.clone());
                 }
@@ -157,6 +158,7 @@ impl Engine {
         // Back after leaving with attributes: they were cleared, whatever came since.
         for user in back.intersection(&lost_attributes) {
             let values = room
+                .cold()
                 .member_attributes
                 .get(user)
                 .map(|a| a.values.clone())

@@ -7,14 +7,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 impl Engine {
     /// Rebuilds an engine from a serialized [`State`], checking that it holds together.
-    fn from_state(state: State) -> Result<Engine, ConfigError> {
+    fn from_state(mut state: State) -> Result<Engine, ConfigError> {
         state.config.validate()?;
         if !counters_in_range(&state) {
             return Err(ConfigError::InconsistentState(
                 "a sequence counter is too close to overflow".into(),
             ));
         }
-        let index = Index::rebuild(&state)?;
+        let index = Index::rebuild(&mut state)?;
         let engine = Engine { state, index };
         crate::engine::invariants::check(&engine)
             .map_err(|v| ConfigError::InconsistentState(v.to_string()))?;
@@ -31,9 +31,9 @@ fn counters_in_range(state: &State) -> bool {
     let rooms_ok = state.rooms().iter().all(|(_, r)| {
         [
             r.next_join_seq(),
-            r.message_seq,
-            r.attr_version,
-            r.member_attr_version,
+            r.cold().message_seq,
+            r.cold().attr_version,
+            r.cold().member_attr_version,
             r.reconnect().next_departure,
         ]
         .iter()

@@ -22,7 +22,7 @@ pub(crate) enum Relation {
 impl Engine {
     /// The slot of a logged-in session, or why it is not one.
     pub(crate) fn check_session(&self, id: SessionId) -> Result<u32, Error> {
-        if let Some(slot) = self.index.session(id) {
+        if let Some(slot) = self.session_slot(id) {
             return Ok(slot);
         }
         if self.index.is_closed(id) {
@@ -186,10 +186,9 @@ impl Engine {
             return Ok(());
         }
         let user = self.state.session(session_slot).user;
-        let takeover =
-            self.index.user_sessions(user).iter().any(|&s| {
-                s != session_slot && self.state.session(s).membership(room_slot).is_some()
-            });
+        let takeover = self
+            .user_sessions(user)
+            .any(|s| s != session_slot && self.state.session(s).membership(room_slot).is_some());
         if takeover {
             Ok(())
         } else {

@@ -19,20 +19,18 @@ impl Engine {
     pub(crate) fn mark_lost(&mut self, session_slot: u32, room_slot: u32) {
         let room = self.state.room_mut(room_slot);
         // An open member batch has not told anyone its changes yet: count from its start.
-        let (join_mark, departure_mark) = room
-            .member_batch
-            .as_ref()
-            .map_or((room.next_join_seq, room.reconnect.next_departure), |b| {
-                b.mark
-            });
+        let (join_mark, departure_mark) = room.cold().member_batch.as_ref().map_or(
+            (room.next_join_seq, room.cold().reconnect.next_departure),
+            |b| b.mark,
+        );
         let view = LostView {
             join_mark,
             departure_mark,
-            attr_version: room.attr_version,
-            attr_keys: room.attributes.keys().cloned().collect(),
-            member_attr_version: room.member_attr_version,
+            attr_version: room.cold().attr_version,
+            attr_keys: room.cold().attributes.keys().cloned().collect(),
+            member_attr_version: room.cold().member_attr_version,
         };
-        room.reconnect.add_mark(view.mark());
+        room.cold_mut().reconnect.add_mark(view.mark());
         let m = self
             .state
             .session_mut(session_slot)
@@ -43,6 +41,11 @@ impl Engine {
             "a reconnecting membership is marked again"
         );
         m.lost = Some(Box::new(view));
+        let join_seq = m.join_seq;
+        self.state
+            .room_mut(room_slot)
+            .members
+            .set_lost(join_seq, true);
     }
 
     /// Arms the grace timer if some room is reconnecting and it is not running already.
@@ -68,6 +71,7 @@ impl Engine {
     pub(crate) fn unmark_lost(&mut self, room_slot: u32, view: &LostView) {
         self.state
             .room_mut(room_slot)
+            .cold_mut()
             .reconnect
             .remove_mark(view.mark());
     }
@@ -90,12 +94,20 @@ impl Engine {
         let s = self.state.session_mut(slot);
         let key = s.grace_timer.take()?;
         let user = s.user;
-        let rooms = s
+        let back: Vec<(u32, u64, Box<LostView>)> = s
             .memberships
             .iter_mut()
-            .filter_map(|m| Some((m.room, m.lost.take()?)))
+            .filter_map(|m| Some((m.room, m.join_seq, m.lost.take()?)))
             .collect();
         self.state.timers.cancel(key);
+        let mut rooms = Vec::with_capacity(back.len());
+        for (room_slot, join_seq, view) in back {
+            self.state
+                .room_mut(room_slot)
+                .members
+                .set_lost(join_seq, false);
+            rooms.push((room_slot, view));
+        }
         Some(Restored { user, rooms })
     }
 

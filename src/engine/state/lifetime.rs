@@ -2,6 +2,7 @@
 //! empty, and is destroyed; a session is opened at login and closed (then remembered as a
 //! tombstone for a while).
 
+use super::index::NO_SLOT;
 use super::room::{Room, RoomSettings};
 use super::session::{Session, Tombstone};
 use super::timers::TimerKind;
@@ -24,7 +25,7 @@ impl Engine {
         let sid = self.state.take_room_sid();
         let room = Room::new(info, incarnation, sid, settings);
         let slot = self.state.rooms.insert(room);
-        self.index.rooms.insert(info.id, slot);
+        self.index.insert_room(&self.state.rooms, slot);
         self.index.by_sid.insert(sid, slot);
         let event_id = self.state.take_event_id();
         emit.push(Output::RoomCreated {
@@ -91,7 +92,7 @@ impl Engine {
         if let Some(key) = room.destroy_timer {
             self.state.timers.cancel(key);
         }
-        self.index.rooms.remove(&room.id);
+        self.index.remove_room(room.id, room_slot);
         self.index.by_sid.remove(&room.sid);
         let event_id = self.state.take_event_id();
         emit.push(Output::RoomDestroyed {
@@ -136,17 +137,19 @@ impl Engine {
             incarnation,
             memberships: smallvec::SmallVec::new(),
             grace_timer: None,
+            next_of_user: NO_SLOT,
             rate_tokens_milli: u64::from(self.state.config.message_burst) * 1000,
             rate_refilled_at: self.state.now,
         });
-        self.index.sessions.insert(session, slot);
-        self.index.add_user_session(user, slot);
+        self.index.insert_session(&mut self.state.sessions, slot);
         slot
     }
 
     /// Ends a session that has left its rooms: emits `session_closed` and remembers the id
     /// for `closed_session_ttl_ms`.
     pub(crate) fn end_session(&mut self, slot: u32, reason: CloseReason, emit: &mut Emit<'_>) {
+        // Out of the tables first: the user table reads ids from the records it links.
+        self.index.remove_session(&mut self.state.sessions, slot);
         let session = self
             .state
             .sessions
@@ -159,8 +162,6 @@ impl Engine {
         if let Some(key) = session.grace_timer {
             self.state.timers.cancel(key);
         }
-        self.index.sessions.remove(&session.id);
-        self.index.remove_user_session(session.user, slot);
         emit.push(Output::SessionClosed {
             session: session.id,
             reason,

@@ -1,6 +1,7 @@
 //! Memberships: a session joins a room, leaves it, or hands its place to another device of
 //! the same user; and the fan-out of member events to the others.
 
+use super::members::MemberEntry;
 use super::session::Membership;
 use super::Engine;
 use crate::engine::emit::Emit;
@@ -66,18 +67,23 @@ impl Engine {
 
     /// Another live session of `user` that is in the room, with its join sequence number.
     fn same_user_member(&self, room_slot: u32, user: UserId, except: u32) -> Option<(u64, u32)> {
-        let sessions = self.index.user_sessions(user);
-        sessions.iter().filter(|&&s| s != except).find_map(|&s| {
-            let m = self.state.session(s).membership(room_slot)?;
-            Some((m.join_seq, s))
-        })
+        self.user_sessions(user)
+            .filter(|&s| s != except)
+            .find_map(|s| {
+                let m = self.state.session(s).membership(room_slot)?;
+                Some((m.join_seq, s))
+            })
     }
 
     /// Moves the membership at `seq` from `old` to `new` (same user, another device).
     fn take_over(&mut self, room_slot: u32, seq: u64, old: u32, new: u32, emit: &mut Emit<'_>) {
         let room = self.state.room_mut(room_slot);
         let room_id = room.id;
-        room.members.insert(seq, new);
+        room.members.put(MemberEntry {
+            join_seq: seq,
+            session: new,
+            lost: false,
+        });
         let s = self.state.session_mut(old);
         let taken = s
             .take_membership(room_slot)
@@ -142,15 +148,17 @@ impl Engine {
             .expect("callers detach only a member of the room");
         let user = session.user;
         let room = self.state.room_mut(room_slot);
-        room.members.remove(&membership.join_seq);
+        room.members.remove(membership.join_seq);
         if let Some(view) = &membership.lost {
-            room.reconnect.remove_mark(view.mark());
+            room.cold_mut().reconnect.remove_mark(view.mark());
         }
         // A record (even emptied by deletes) means the attributes were written during this
         // stay: a reconnecting member may know a set the deletes since emptied.
-        let had_attributes = room.member_attributes.contains_key(&user);
-        room.reconnect
-            .departed(membership.join_seq, user, had_attributes);
+        if let Some(cold) = room.cold_if_any() {
+            let had_attributes = cold.member_attributes.contains_key(&user);
+            cold.reconnect
+                .departed(membership.join_seq, user, had_attributes);
+        }
         self.settle_grace(session_slot);
         user
     }
@@ -258,23 +266,12 @@ impl Engine {
         emit: &mut Emit<'_>,
         make: impl Fn(SessionId) -> Output,
     ) {
-        for &s in self.state.room(room_slot).members.values() {
-            if Some(s) == except {
+        // The list says who is reconnecting; a recipient's record is read only for its id.
+        for m in self.state.room(room_slot).members.iter() {
+            if m.lost || Some(m.session) == except {
                 continue;
             }
-            let session = self.state.session(s);
-            if session
-                .membership(room_slot)
-                .is_some_and(Membership::is_reconnecting)
-            {
-                continue;
-            }
-            emit.push(make(session.id));
+            emit.push(make(self.state.session(m.session).id));
         }
-    }
-
-    /// The room slot for an id, if the room exists.
-    pub(crate) fn room_slot(&self, room_id: crate::ids::RoomId) -> Option<u32> {
-        self.index.room(room_id)
     }
 }

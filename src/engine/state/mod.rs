@@ -29,26 +29,28 @@
 
 pub(crate) mod bans;
 mod grace;
+pub(crate) mod index;
 pub mod invariants;
 mod lifetime;
+pub(crate) mod members;
 mod membership;
 pub(crate) mod room;
+mod room_serde;
 pub(crate) mod session;
 pub(crate) mod slab;
 pub mod timers;
 mod window;
 
 use crate::config::Config;
-use crate::error::ConfigError;
 use crate::ids::{RoomId, RoomSid, SessionId, UserId};
 use crate::time::Millis;
-use foldhash::fast::FixedState;
+pub(crate) use index::Index;
+use index::UserSessions;
 use room::Room;
 use serde::{Deserialize, Serialize};
 use session::{Session, Tombstone};
 use slab::Slab;
-use smallvec::SmallVec;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::VecDeque;
 use timers::{TimerKey, TimerKind, Timers};
 
 /// Everything the engine knows; serialized as the engine's snapshot. Only ordered or
@@ -214,124 +216,25 @@ pub struct Engine {
     pub(crate) index: Index,
 }
 
-type Map<K, V> = HashMap<K, V, FixedState>;
-
-/// Lookup tables derived from [`State`]; never serialized, never iterated (clippy guards
-/// that), rebuilt on restore.
-#[derive(Debug, Clone)]
-pub(crate) struct Index {
-    rooms: Map<RoomId, u32>,
-    sessions: Map<SessionId, u32>,
-    /// Live sessions of each user, sorted by slot.
-    users: Map<UserId, SmallVec<[u32; 2]>>,
-    /// Closed session ids still remembered, with when they are forgotten.
-    closed: Map<SessionId, Millis>,
-    /// Bans by (room id, user).
-    bans: Map<(RoomId, UserId), u32>,
-    /// Rooms in creation order: sid -> slot (`list_rooms` pages through it).
-    by_sid: BTreeMap<RoomSid, u32>,
-}
-
-impl Index {
-    pub(crate) fn new(seed: u64) -> Index {
-        let h = FixedState::with_seed(seed);
-        Index {
-            rooms: HashMap::with_hasher(h),
-            sessions: HashMap::with_hasher(h),
-            users: HashMap::with_hasher(h),
-            closed: HashMap::with_hasher(h),
-            bans: HashMap::with_hasher(h),
-            by_sid: BTreeMap::new(),
-        }
-    }
-
-    /// Builds the indexes of a restored state, refusing duplicate ids.
-    pub(crate) fn rebuild(state: &State) -> Result<Index, ConfigError> {
-        let mut index = Index::new(state.config.hash_seed);
-        for (slot, room) in state.rooms.iter() {
-            if index.rooms.insert(room.id, slot).is_some()
-                || index.by_sid.insert(room.sid, slot).is_some()
-            {
-                return Err(ConfigError::InconsistentState(format!(
-                    "duplicate room {}",
-                    room.id
-                )));
-            }
-        }
-        for (slot, s) in state.sessions.iter() {
-            if index.sessions.insert(s.id, slot).is_some() {
-                return Err(ConfigError::InconsistentState(format!(
-                    "duplicate session {}",
-                    s.id
-                )));
-            }
-            index.add_user_session(s.user, slot);
-        }
-        for t in &state.tombstones {
-            if !index.sessions.contains_key(&t.session) {
-                index.closed.insert(t.session, t.forget_at);
-            }
-        }
-        for (slot, ban) in state.bans.iter() {
-            if index.bans.insert((ban.room_id, ban.user), slot).is_some() {
-                return Err(ConfigError::InconsistentState(format!(
-                    "duplicate ban of {} from {}",
-                    ban.user, ban.room_id
-                )));
-            }
-        }
-        Ok(index)
-    }
-
-    /// The slot of a room by id.
-    pub(crate) fn room(&self, id: RoomId) -> Option<u32> {
-        self.rooms.get(&id).copied()
+impl Engine {
+    /// The slot of a room by id, if the room exists.
+    pub(crate) fn room_slot(&self, id: RoomId) -> Option<u32> {
+        self.index.room(&self.state.rooms, id)
     }
 
     /// The slot of a logged-in session by id.
-    pub(crate) fn session(&self, id: SessionId) -> Option<u32> {
-        self.sessions.get(&id).copied()
+    pub(crate) fn session_slot(&self, id: SessionId) -> Option<u32> {
+        self.index.session(&self.state.sessions, id)
     }
 
-    /// The live sessions of a user, sorted by slot.
-    pub(crate) fn user_sessions(&self, user: UserId) -> &[u32] {
-        self.users.get(&user).map_or(&[], |l| l.as_slice())
-    }
-
-    /// The slot of the ban of `user` from `room`, if one is in force.
-    pub(crate) fn ban(&self, room: RoomId, user: UserId) -> Option<u32> {
-        self.bans.get(&(room, user)).copied()
-    }
-
-    /// Rooms from sid `from` on, in creation order.
-    pub(crate) fn rooms_from(&self, from: RoomSid) -> impl Iterator<Item = (&RoomSid, &u32)> {
-        self.by_sid.range(from..)
-    }
-
-    /// Whether a session id is closed and still remembered.
-    pub(crate) fn is_closed(&self, id: SessionId) -> bool {
-        self.closed.contains_key(&id)
-    }
-
-    fn add_user_session(&mut self, user: UserId, slot: u32) {
-        let list = self.users.entry(user).or_default();
-        let pos = list.partition_point(|&s| s < slot);
-        list.insert(pos, slot);
-    }
-
-    fn remove_user_session(&mut self, user: UserId, slot: u32) {
-        let list = self
-            .users
-            .get_mut(&user)
-            .expect("a live session is listed under its user");
-        list.retain(|s| *s != slot);
-        if list.is_empty() {
-            self.users.remove(&user);
+    /// The live sessions of a user, in slot order.
+    pub(crate) fn user_sessions(&self, user: UserId) -> UserSessions<'_> {
+        UserSessions {
+            sessions: &self.state.sessions,
+            next: self.index.first_user_session(&self.state.sessions, user),
         }
     }
-}
 
-impl Engine {
     /// Pops the next timer due at or before `now`, moving time to its deadline.
     pub(crate) fn pop_due_timer(&mut self, now: Millis) -> Option<TimerKind> {
         let (key, kind) = self.state.timers.pop_due(now)?;

@@ -1,5 +1,6 @@
 //! Rooms: their members in join order, their destroy timer, attributes and message counter.
 
+use super::members::{MemberEntry, MemberList};
 use super::timers::TimerKey;
 use crate::ids::{RoomId, RoomSid, UserId};
 use crate::input::RoomInfo;
@@ -109,11 +110,12 @@ pub(crate) struct RoomSettings {
     pub(crate) max_members: u32,
 }
 
-/// A room as the engine stores it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A room as the engine stores it: what a join, a leave and fan-out read inline, the rest
+/// (see [`RoomCold`]) behind one box allocated on first use. Serialized flat (see
+/// `room_serde.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Room {
     pub(crate) id: RoomId,
-    pub(crate) name: String,
     /// Unique over the engine's life: tells this room from a later one in the same slot.
     pub(crate) incarnation: u64,
     /// The public incarnation id (`"R<n>"`): counts rooms only, from 1.
@@ -121,33 +123,60 @@ pub(crate) struct Room {
     pub(crate) destroy_delay_ms: u64,
     /// This room's member limit (the room config's, or the engine's).
     pub(crate) max_members: u32,
-    /// Join sequence number -> session slot. Join order is key order; a sequence number is
-    /// never reused within the room, which makes paging cursors stable.
-    pub(in crate::engine::state) members: BTreeMap<u64, u32>,
+    /// Members in join order, with what fan-out reads (session slot, lost link). A sequence
+    /// number is never reused within the room, which makes paging cursors stable.
+    pub(in crate::engine::state) members: MemberList,
     pub(in crate::engine::state) next_join_seq: u64,
     /// Pending destroy timer; `Some` exactly when the room is empty.
     pub(in crate::engine::state) destroy_timer: Option<TimerKey>,
+    /// The cold parts; `None` while they are all at their defaults (an unnamed room nobody
+    /// set attributes or messages in, with no reconnecting member and no open window).
+    pub(in crate::engine::state) cold: Option<Box<RoomCold>>,
+}
+
+/// What most joins and leaves never read: the name, attributes, member attributes, message
+/// counter, reconnect log and coalescing window.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct RoomCold {
+    pub(crate) name: String,
     pub(crate) attributes: BTreeMap<String, Attribute>,
     /// Keep attributes while empty (room config `keep_attributes_while_empty`).
     pub(crate) keep_attributes_while_empty: bool,
     /// Sequence number of the last room message (0 before the first).
     pub(crate) message_seq: u64,
     /// Counts room attribute changes; each key carries the count of its last set.
-    #[serde(default)]
     pub(crate) attr_version: u64,
     /// Member attributes by user (members only).
-    #[serde(default)]
     pub(crate) member_attributes: BTreeMap<UserId, MemberAttributes>,
     /// Counts member attribute changes; each record carries the count of its last change.
-    #[serde(default)]
     pub(crate) member_attr_version: u64,
     /// Bookkeeping for members whose link is lost.
-    #[serde(default)]
     pub(in crate::engine::state) reconnect: ReconnectLog,
     /// The open coalescing window of a large room (boxed: most rooms never have one).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(in crate::engine::state) member_batch: Option<Box<MemberBatch>>,
 }
+
+impl RoomCold {
+    /// Every cold field at its default: what a room without a cold box reads.
+    pub(crate) const EMPTY: RoomCold = RoomCold {
+        name: String::new(),
+        attributes: BTreeMap::new(),
+        keep_attributes_while_empty: false,
+        message_seq: 0,
+        attr_version: 0,
+        member_attributes: BTreeMap::new(),
+        member_attr_version: 0,
+        reconnect: ReconnectLog {
+            marks: BTreeMap::new(),
+            departures: BTreeMap::new(),
+            next_departure: 0,
+        },
+        member_batch: None,
+    };
+}
+
+/// What a room without a cold box reads.
+static NO_COLD: RoomCold = RoomCold::EMPTY;
 
 /// One change a member batch holds for a user, with its order in the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,29 +215,47 @@ impl Room {
         sid: RoomSid,
         settings: RoomSettings,
     ) -> Room {
+        let cold = (!info.name.is_empty()).then(|| {
+            Box::new(RoomCold {
+                name: info.name.clone(),
+                ..RoomCold::default()
+            })
+        });
         Room {
             id: info.id,
-            name: info.name.clone(),
             incarnation,
             sid,
             destroy_delay_ms: settings.destroy_delay_ms,
             max_members: settings.max_members,
-            members: BTreeMap::new(),
+            members: MemberList::default(),
             next_join_seq: 1,
             destroy_timer: None,
-            attributes: BTreeMap::new(),
-            keep_attributes_while_empty: false,
-            message_seq: 0,
-            attr_version: 0,
-            member_attributes: BTreeMap::new(),
-            member_attr_version: 0,
-            reconnect: ReconnectLog::default(),
-            member_batch: None,
+            cold,
         }
     }
 
-    /// Members in join order: join sequence number -> session slot.
-    pub(crate) fn members(&self) -> &BTreeMap<u64, u32> {
+    /// The cold parts (their defaults when the room has no cold box).
+    pub(crate) fn cold(&self) -> &RoomCold {
+        self.cold.as_deref().unwrap_or(&NO_COLD)
+    }
+
+    /// The cold parts, to change them (allocates the box on first use).
+    pub(crate) fn cold_mut(&mut self) -> &mut RoomCold {
+        self.cold.get_or_insert_with(Box::default)
+    }
+
+    /// The cold parts if the room has them (to change what exists, without allocating).
+    pub(crate) fn cold_if_any(&mut self) -> Option<&mut RoomCold> {
+        self.cold.as_deref_mut()
+    }
+
+    /// The room's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.cold().name
+    }
+
+    /// Members in join order.
+    pub(crate) fn members(&self) -> &MemberList {
         &self.members
     }
 
@@ -219,25 +266,30 @@ impl Room {
 
     /// What the room remembers for its reconnecting members.
     pub(crate) fn reconnect(&self) -> &ReconnectLog {
-        &self.reconnect
+        &self.cold().reconnect
     }
 
     /// The open coalescing window, if any.
     pub(crate) fn member_batch(&self) -> Option<&MemberBatch> {
-        self.member_batch.as_deref()
+        self.cold().member_batch.as_deref()
     }
 
     /// Appends a member and returns its join sequence number.
     pub(in crate::engine::state) fn push_member(&mut self, session_slot: u32) -> u64 {
         let seq = self.next_join_seq;
         self.next_join_seq += 1;
-        self.members.insert(seq, session_slot);
+        self.members.put(MemberEntry {
+            join_seq: seq,
+            session: session_slot,
+            lost: false,
+        });
         seq
     }
 
     /// Total bytes of keys and values.
     pub(crate) fn attributes_bytes(&self) -> usize {
-        self.attributes
+        self.cold()
+            .attributes
             .iter()
             .map(|(k, a)| k.len() + a.value.len())
             .sum()

@@ -52,7 +52,8 @@ pub(crate) struct Session {
     pub(crate) user: UserId,
     pub(crate) incarnation: u64,
     /// Rooms in the order they were joined.
-    pub(in crate::engine::state) memberships: SmallVec<[Membership; 4]>,
+    /// (One inline: most sessions are in one room at a time; more spill to the heap.)
+    pub(in crate::engine::state) memberships: SmallVec<[Membership; 1]>,
     /// The reconnect grace timer; `Some` exactly while at least one membership is
     /// reconnecting (it is cancelled when the last one ends, however it ends).
     pub(in crate::engine::state) grace_timer: Option<TimerKey>,
@@ -60,6 +61,14 @@ pub(crate) struct Session {
     pub(crate) rate_tokens_milli: u64,
     /// When the bucket was last refilled.
     pub(crate) rate_refilled_at: crate::time::Millis,
+    /// The next session of the same user in slot order (`index::NO_SLOT` at the end): the
+    /// user's session list is threaded through the records (derived: rebuilt on restore).
+    #[serde(skip, default = "no_slot")]
+    pub(in crate::engine::state) next_of_user: u32,
+}
+
+fn no_slot() -> u32 {
+    super::index::NO_SLOT
 }
 
 impl Session {

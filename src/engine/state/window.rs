@@ -15,10 +15,10 @@ impl Engine {
     pub(crate) fn open_window(&mut self, room_slot: u32) {
         let room = self.state.room(room_slot);
         assert!(
-            room.member_batch.is_none(),
+            room.cold().member_batch.is_none(),
             "a room has one window at a time"
         );
-        let mark = (room.next_join_seq, room.reconnect.next_departure);
+        let mark = (room.next_join_seq, room.cold().reconnect.next_departure);
         let kind = TimerKind::MemberBatch {
             slot: room_slot,
             incarnation: room.incarnation,
@@ -29,8 +29,8 @@ impl Engine {
             .after_ms(self.state.config.member_batch_interval_ms);
         let timer = self.state.timers.arm(deadline, kind);
         let room = self.state.room_mut(room_slot);
-        room.reconnect.add_mark(mark);
-        room.member_batch = Some(Box::new(MemberBatch {
+        room.cold_mut().reconnect.add_mark(mark);
+        room.cold_mut().member_batch = Some(Box::new(MemberBatch {
             timer,
             mark,
             changes: BTreeMap::new(),
@@ -49,6 +49,7 @@ impl Engine {
         let batch = self
             .state
             .room_mut(room_slot)
+            .cold_mut()
             .member_batch
             .as_deref_mut()
             .expect("callers record only while the room's window is open");
@@ -60,8 +61,8 @@ impl Engine {
     /// takes its mark off the reconnect log. Returns what it held.
     pub(crate) fn close_window(&mut self, room_slot: u32) -> Option<Box<MemberBatch>> {
         let room = self.state.room_mut(room_slot);
-        let batch = room.member_batch.take()?;
-        room.reconnect.remove_mark(batch.mark);
+        let batch = room.cold_if_any()?.member_batch.take()?;
+        room.cold_mut().reconnect.remove_mark(batch.mark);
         self.state.timers.cancel(batch.timer);
         Some(batch)
     }
@@ -78,10 +79,11 @@ impl Engine {
             room.id
         );
         let batch = room
+            .cold_mut()
             .member_batch
             .take()
             .expect("a window timer fires only while its window is open");
-        room.reconnect.remove_mark(batch.mark);
+        room.cold_mut().reconnect.remove_mark(batch.mark);
         batch
     }
 }
