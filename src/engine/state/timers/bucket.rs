@@ -67,7 +67,17 @@ impl Bucket {
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.chunks.iter().flat_map(|c| c.iter()).take(self.len)
+        self.slices().flatten()
+    }
+
+    /// The entries as one slice per chunk (the last one cut at the length): the tight loop
+    /// for reading a whole bucket.
+    pub(super) fn slices(&self) -> impl Iterator<Item = &[Entry]> {
+        let len = self.len;
+        self.chunks
+            .iter()
+            .enumerate()
+            .map(move |(k, c)| c.get(..(len - k * CHUNK).min(CHUNK)).unwrap_or(&[]))
     }
 
     /// Gives every chunk back to `pool`, leaving the bucket empty.

@@ -26,9 +26,9 @@
 //!   bucket, or one whose counters are too big to pack). Exact, O(log n).
 //! - `live`: a bitset over recent sequence numbers saying which are pending. Cancelling
 //!   clears one bit — no search, no threshold check — and leaves the entry in its bucket as
-//!   a *stale* one, dropped when its bucket comes up. The next arm or pop sweeps all stale
-//!   entries once they outnumber the pending ones (plus a constant), so what is stored stays
-//!   within twice the pending count at the last arm or pop, plus a constant.
+//!   a *stale* one, dropped when its bucket comes up. The next arm sweeps all stale entries
+//!   once they outnumber the pending ones (plus a constant), so what is stored stays within
+//!   twice the pending count at the last arm, plus a constant.
 //!
 //! The wheel grows and shrinks with the number pending (64..=1,024 buckets), so an idle
 //! engine pays for 64 bucket headers. Nothing here iterates a hash map; the layout depends
@@ -192,16 +192,19 @@ impl Timers {
         self.live.insert(key.seq);
         self.len += 1;
         self.place(key, kind);
-        self.keep_small();
+        self.keep_small(true);
         key
     }
 
-    /// Grows, sweeps or shrinks when a bound is crossed. Runs after every arm and pop (not
-    /// on cancel, which stays a bit clear): one cold branch on the common path.
-    fn keep_small(&mut self) {
+    /// Grows, sweeps or shrinks when a bound is crossed: one cold branch on the common path.
+    /// Runs after every arm and pop, not on cancel (which stays a bit clear). Only an arm
+    /// sweeps: stale entries are what cancels left behind, and arming is what adds to what
+    /// is stored, so checking there bounds it (pops only take entries away, and a sweep
+    /// while popping would rescan every bucket for entries that their own turn drops).
+    fn keep_small(&mut self, armed: bool) {
         let n = self.wheel.len();
         let grow = self.len > GROW_LOAD * n;
-        let sweep = self.stale > self.len + n + COMPACT_SLACK;
+        let sweep = armed && self.stale > self.len + n + COMPACT_SLACK;
         let shrink = n > 1 << MIN_BUCKETS_LOG2 && self.len * 2 < n;
         if grow || sweep || shrink {
             self.rebalance(grow || shrink);
@@ -270,7 +273,7 @@ impl Timers {
             if !from_spill {
                 self.settle();
             }
-            self.keep_small();
+            self.keep_small(false);
             return Some((key, kind));
         }
     }

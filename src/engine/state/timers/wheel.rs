@@ -154,13 +154,15 @@ impl Timers {
         let slot = &mut wheel[i];
         spare.clear();
         let mut later = Vec::new();
-        for e in slot.iter() {
-            if e.offset(base) >> shift != 0 {
-                later.push(*e);
-            } else if live.contains(e.seq()) {
-                spare.push(*e);
-            } else {
-                *stale = stale.saturating_sub(1);
+        for chunk in slot.slices() {
+            for e in chunk {
+                if e.offset(base) >> shift != 0 {
+                    later.push(*e);
+                } else if live.contains(e.seq()) {
+                    spare.push(*e);
+                } else {
+                    *stale = stale.saturating_sub(1);
+                }
             }
         }
         slot.clear(pool);
@@ -325,6 +327,9 @@ impl Timers {
     }
 }
 
+// The widest part (the smallest wheel's buckets split in 64) leaves 12 bits of offset.
+const _: () = assert!(SPAN_LOG2 - MIN_BUCKETS_LOG2 - 6 + 48 <= 64);
+
 /// Writes `entries` (of the bucket starting at `base`, `2^shift` ms wide) into `out`, sorted
 /// by key. A counting pass first splits them into 64 sub-ranges of deadline, so only short
 /// runs are left to sort: cheaper than one big sort.
@@ -354,8 +359,11 @@ pub(super) fn sort_bucket(entries: &[Entry], out: &mut Vec<Entry>, shift: u32, b
         out[next[p]] = *e;
         next[p] += 1;
     }
+    // Within a part the offsets share their bits above `part_shift` (at most 12 bits are
+    // left below it), so the low bits and the 48-bit seq order a part in one u64.
+    let low = (1u64 << part_shift) - 1;
     for w in starts.windows(2) {
-        out[w[0]..w[1]].sort_unstable_by_key(|e| e.rank(base));
+        out[w[0]..w[1]].sort_unstable_by_key(|e| (e.offset(base) & low) << 48 | e.seq());
     }
 }
 
