@@ -1,12 +1,19 @@
 //! Steady-state churn, each size measured right after its floor in the same run (see
 //! BENCHMARKS.md):
 //!
-//! - `floor/N`: one insert and one remove on a hash map holding N inline 32-byte ids (the
+//! All of `churn/*` is one criterion group, so each size's floor, hand-written baseline and
+//! roomcore figures come from the same run:
+//!
+//! - `churn/floor/N`: one insert and one remove on a hash map holding N inline 32-byte ids (the
 //!   engine's own `RoomId`, hashed with foldhash as the engine's index is) — the cheapest
 //!   possible "a member came, a member went" at that size;
-//! - `join_leave_churn/N`: N rooms of 8; a logged-in session joins a random room and the
+//! - `churn/baseline_join_leave/N`, `churn/baseline_switch/N`: the same workloads on the
+//!   registry a user would write by hand (`benches/common/naive.rs`: `HashMap<String,
+//!   Vec<String>>` rooms, `HashMap<String, _>` sessions, one `String`-carrying event per
+//!   recipient, the same events roomcore emits — checked before timing);
+//! - `churn/join_leave/N`: N rooms of 8; a logged-in session joins a random room and the
 //!   oldest member of another room leaves, all outputs delivered into a reused buffer;
-//! - `switch_churn/N`: the same population; the oldest member of one room switches to a
+//! - `churn/switch/N`: the same population; the oldest member of one room switches to a
 //!   random other room;
 //! - `large_room/M`: join/leave churn inside one room of M members, the clock moving 1 ms a
 //!   step; `large_room/8` is the small-room reference (exact events to the 7 others), and
@@ -20,8 +27,9 @@
 
 mod common;
 
+use common::naive::Naive;
 use common::{room_id, session_id, size, Churn, LargeRoom, Rng};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use foldhash::fast::FixedState;
 use roomcore::{Engine, Input, Millis, RoomId, Stamped};
 use std::collections::HashMap;
@@ -69,7 +77,7 @@ impl Floor {
 
 /// What the engine benches spend outside the engine per join/leave pair: building the four
 /// ids and the two inputs (`room_id`/`session_id` from a number, as `World::join`/`leave`
-/// do). Subtract it from `join_leave_churn` for the engine's own cost.
+/// do). Subtract it from `churn/join_leave` for the engine's own cost.
 fn harness_overhead(c: &mut Criterion) {
     let mut g = c.benchmark_group("harness_overhead");
     let mut i = 0u64;
@@ -92,31 +100,54 @@ fn harness_overhead(c: &mut Criterion) {
     g.finish();
 }
 
+/// The baseline emits what roomcore emits: the same number of events for every join, leave
+/// and switch of the workload (checked before timing, on a small population, so a drift in
+/// either shows up as a panic rather than as a flattering ratio).
+fn check_same_events() {
+    let mut engine = Churn::new(50);
+    let mut naive = Churn::naive(50);
+    for _ in 0..200 {
+        assert_eq!(engine.join_leave(), naive.join_leave(), "join/leave events");
+        assert_eq!(engine.switch(), naive.switch(), "switch events");
+    }
+}
+
+/// One group, so that at each size the floor, the hand-written baseline and roomcore read
+/// side by side: `churn/{floor,baseline_join_leave,join_leave,baseline_switch,switch}/N`.
+/// Each population is built (untimed) just before its first figure and dropped after its
+/// last, so at most one is in memory at a time.
 fn churn(c: &mut Criterion) {
+    check_same_events();
+    let mut g = c.benchmark_group("churn");
     for (label, n) in SIZES {
         let n = size(n, 1_000);
         let mut floor: Option<Floor> = None;
-        let mut world: Option<Churn> = None;
-        let mut g = c.benchmark_group("floor");
-        g.bench_function(label, |b| {
+        g.bench_function(BenchmarkId::new("floor", label), |b| {
             let f = floor.get_or_insert_with(|| Floor::new(n));
             b.iter(|| f.step());
         });
-        g.finish();
         drop(floor);
-        let mut g = c.benchmark_group("join_leave_churn");
-        g.bench_function(label, |b| {
+        let mut naive: Option<Churn<Naive>> = None;
+        g.bench_function(BenchmarkId::new("baseline_join_leave", label), |b| {
+            let w = naive.get_or_insert_with(|| Churn::naive(n));
+            b.iter(|| w.join_leave());
+        });
+        g.bench_function(BenchmarkId::new("baseline_switch", label), |b| {
+            let w = naive.get_or_insert_with(|| Churn::naive(n));
+            b.iter(|| w.switch());
+        });
+        drop(naive);
+        let mut world: Option<Churn> = None;
+        g.bench_function(BenchmarkId::new("join_leave", label), |b| {
             let w = world.get_or_insert_with(|| Churn::new(n));
             b.iter(|| w.join_leave());
         });
-        g.finish();
-        let mut g = c.benchmark_group("switch_churn");
-        g.bench_function(label, |b| {
+        g.bench_function(BenchmarkId::new("switch", label), |b| {
             let w = world.get_or_insert_with(|| Churn::new(n));
             b.iter(|| w.switch());
         });
-        g.finish();
     }
+    g.finish();
 }
 
 fn large_room(c: &mut Criterion) {

@@ -192,8 +192,18 @@ fn allocations() {
     let steps = size(200_000, 2_000);
     let mut churn = Churn::new(rooms);
     for (name, op) in [
-        ("join_leave_pair", Churn::join_leave as fn(&mut Churn)),
-        ("switch", Churn::switch as fn(&mut Churn)),
+        (
+            "join_leave_pair",
+            (|c| {
+                c.join_leave();
+            }) as fn(&mut Churn),
+        ),
+        (
+            "switch",
+            (|c| {
+                c.switch();
+            }) as fn(&mut Churn),
+        ),
     ] {
         for _ in 0..steps {
             op(&mut churn);

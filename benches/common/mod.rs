@@ -2,6 +2,10 @@
 //! public API, and the steady-state churn workloads. Each bench uses part of it.
 #![allow(dead_code)]
 
+pub mod naive;
+
+use naive::Naive;
+
 use roomcore::{
     Config, Engine, Input, Millis, Outcome, Output, RoomId, RoomInfo, SessionId, Stamped, UserId,
 };
@@ -68,6 +72,35 @@ pub fn id32(prefix: u8, i: u64) -> [u8; 32] {
 
 fn text(b: &[u8; 32]) -> &str {
     std::str::from_utf8(b).expect("id32 writes ASCII only")
+}
+
+/// A 32-byte id as text on the stack, for the hand-written baseline (which takes `&str`
+/// ids, as from the wire, and allocates only what it stores).
+pub struct IdText([u8; 32]);
+
+impl IdText {
+    pub fn as_str(&self) -> &str {
+        text(&self.0)
+    }
+}
+
+impl std::ops::Deref for IdText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+pub fn room_id_text(i: u64) -> IdText {
+    IdText(id32(b'r', i))
+}
+
+pub fn session_id_text(i: u64) -> IdText {
+    IdText(id32(b's', i))
+}
+
+pub fn user_id_text(i: u64) -> IdText {
+    IdText(id32(b'u', i))
 }
 
 pub fn room_id(i: u64) -> RoomId {
@@ -226,11 +259,65 @@ impl Ring {
     }
 }
 
+/// What the churn workload drives: roomcore (through [`World`]) or the hand-written
+/// baseline ([`Naive`]), with the same commands in the same order.
+pub trait Registry {
+    fn login(&mut self, s: u64);
+    fn create(&mut self, s: u64, r: u64);
+    fn join(&mut self, s: u64, r: u64);
+    fn leave(&mut self, s: u64, r: u64);
+    fn switch(&mut self, s: u64, from: u64, to: u64);
+    /// Outputs of the last command.
+    fn outputs(&self) -> usize;
+}
+
+impl Registry for World {
+    fn login(&mut self, s: u64) {
+        World::login(self, s);
+    }
+    fn create(&mut self, s: u64, r: u64) {
+        World::create(self, s, r, 0);
+    }
+    fn join(&mut self, s: u64, r: u64) {
+        World::join(self, s, r);
+    }
+    fn leave(&mut self, s: u64, r: u64) {
+        World::leave(self, s, r);
+    }
+    fn switch(&mut self, s: u64, from: u64, to: u64) {
+        World::switch(self, s, from, to);
+    }
+    fn outputs(&self) -> usize {
+        self.out.len()
+    }
+}
+
+impl Registry for Naive {
+    fn login(&mut self, s: u64) {
+        Naive::login(self, s);
+    }
+    fn create(&mut self, s: u64, r: u64) {
+        Naive::create(self, s, r);
+    }
+    fn join(&mut self, s: u64, r: u64) {
+        Naive::join(self, s, r);
+    }
+    fn leave(&mut self, s: u64, r: u64) {
+        Naive::leave(self, s, r);
+    }
+    fn switch(&mut self, s: u64, from: u64, to: u64) {
+        Naive::switch(self, s, from, to);
+    }
+    fn outputs(&self) -> usize {
+        self.out.len()
+    }
+}
+
 /// `rooms` rooms of 8 members each (members drawn at random from the sessions, so a room's
 /// sessions are scattered in memory as after long churn), except one room of 9, plus one
 /// spare session in no room. Every step keeps that shape: all rooms at 8 but one at 9.
-pub struct Churn {
-    pub world: World,
+pub struct Churn<W = World> {
+    pub world: W,
     rooms: Vec<Ring>,
     /// A logged-in session in no room (join/leave churn).
     spare: u32,
@@ -239,10 +326,23 @@ pub struct Churn {
     rng: Rng,
 }
 
-impl Churn {
-    pub fn new(rooms: usize) -> Churn {
+impl Churn<World> {
+    /// The workload on roomcore.
+    pub fn new(rooms: usize) -> Churn<World> {
+        Churn::with(World::new(big_config()), rooms)
+    }
+}
+
+impl Churn<Naive> {
+    /// The same workload on the hand-written baseline.
+    pub fn naive(rooms: usize) -> Churn<Naive> {
+        Churn::with(Naive::default(), rooms)
+    }
+}
+
+impl<W: Registry> Churn<W> {
+    fn with(mut world: W, rooms: usize) -> Churn<W> {
         let mut rng = Rng::new(0x5EED_0000 + rooms as u64);
-        let mut world = World::new(big_config());
         let sessions = rooms * 8 + 2;
         for s in 0..sessions {
             world.login(s as u64);
@@ -252,7 +352,7 @@ impl Churn {
         for (k, &s) in order[..rooms * 8].iter().enumerate() {
             let r = k / 8;
             if k % 8 == 0 {
-                world.create(u64::from(s), r as u64, 0);
+                world.create(u64::from(s), r as u64);
             } else {
                 world.join(u64::from(s), r as u64);
             }
@@ -283,18 +383,22 @@ impl Churn {
 
     /// One join/leave pair: the spare session joins a random room, then the oldest member
     /// of the room holding 9 leaves (and becomes the spare).
-    pub fn join_leave(&mut self) {
+    /// Returns the outputs of the join and of the leave.
+    pub fn join_leave(&mut self) -> (usize, usize) {
         let a = self.other_room(self.full);
         self.world.join(u64::from(self.spare), u64::from(a));
+        let joined = self.world.outputs();
         self.rooms[a as usize].push(self.spare);
         let leaver = self.rooms[self.full as usize].pop();
         self.world.leave(u64::from(leaver), u64::from(self.full));
         self.spare = leaver;
         self.full = a;
+        (joined, self.world.outputs())
     }
 
     /// One switch: the oldest member of the room holding 9 switches to a random other room.
-    pub fn switch(&mut self) {
+    /// Returns its outputs.
+    pub fn switch(&mut self) -> usize {
         let from = self.full;
         let to = self.other_room(from);
         let s = self.rooms[from as usize].pop();
@@ -302,11 +406,12 @@ impl Churn {
             .switch(u64::from(s), u64::from(from), u64::from(to));
         self.rooms[to as usize].push(s);
         self.full = to;
+        self.world.outputs()
     }
 
     /// Outputs of the last input.
     pub fn outputs(&self) -> usize {
-        self.world.out.len()
+        self.world.outputs()
     }
 }
 

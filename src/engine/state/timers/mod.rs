@@ -14,19 +14,21 @@
 //!   ZIM's 3 h destroy-delay maximum). Arming appends to a bucket: O(1). Buckets are coarse
 //!   (at most 1,024 of 16.4 s) on purpose: arming scatters writes over the buckets' tails,
 //!   and a few hundred hot tails stay in cache where 65,536 would not (measured: 3x slower).
+//!   Entries are packed into 20 bytes (`entry.rs`) and buckets grow in fixed chunks
+//!   (`bucket.rs`), so growing never copies a bucket and never leaves half of it unused.
 //! - `due`: the entries of the *current* bucket — the earliest one holding a pending timer —
 //!   sorted by key. A bucket is sorted only when it becomes current, so each fired timer pays
 //!   a share of one sort; a counting pass first splits the bucket into 64 sub-ranges of
-//!   deadline, so that sort is of short runs. The bucket's own vector becomes `due` (no
-//!   copy). The front of `due` is the earliest pending timer, unless `spill` holds an
-//!   earlier one.
+//!   deadline, so that sort is of short runs. The front of `due` is the earliest pending
+//!   timer, unless `spill` holds an earlier one.
 //! - `spill`: an ordered map for the rare entries outside the wheel's span (a reconnect grace
-//!   configured longer than the span, or a timer armed more than a span before the current
-//!   bucket). Exact, O(log n).
+//!   configured longer than the span, a timer armed more than a span before the current
+//!   bucket, or one whose counters are too big to pack). Exact, O(log n).
 //! - `live`: a bitset over recent sequence numbers saying which are pending. Cancelling
-//!   clears one bit — no search — and leaves the entry in its bucket as a *stale* one, dropped
-//!   when its bucket comes up. Stale entries are swept as soon as they outnumber the pending
-//!   ones (plus a constant), so memory stays proportional to what is pending.
+//!   clears one bit — no search, no threshold check — and leaves the entry in its bucket as
+//!   a *stale* one, dropped when its bucket comes up. The next arm sweeps all stale entries
+//!   once they outnumber the pending ones (plus a constant), so what is stored stays within
+//!   twice the pending count at the last arm, plus a constant.
 //!
 //! The wheel grows and shrinks with the number pending (64..=1,024 buckets), so an idle
 //! engine pays for 64 bucket headers. Nothing here iterates a hash map; the layout depends
@@ -39,11 +41,17 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+mod bucket;
+mod entry;
 mod live;
+#[cfg(test)]
+mod packing_tests;
 #[cfg(test)]
 mod tests;
 mod wheel;
 
+use bucket::{Bucket, Pool};
+use entry::Entry;
 use live::LiveSeqs;
 use wheel::Due;
 
@@ -104,25 +112,6 @@ const COMPACT_SLACK: usize = 1024;
 /// Words of the live-seq window allowed beyond one per pending timer (see `LiveSeqs::trim`).
 const WINDOW_SLACK_WORDS: usize = 1024;
 
-/// One armed timer as stored in the wheel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Entry {
-    key: TimerKey,
-    kind: TimerKind,
-}
-
-impl Entry {
-    /// The absolute bucket number of this entry for buckets of `2^shift` ms.
-    fn bucket(&self, shift: u32) -> u64 {
-        self.key.deadline.0 >> shift
-    }
-
-    /// The key as one number, in the same order (one comparison instead of two).
-    fn rank(&self) -> u128 {
-        (u128::from(self.key.deadline.0) << 64) | u128::from(self.key.seq)
-    }
-}
-
 /// The engine's pending timers: arm and cancel in O(1), pop in `(deadline, seq)` order.
 /// See the module docs for the layout.
 ///
@@ -133,7 +122,10 @@ impl Entry {
 /// 3. pending entries in `wheel` have a bucket number after `cursor`;
 /// 4. if `due` is empty the wheel holds no entry at all (`settle` moves on to the next
 ///    occupied bucket eagerly), so the earliest pending timer is the smaller of `due`'s front
-///    and `spill`'s first.
+///    and `spill`'s first;
+/// 5. every entry in `due` and `wheel` has a deadline in `[base, base + 2^30)` for the
+///    current bucket's start `base = cursor << shift`, and at most `high`: what its packed
+///    deadline needs to be read back (see `entry.rs`).
 #[derive(Clone)]
 pub struct Timers {
     /// Pending timers.
@@ -149,8 +141,14 @@ pub struct Timers {
     /// The bucket number `due` holds.
     cursor: u64,
     due: Due,
+    /// The latest deadline placed in `due` or `wheel` since they were last empty.
+    high: u64,
     /// A power-of-two number of buckets; bucket number `b` lives at `b mod n`.
-    wheel: Vec<Vec<Entry>>,
+    wheel: Vec<Bucket>,
+    /// Emptied chunks for the buckets to reuse.
+    pool: Pool,
+    /// Scratch space for sorting a bucket that becomes current (kept to reuse).
+    spare: Vec<Entry>,
     /// One bit per bucket: set iff the bucket holds an entry (pending or stale).
     occupied: Vec<u64>,
     spill: BTreeMap<TimerKey, TimerKind>,
@@ -173,7 +171,10 @@ impl Timers {
             shift: SPAN_LOG2 - log2,
             cursor: 0,
             due: Due::default(),
-            wheel: vec![Vec::new(); n],
+            high: 0,
+            wheel: vec![Bucket::default(); n],
+            pool: Pool::default(),
+            spare: Vec::new(),
             occupied: vec![0; n / 64],
             spill: BTreeMap::new(),
         }
@@ -190,11 +191,34 @@ impl Timers {
         self.next_seq += 1;
         self.live.insert(key.seq);
         self.len += 1;
-        self.place(Entry { key, kind });
-        if self.len > GROW_LOAD * self.wheel.len() {
-            self.resize();
-        }
+        self.place(key, kind);
+        self.keep_small(true);
         key
+    }
+
+    /// Grows, sweeps or shrinks when a bound is crossed: one cold branch on the common path.
+    /// Runs after every arm and pop, not on cancel (which stays a bit clear). Only an arm
+    /// sweeps: stale entries are what cancels left behind, and arming is what adds to what
+    /// is stored, so checking there bounds it (pops only take entries away, and a sweep
+    /// while popping would rescan every bucket for entries that their own turn drops).
+    fn keep_small(&mut self, armed: bool) {
+        let n = self.wheel.len();
+        let grow = self.len > GROW_LOAD * n;
+        let sweep = armed && self.stale > self.len + n + COMPACT_SLACK;
+        let shrink = n > 1 << MIN_BUCKETS_LOG2 && self.len * 2 < n;
+        if grow || sweep || shrink {
+            self.rebalance(grow || shrink);
+        }
+    }
+
+    #[cold]
+    fn rebalance(&mut self, resize: bool) {
+        if resize {
+            // Rebuilding keeps only the pending entries: a sweep too.
+            self.resize();
+        } else {
+            self.compact();
+        }
     }
 
     /// Cancels a pending timer; does nothing if it already fired or was cancelled. `key` must
@@ -209,17 +233,12 @@ impl Timers {
         }
         self.len -= 1;
         if !self.spill.is_empty() && self.spill.remove(&key).is_some() {
-            self.maybe_shrink();
             return;
         }
         self.stale += 1;
-        if self.due.front().is_some_and(|e| e.key.seq == key.seq) {
+        if self.due.front().is_some_and(|e| e.seq() == key.seq) {
             self.settle();
         }
-        if self.stale > self.len + self.wheel.len() + COMPACT_SLACK {
-            self.compact();
-        }
-        self.maybe_shrink();
     }
 
     /// The earliest pending timer.
@@ -235,14 +254,14 @@ impl Timers {
             if key.deadline > now {
                 return None;
             }
-            let entry = if from_spill {
-                self.spill
-                    .pop_first()
-                    .map(|(key, kind)| Entry { key, kind })?
+            let (key, kind) = if from_spill {
+                self.spill.pop_first()?
             } else {
-                self.due.pop_front()?
+                let base = self.base();
+                let e = self.due.pop_front()?;
+                (e.key(base), e.kind())
             };
-            if !self.live.remove(entry.key.seq) {
+            if !self.live.remove(key.seq) {
                 // Only a stale entry can fail this; `settle` keeps them off the front, so
                 // this is defence in depth.
                 if !from_spill {
@@ -254,8 +273,8 @@ impl Timers {
             if !from_spill {
                 self.settle();
             }
-            self.maybe_shrink();
-            return Some((entry.key, entry.kind));
+            self.keep_small(false);
+            return Some((key, kind));
         }
     }
 
@@ -268,18 +287,20 @@ impl Timers {
         if let Some(kind) = self.spill.get(&key) {
             return Some(*kind);
         }
+        // Seqs are unique, so the seq finds the entry; the deadline says where to look.
         let bucket = key.deadline.0 >> self.shift;
+        let base = self.base();
         if bucket == self.cursor {
             let due = self.due.slice();
-            if let Ok(i) = due.binary_search_by(|e| e.key.cmp(&key)) {
-                return due.get(i).map(|e| e.kind);
+            if let Ok(i) = due.binary_search_by(|e| e.key(base).cmp(&key)) {
+                return due.get(i).map(Entry::kind);
             }
         }
         self.wheel
             .get(self.index(bucket))?
             .iter()
-            .find(|e| e.key == key)
-            .map(|e| e.kind)
+            .find(|e| e.seq() == key.seq && e.deadline(base) == key.deadline.0)
+            .map(Entry::kind)
     }
 
     /// Pending timers.
@@ -295,19 +316,25 @@ impl Timers {
         self.len == 0
     }
 
-    /// The pending timers in `(deadline, seq)` order. Sorts a copy of the references: meant
-    /// for snapshots and checks, not for hot paths.
-    pub fn iter(&self) -> impl Iterator<Item = (&TimerKey, &TimerKind)> {
+    /// The pending timers in `(deadline, seq)` order. Unpacks and sorts a copy: meant for
+    /// snapshots and checks, not for hot paths.
+    pub fn iter(&self) -> impl Iterator<Item = (TimerKey, TimerKind)> {
         let live = &self.live;
-        let mut all: Vec<(&TimerKey, &TimerKind)> = self
+        let base = self.base();
+        let mut all: Vec<(TimerKey, TimerKind)> = self
             .due
             .iter()
-            .chain(self.wheel.iter().flatten())
-            .filter(|e| live.contains(e.key.seq))
-            .map(|e| (&e.key, &e.kind))
-            .chain(self.spill.iter().filter(|(k, _)| live.contains(k.seq)))
+            .chain(self.wheel.iter().flat_map(Bucket::iter))
+            .filter(|e| live.contains(e.seq()))
+            .map(|e| (e.key(base), e.kind()))
+            .chain(
+                self.spill
+                    .iter()
+                    .filter(|(k, _)| live.contains(k.seq))
+                    .map(|(k, v)| (*k, *v)),
+            )
             .collect();
-        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all.sort_unstable_by_key(|a| a.0);
         all.into_iter()
     }
 
@@ -339,8 +366,8 @@ impl fmt::Debug for Timers {
 /// The snapshot form: `{"pending": [[key, kind], ...], "next_seq": n}`, pending in
 /// `(deadline, seq)` order (a list: JSON maps need string keys).
 #[derive(Serialize)]
-struct ReprOut<'a> {
-    pending: Vec<(&'a TimerKey, &'a TimerKind)>,
+struct ReprOut {
+    pending: Vec<(TimerKey, TimerKind)>,
     next_seq: u64,
 }
 

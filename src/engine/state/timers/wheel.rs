@@ -10,32 +10,53 @@ impl Timers {
         (bucket & (self.wheel.len() as u64 - 1)) as usize
     }
 
-    /// Puts a pending entry where invariants 1-4 want it.
-    pub(super) fn place(&mut self, e: Entry) {
-        let bucket = e.bucket(self.shift);
+    /// The start of the current bucket, in ms: what packed deadlines are read against.
+    #[inline]
+    pub(super) fn base(&self) -> u64 {
+        // `cursor` is a stored deadline shifted right by `shift`, so this cannot overflow.
+        self.cursor << self.shift
+    }
+
+    /// Puts a pending timer where invariants 1-5 want it.
+    pub(super) fn place(&mut self, key: TimerKey, kind: TimerKind) {
+        let Some(e) = Entry::pack(key, kind) else {
+            self.spill.insert(key, kind);
+            return;
+        };
+        let deadline = key.deadline.0;
+        let bucket = deadline >> self.shift;
         let n = self.wheel.len() as u64;
         if self.due.is_empty() {
             // By invariant 4 the wheel is empty, so the current bucket can move freely.
             self.cursor = bucket;
+            self.high = deadline;
             self.due.push_back(e);
         } else if bucket == self.cursor {
-            self.due.insert_sorted(e);
+            self.high = self.high.max(deadline);
+            let base = self.base();
+            self.due.insert_sorted(e, base);
         } else if bucket > self.cursor {
             if bucket - self.cursor < n {
+                self.high = self.high.max(deadline);
                 self.push_wheel(bucket, e);
             } else {
-                self.spill.insert(e.key, e.kind);
+                self.spill.insert(key, kind);
             }
-        } else if self.cursor - bucket < n {
+        } else if self.cursor - bucket < n
+            && self.high - (bucket << self.shift) < 1 << entry::DEADLINE_BITS
+        {
+            // (`high` is at least the current base, above `bucket`'s start.) Rewinding
+            // further would stretch the stored deadlines past what a packed one can say.
             self.rewind(bucket, e);
         } else {
-            self.spill.insert(e.key, e.kind);
+            self.spill.insert(key, kind);
         }
     }
 
+    #[inline]
     pub(super) fn push_wheel(&mut self, bucket: u64, e: Entry) {
         let i = self.index(bucket);
-        self.wheel[i].push(e);
+        self.wheel[i].push(e, &mut self.pool);
         self.occupied[i / 64] |= 1 << (i % 64);
     }
 
@@ -44,13 +65,16 @@ impl Timers {
     /// one bucket's entries; with `due` non-empty this only happens when the earliest
     /// pending timer is later than the new one.
     pub(super) fn rewind(&mut self, bucket: u64, e: Entry) {
-        for d in self.due.take() {
-            if self.live.contains(d.key.seq) {
-                self.push_wheel(d.bucket(self.shift), d);
+        let base = self.base();
+        let mut old = self.due.take();
+        for d in old.drain(..) {
+            if self.live.contains(d.seq()) {
+                self.push_wheel(d.deadline(base) >> self.shift, d);
             } else {
                 self.stale = self.stale.saturating_sub(1);
             }
         }
+        self.due.replace(old);
         self.due.push_back(e);
         self.cursor = bucket;
     }
@@ -62,7 +86,7 @@ impl Timers {
     pub(super) fn settle(&mut self) {
         loop {
             while let Some(front) = self.due.front() {
-                if self.live.contains(front.key.seq) {
+                if self.live.contains(front.seq()) {
                     return;
                 }
                 self.due.pop_front();
@@ -83,7 +107,8 @@ impl Timers {
         self.cursor = bucket;
         self.load(bucket);
         if !self.spill.is_empty() && self.pull_spill() {
-            self.due.sort();
+            let base = self.base();
+            self.due.sort(base);
         }
         true
     }
@@ -109,58 +134,69 @@ impl Timers {
         None
     }
 
-    /// Makes the entries of bucket number `bucket` (this lap) the new `due`, in place: the
-    /// bucket's own vector becomes `due` with stale entries dropped (so nothing is copied),
-    /// and the old, empty `due` buffer goes back to the slot to be refilled. Entries of a
-    /// later lap stay in the slot.
+    /// Makes the pending entries of bucket number `bucket` (the current one, this lap) the
+    /// new, sorted `due`, dropping its stale entries; its chunks go back to the pool. Entries
+    /// of a later lap stay in the slot.
     pub(super) fn load(&mut self, bucket: u64) {
         let i = self.index(bucket);
         let shift = self.shift;
-        let mut entries = std::mem::take(&mut self.wheel[i]);
+        let base = self.base();
+        let Timers {
+            wheel,
+            pool,
+            live,
+            stale,
+            due,
+            spare,
+            occupied,
+            ..
+        } = self;
+        let slot = &mut wheel[i];
+        spare.clear();
         let mut later = Vec::new();
-        let Timers { live, stale, .. } = self;
-        entries.retain(|e| {
-            if e.bucket(shift) > bucket {
-                later.push(*e);
-                return false;
+        for chunk in slot.slices() {
+            for e in chunk {
+                if e.offset(base) >> shift != 0 {
+                    later.push(*e);
+                } else if live.contains(e.seq()) {
+                    spare.push(*e);
+                } else {
+                    *stale = stale.saturating_sub(1);
+                }
             }
-            let pending = live.contains(e.key.seq);
-            if !pending {
-                *stale = stale.saturating_sub(1);
-            }
-            pending
-        });
-        // `due` is empty: its buffer serves as scratch for the sort, and whichever buffer
-        // the sort leaves spare goes back to the slot to be refilled.
-        let mut spare = std::mem::take(&mut self.due.v);
-        let sorted = sort_bucket(entries, &mut spare, bucket, shift);
-        self.due.replace(sorted);
-        if later.is_empty() {
-            spare.clear();
-            self.wheel[i] = spare;
-            self.occupied[i / 64] &= !(1 << (i % 64));
-        } else {
-            self.wheel[i] = later;
         }
+        slot.clear(pool);
+        for e in later {
+            slot.push(e, pool);
+        }
+        if slot.is_empty() {
+            occupied[i / 64] &= !(1 << (i % 64));
+        }
+        sort_bucket(spare, due.refill(), shift, base);
     }
 
     /// Moves spilled entries that now fall within the wheel's span into it (or into `due`);
-    /// returns whether `due` got any.
+    /// returns whether `due` got any. Entries that cannot be packed stay spilled.
     pub(super) fn pull_spill(&mut self) -> bool {
         let mut into_due = false;
         let n = self.wheel.len() as u64;
         let from = TimerKey {
-            deadline: Millis(self.cursor << self.shift),
+            deadline: Millis(self.base()),
             seq: 0,
         };
-        while let Some((&key, &kind)) = self.spill.range(from..).next() {
-            let e = Entry { key, kind };
-            let bucket = e.bucket(self.shift);
-            if bucket - self.cursor >= n {
-                break;
-            }
+        let cursor = self.cursor;
+        let shift = self.shift;
+        let moving: Vec<(TimerKey, Entry)> = self
+            .spill
+            .range(from..)
+            .take_while(|(key, _)| (key.deadline.0 >> shift) - cursor < n)
+            .filter_map(|(&key, &kind)| Some((key, Entry::pack(key, kind)?)))
+            .collect();
+        for (key, e) in moving {
             self.spill.remove(&key);
-            if bucket == self.cursor {
+            let bucket = key.deadline.0 >> shift;
+            self.high = self.high.max(key.deadline.0);
+            if bucket == cursor {
                 self.due.push_back(e);
                 into_due = true;
             } else {
@@ -180,27 +216,21 @@ impl Timers {
             occupied,
             due,
             live,
+            pool,
             ..
         } = self;
-        due.retain(|e| live.contains(e.key.seq));
+        due.retain(|e| live.contains(e.seq()));
         for (i, slot) in wheel.iter_mut().enumerate() {
             if slot.is_empty() {
                 continue;
             }
-            slot.retain(|e| live.contains(e.key.seq));
+            slot.retain(|e| live.contains(e.seq()), pool);
             if slot.is_empty() {
-                *slot = Vec::new();
                 occupied[i / 64] &= !(1 << (i % 64));
             }
         }
         self.stale = 0;
         self.settle();
-    }
-
-    pub(super) fn maybe_shrink(&mut self) {
-        if self.wheel.len() > 1 << MIN_BUCKETS_LOG2 && self.len * 2 < self.wheel.len() {
-            self.resize();
-        }
     }
 
     /// Rebuilds the wheel with about one bucket per two pending timers (within bounds).
@@ -212,13 +242,15 @@ impl Timers {
         if 1usize << log2 == self.wheel.len() {
             return;
         }
-        let mut entries: Vec<Entry> = Vec::with_capacity(self.len);
+        let mut entries: Vec<(TimerKey, TimerKind)> = Vec::with_capacity(self.len);
         let live = &self.live;
+        let base = self.base();
         entries.extend(
             self.due
                 .iter()
-                .chain(self.wheel.iter().flatten())
-                .filter(|e| live.contains(e.key.seq)),
+                .chain(self.wheel.iter().flat_map(Bucket::iter))
+                .filter(|e| live.contains(e.seq()))
+                .map(|e| (e.key(base), e.kind())),
         );
         let mut fresh = Timers::with_buckets_log2(log2);
         fresh.len = self.len;
@@ -230,20 +262,24 @@ impl Timers {
     }
 
     /// Places pending entries into an empty wheel, the earliest first so nothing rewinds.
-    pub(super) fn place_all(&mut self, mut entries: Vec<Entry>) {
-        if let Some(first) = entries.iter().enumerate().min_by_key(|(_, e)| e.key) {
+    pub(super) fn place_all(&mut self, mut entries: Vec<(TimerKey, TimerKind)>) {
+        if let Some(first) = entries.iter().enumerate().min_by_key(|(_, e)| e.0) {
             let i = first.0;
             entries.swap(0, i);
         }
-        for e in entries {
-            self.place(e);
+        for (key, kind) in entries {
+            self.place(key, kind);
         }
-        self.due.sort();
+        let base = self.base();
+        self.due.sort(base);
     }
 
     /// The smaller of `due`'s front and `spill`'s first, and whether it is the spilled one.
     pub(super) fn peek(&self) -> Option<(TimerKey, TimerKind, bool)> {
-        let due = self.due.front().map(|e| (e.key, e.kind, false));
+        let due = self
+            .due
+            .front()
+            .map(|e| (e.key(self.base()), e.kind(), false));
         let spill = self
             .spill
             .first_key_value()
@@ -278,12 +314,7 @@ impl Timers {
         t.next_seq = next_seq;
         t.live = LiveSeqs::from_sorted(&seqs, next_seq);
         t.len = pending.len();
-        t.place_all(
-            pending
-                .into_iter()
-                .map(|(key, kind)| Entry { key, kind })
-                .collect(),
-        );
+        t.place_all(pending);
         Ok(t)
     }
 
@@ -291,54 +322,49 @@ impl Timers {
     /// the bounds.
     #[cfg(test)]
     pub(super) fn footprint(&self) -> (usize, usize) {
-        let stored = self.due.slice().len() + self.wheel.iter().map(Vec::len).sum::<usize>();
+        let stored = self.due.slice().len() + self.wheel.iter().map(Bucket::len).sum::<usize>();
         (stored + self.spill.len(), self.live.words.len())
     }
 }
 
-/// Sorts the pending entries of bucket number `bucket` (each `2^shift` ms wide) by key. A
-/// counting pass first splits them into 64 sub-ranges of deadline (using `spare` as the
-/// scatter buffer), so only short runs are left to sort: cheaper than one big sort.
-pub(super) fn sort_bucket(
-    mut entries: Vec<Entry>,
-    spare: &mut Vec<Entry>,
-    bucket: u64,
-    shift: u32,
-) -> Vec<Entry> {
+// The widest part (the smallest wheel's buckets split in 64) leaves 12 bits of offset.
+const _: () = assert!(SPAN_LOG2 - MIN_BUCKETS_LOG2 - 6 + 48 <= 64);
+
+/// Writes `entries` (of the bucket starting at `base`, `2^shift` ms wide) into `out`, sorted
+/// by key. A counting pass first splits them into 64 sub-ranges of deadline, so only short
+/// runs are left to sort: cheaper than one big sort.
+pub(super) fn sort_bucket(entries: &[Entry], out: &mut Vec<Entry>, shift: u32, base: u64) {
     const PARTS: usize = 64;
-    let Some(&first) = entries.first() else {
-        return entries;
-    };
+    out.clear();
     if entries.len() <= 2 * PARTS || shift < 6 {
-        entries.sort_unstable_by_key(Entry::rank);
-        return entries;
+        out.extend_from_slice(entries);
+        out.sort_unstable_by_key(|e| e.rank(base));
+        return;
     }
     let part_shift = shift - 6;
-    let base = bucket << shift;
-    // Entries of this bucket have `base <= deadline < base + 2^shift`; the clamp keeps an
-    // out-of-range one (never expected) in the last part rather than out of bounds.
-    let part =
-        |e: &Entry| ((e.key.deadline.0.saturating_sub(base) >> part_shift) as usize).min(PARTS - 1);
+    // Entries of this bucket have offsets below `2^shift`; the clamp keeps an out-of-range
+    // one (never expected) in the last part rather than out of bounds.
+    let part = |e: &Entry| ((e.offset(base) >> part_shift) as usize).min(PARTS - 1);
     let mut starts = [0usize; PARTS + 1];
-    for e in &entries {
+    for e in entries {
         starts[part(e) + 1] += 1;
     }
     for i in 0..PARTS {
         starts[i + 1] += starts[i];
     }
-    spare.clear();
-    spare.resize(entries.len(), first);
+    out.resize(entries.len(), Entry::default());
     let mut next = starts;
-    for e in &entries {
+    for e in entries {
         let p = part(e);
-        spare[next[p]] = *e;
+        out[next[p]] = *e;
         next[p] += 1;
     }
+    // Within a part the offsets share their bits above `part_shift` (at most 12 bits are
+    // left below it), so the low bits and the 48-bit seq order a part in one u64.
+    let low = (1u64 << part_shift) - 1;
     for w in starts.windows(2) {
-        spare[w[0]..w[1]].sort_unstable_by_key(Entry::rank);
+        out[w[0]..w[1]].sort_unstable_by_key(|e| (e.offset(base) & low) << 48 | e.seq());
     }
-    std::mem::swap(&mut entries, spare);
-    entries
 }
 
 /// The current bucket's pending entries, sorted: a vector read from `head` on, so taking
@@ -380,15 +406,23 @@ impl Due {
         self.v.push(e);
     }
 
-    pub(super) fn insert_sorted(&mut self, e: Entry) {
-        let pos = self.head + self.slice().partition_point(|d| d.key < e.key);
+    pub(super) fn insert_sorted(&mut self, e: Entry, base: u64) {
+        let rank = e.rank(base);
+        let pos = self.head + self.slice().partition_point(|d| d.rank(base) < rank);
         self.v.insert(pos, e);
     }
 
-    pub(super) fn sort(&mut self) {
+    pub(super) fn sort(&mut self, base: u64) {
         if let Some(rest) = self.v.get_mut(self.head..) {
-            rest.sort_unstable_by_key(Entry::rank);
+            rest.sort_unstable_by_key(|e| e.rank(base));
         }
+    }
+
+    /// Empties it and hands out its buffer to be refilled with sorted entries.
+    pub(super) fn refill(&mut self) -> &mut Vec<Entry> {
+        self.v.clear();
+        self.head = 0;
+        &mut self.v
     }
 
     pub(super) fn retain(&mut self, keep: impl FnMut(&Entry) -> bool) {
