@@ -1,5 +1,5 @@
 //! The driver loop of README's "Embedding" section, runnable:
-//! `cargo run -p roomcore-server --example driver_loop`.
+//! `cargo run -p roomcore-server --example tokio_driver_loop`.
 //!
 //! One task owns the engine; connections send it inputs over a channel and get their
 //! session's outputs on their own channel. The loop sleeps until the next command or the
