@@ -254,8 +254,13 @@ fn a_timer_fires_once_across_a_failover() {
 
 #[test]
 fn a_session_follows_its_client_to_another_node() {
+    // Wide margins: on a loaded machine a 50 ms heartbeat can stall past a 200 ms election
+    // timeout (leadership moves mid-test) or a live node can look down for 1 s. Neither is
+    // what this test is about, so elections wait 1-2 s and a node is down after 4 s.
     let config = NodeConfig {
-        node_down_after_ms: Some(1_000),
+        node_down_after_ms: Some(4_000),
+        election_timeout_min_ms: 1_000,
+        election_timeout_max_ms: 2_000,
         ..harness::config()
     };
     let mut g = Group::start(3, config);
