@@ -14,7 +14,7 @@
 use crate::auth::Claims;
 use crate::clock::Clock;
 use crate::config::Limits;
-use crate::frames::{resume_frame, resumed_frame, FrameError, FrameErrorCode};
+use crate::frames::{binding_refusal, resume_frame, resumed_frame, FrameError, FrameErrorCode};
 use crate::outq::{Meter, OutQueue, SharedFrame};
 use crate::pending::Slot;
 use crate::quota::{QuotaLimits, Quotas};
@@ -323,21 +323,7 @@ impl EngineTask {
             return; // the connection is gone already
         };
         let is_login = matches!(input, Input::Login { .. });
-        let refusal = match bound {
-            None if !is_login => Some((
-                FrameErrorCode::NotBound,
-                "log in or resume first: this connection speaks for no session yet",
-            )),
-            Some(_) if is_login => Some((
-                FrameErrorCode::AlreadyBound,
-                "this connection already speaks for a session (log out first)",
-            )),
-            Some(s) if input.session() != Some(s) => Some((
-                FrameErrorCode::WrongSession,
-                "a connection may only send commands for its own session",
-            )),
-            _ => None,
-        };
+        let refusal = binding_refusal(input, bound);
         if let Some((code, message)) = refusal {
             self.refuse(conn, code, message, request);
             return;

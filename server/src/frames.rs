@@ -157,6 +157,32 @@ struct ResumeBody {
     token: String,
 }
 
+/// Whether a connection bound to `bound` (or to no session) may send `input`: a login
+/// only unbound, anything else only for its own session. The one rule both the single-node
+/// and the replicated engine task apply before an input reaches the engine.
+#[must_use]
+pub fn binding_refusal(
+    input: &Input,
+    bound: Option<SessionId>,
+) -> Option<(FrameErrorCode, &'static str)> {
+    let is_login = matches!(input, Input::Login { .. });
+    match bound {
+        None if !is_login => Some((
+            FrameErrorCode::NotBound,
+            "log in or resume first: this connection speaks for no session yet",
+        )),
+        Some(_) if is_login => Some((
+            FrameErrorCode::AlreadyBound,
+            "this connection already speaks for a session (log out first)",
+        )),
+        Some(s) if input.session() != Some(s) => Some((
+            FrameErrorCode::WrongSession,
+            "a connection may only send commands for its own session",
+        )),
+        _ => None,
+    }
+}
+
 /// Parses and checks one text frame from a session connection.
 ///
 /// # Errors

@@ -11,7 +11,7 @@ use crate::auth::Claims;
 use crate::clock::Clock;
 use crate::config::Limits;
 use crate::engine_task::{fair_share, Cmd, Stats};
-use crate::frames::{FrameError, FrameErrorCode};
+use crate::frames::{binding_refusal, FrameError, FrameErrorCode};
 use crate::outq::{Meter, SharedFrame};
 use crate::quota::{QuotaLimits, Quotas};
 use crate::routes::{ConnId, Kick, PendingBounds, Routes};
@@ -336,21 +336,7 @@ impl ClusterTask {
             None => Some(self.lanes.get(&conn)?.closed_session?),
         };
         let is_login = matches!(input, Input::Login { .. });
-        let refusal = match bound {
-            None if !is_login => Some((
-                FrameErrorCode::NotBound,
-                "log in or resume first: this connection speaks for no session yet",
-            )),
-            Some(_) if is_login => Some((
-                FrameErrorCode::AlreadyBound,
-                "this connection already speaks for a session (log out first)",
-            )),
-            Some(s) if input.session() != Some(s) => Some((
-                FrameErrorCode::WrongSession,
-                "a connection may only send commands for its own session",
-            )),
-            _ => None,
-        };
+        let refusal = binding_refusal(&input, bound);
         if let Some((code, message)) = refusal {
             self.refuse(conn, code, message, request);
             return None;
