@@ -31,7 +31,7 @@ use common::naive::Naive;
 use common::{room_id, session_id, size, Churn, LargeRoom, Rng};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use foldhash::fast::FixedState;
-use roomcore::{Engine, Input, Millis, RoomId, Stamped};
+use roomcore::{Engine, Input, Millis, Outputs, RoomId};
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;
@@ -207,7 +207,7 @@ impl Storm {
     /// Link losses over one second, restores spread over the next 80 s, then the grace
     /// runs out for the rest. Returns the engine so its drop is not timed.
     fn run(&self, mut engine: Engine) -> (Engine, usize) {
-        let mut out: Vec<Stamped> = Vec::new();
+        let mut out = Outputs::new();
         let mut outputs = 0;
         for s in 0..self.sessions {
             out.clear();
@@ -216,7 +216,7 @@ impl Storm {
                 session: session_id(s),
             };
             engine.handle_input(now, &input, &mut out);
-            outputs += out.len();
+            outputs += out.expanded_len();
         }
         let n = self.restore.len() as u64;
         for (k, &s) in self.restore.iter().enumerate() {
@@ -226,11 +226,11 @@ impl Storm {
                 session: session_id(s),
             };
             engine.handle_input(now, &input, &mut out);
-            outputs += out.len();
+            outputs += out.expanded_len();
         }
         out.clear();
         engine.handle_timeout(Millis(LOST_AT + 1_000 + GRACE_MS), &mut out);
-        outputs += out.len();
+        outputs += out.expanded_len();
         assert_eq!(engine.pending_timers(), 0, "every grace ended");
         (engine, outputs)
     }

@@ -85,7 +85,7 @@ fn memberships(per_room: usize) {
             w.join(s as u64, r);
         }
     }
-    w.out = Vec::new();
+    w.out = roomcore::Outputs::new();
     report(
         &format!("membership/{per_room}_per_room"),
         "membership",
@@ -102,13 +102,13 @@ fn empty_rooms() {
     for s in 0..n as u64 {
         w.login(s);
     }
-    w.out = Vec::new();
+    w.out = roomcore::Outputs::new();
     let before = mark();
     for s in 0..n as u64 {
         w.create(s, s, 3_600);
         w.leave(s, s);
     }
-    w.out = Vec::new();
+    w.out = roomcore::Outputs::new();
     assert_eq!(w.engine.pending_timers(), n);
     report("empty_waiting_room", "room", n, before, mark());
 }

@@ -5,7 +5,7 @@
 //! doctest, so it is compiled and run by `cargo test`.
 
 use roomcore::{
-    Config, Engine, Input, Millis, Output, Recipient, RoomConfig, RoomInfo, SessionId, Stamped,
+    Config, Engine, Input, Millis, Output, Outputs, Recipient, RoomConfig, RoomInfo, SessionId, To,
 };
 use std::collections::BTreeMap;
 
@@ -18,12 +18,28 @@ struct Routes {
 }
 
 impl Routes {
-    /// Hands each output to its recipient. A room-addressed output (a large room's
-    /// coalesced delta) goes to every live member, read after the step.
-    fn deliver(&mut self, engine: &Engine, out: &mut Vec<Stamped>) {
-        for stamped in out.drain(..) {
+    /// Hands each output to its recipient, then empties the buffer (keeping its memory for
+    /// the next step). A member event for several sessions is one output naming a run of
+    /// the buffer's recipients; a room-addressed output (a large room's coalesced delta)
+    /// goes to every live member, read after the step.
+    fn deliver(&mut self, engine: &Engine, out: &mut Outputs) {
+        for stamped in out.iter() {
             match stamped.output.recipient() {
-                Recipient::Session(s) => self.sessions.entry(s).or_default().push(stamped.output),
+                Recipient::Session(s) => {
+                    self.sessions
+                        .entry(s)
+                        .or_default()
+                        .push(stamped.output.clone());
+                }
+                Recipient::Sessions(run) => {
+                    // A real server would encode the event once and write it to each link.
+                    for &s in out.run(run) {
+                        self.sessions
+                            .entry(s)
+                            .or_default()
+                            .push(stamped.output.addressed(To::Session(s)));
+                    }
+                }
                 Recipient::Room(room) => {
                     for s in engine.room_recipients(room).unwrap_or_default() {
                         self.sessions
@@ -32,16 +48,17 @@ impl Routes {
                             .push(stamped.output.clone());
                     }
                 }
-                Recipient::Service => self.service.push(stamped.output),
+                Recipient::Service => self.service.push(stamped.output.clone()),
             }
         }
+        out.clear();
     }
 }
 
 fn main() -> Result<(), roomcore::ConfigError> {
     let mut engine = Engine::new(Config::default())?;
     let mut routes = Routes::default();
-    let mut out: Vec<Stamped> = Vec::new();
+    let mut out = Outputs::new();
 
     // Inputs as a runtime would receive them, each with the time it arrived (ms). The
     // engine never reads a clock: time is whatever the caller says, never going backwards.

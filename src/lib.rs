@@ -106,8 +106,8 @@ pub use ids::{RoomId, RoomSid, SessionId, UserId};
 pub use input::{Input, InputKind, Origin, RequestId, RoomInfo};
 pub use output::{
     CloseReason, DestroyCause, ErrorBody, ExitReason, LeaveReason, Member, MemberAttributesInfo,
-    MemberLeft, Members, Outcome, Output, OutputKind, Recipient, ReplyOk, RoomEvent, RoomState,
-    RoomSummary, Stamped,
+    MemberLeft, Members, Outcome, Output, OutputKind, OutputSink, Outputs, Recipient, Recipients,
+    ReplyOk, RoomEvent, RoomState, RoomSummary, Stamped, To,
 };
 pub use time::Millis;
 

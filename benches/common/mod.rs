@@ -7,7 +7,8 @@ pub mod naive;
 use naive::Naive;
 
 use roomcore::{
-    Config, Engine, Input, Millis, Outcome, Output, RoomId, RoomInfo, SessionId, Stamped, UserId,
+    Config, Engine, Input, Millis, Outcome, Output, Outputs, RoomId, RoomInfo, SessionId, Stamped,
+    UserId,
 };
 
 /// splitmix64: tiny, seeded, the same sequence on every machine. No randomness from the OS.
@@ -128,7 +129,7 @@ pub fn big_config() -> Config {
 /// An engine, its reused output buffer, the clock and request numbers.
 pub struct World {
     pub engine: Engine,
-    pub out: Vec<Stamped>,
+    pub out: Outputs,
     pub now: u64,
     request: u64,
 }
@@ -137,7 +138,7 @@ impl World {
     pub fn new(config: Config) -> World {
         World {
             engine: Engine::new(config).expect("the bench config is valid"),
-            out: Vec::new(),
+            out: Outputs::new(),
             now: 0,
             request: 0,
         }
@@ -158,7 +159,7 @@ impl World {
     /// Panics unless the last output is an ok reply: a bench must not time refusals.
     pub fn expect_ok(&self) {
         let ok = matches!(
-            self.out.last(),
+            self.out.as_slice().last(),
             Some(Stamped {
                 output: Output::Reply {
                     outcome: Outcome::Ok(_),
@@ -167,7 +168,11 @@ impl World {
                 ..
             })
         );
-        assert!(ok, "expected an ok reply, got {:?}", self.out.last());
+        assert!(
+            ok,
+            "expected an ok reply, got {:?}",
+            self.out.as_slice().last()
+        );
     }
 
     pub fn login(&mut self, s: u64) {
@@ -287,8 +292,9 @@ impl Registry for World {
     fn switch(&mut self, s: u64, from: u64, to: u64) {
         World::switch(self, s, from, to);
     }
+    /// Deliveries, as the baseline counts them: a member event counts once per recipient.
     fn outputs(&self) -> usize {
-        self.out.len()
+        self.out.expanded_len()
     }
 }
 
@@ -466,11 +472,11 @@ impl LargeRoom {
     pub fn step(&mut self) -> usize {
         self.world.now += 1;
         self.world.join(u64::from(self.spare), 0);
-        let joined = self.world.out.len();
+        let joined = self.world.out.expanded_len();
         self.order.push_back(self.spare);
         let leaver = self.order.pop_front().expect("the room is never empty");
         self.world.leave(u64::from(leaver), 0);
         self.spare = leaver;
-        joined + self.world.out.len()
+        joined + self.world.out.expanded_len()
     }
 }

@@ -5,7 +5,7 @@ use crate::fail::Fail;
 use roomcore::check::skip_front_matter;
 use roomcore::dialect::Dialect;
 use roomcore::render::{Format, Renderer};
-use roomcore::trace::{write_step_outputs, Player, Record, Step};
+use roomcore::trace::{write_outputs, write_step_outputs, Player, Record, Step};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 
@@ -45,9 +45,23 @@ fn play(
 pub fn replay(file: &str, dialect: Option<Dialect>) -> Result<(), Fail> {
     let input = open(file)?;
     let mut w = stdout();
-    play(file, input, |step| {
-        write_step_outputs(&mut w, step, dialect)
-    })?;
+    match dialect {
+        Some(_) => play(file, input, |step| {
+            write_step_outputs(&mut w, step, dialect)
+        })?,
+        // Without a dialect only the outputs matter: they stay compact, and a member event
+        // is serialized once for all its recipients.
+        None => {
+            let mut player = Player::new(input);
+            loop {
+                match player.next_outputs() {
+                    Ok(Some(outputs)) => write_outputs(&mut w, outputs)?,
+                    Ok(None) => break,
+                    Err(e) => return Err(Fail::Input(format!("{file}: {e}"))),
+                }
+            }
+        }
+    }
     w.flush()?;
     Ok(())
 }

@@ -185,11 +185,11 @@ fn the_switch_saga_completes_once_when_both_leaders_die_between_steps() {
             assert_eq!(replies, 1, "{ctx}: one reply");
             let joined = count(
                 &b,
-                |o| matches!(o, Output::MembersJoined { session, .. } if session.as_str() == "s3"),
+                |o| matches!(o, Output::MembersJoined { to, .. } if to.to_string() == "s3"),
             );
             let left = count(
                 &a,
-                |o| matches!(o, Output::MembersLeft { session, .. } if session.as_str() == "s2"),
+                |o| matches!(o, Output::MembersLeft { to, .. } if to.to_string() == "s2"),
             );
             assert_eq!((joined, left), (1, 1), "{ctx}: the others are told once");
 

@@ -21,7 +21,8 @@ use crate::quota::{QuotaLimits, Quotas};
 use crate::routes::{Binding, ConnId, Kick, PendingBounds, Routes};
 use crate::token::ResumeToken;
 use crate::webhook::{ServiceEvents, WebhookStats};
-use roomcore::{Engine, Input, Millis, Output, SessionId, Stamped};
+use roomcore::trace::AddressedLine;
+use roomcore::{Engine, Input, Millis, Output, Outputs, SessionId, Stamped, To};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -159,7 +160,7 @@ pub struct EngineTask {
     routes: Routes,
     quotas: Quotas,
     meter: Arc<Meter>,
-    out: Vec<Stamped>,
+    out: Outputs,
     abandoned_after: Millis,
     stats: Stats,
     events: ServiceEvents,
@@ -188,7 +189,7 @@ impl EngineTask {
             routes: Routes::new(bounds, meter.clone()),
             quotas,
             meter,
-            out: Vec::new(),
+            out: Outputs::new(),
             abandoned_after: Millis(abandoned_ms),
             stats: Stats::default(),
             events: ServiceEvents::default(),
@@ -385,7 +386,7 @@ impl EngineTask {
         self.engine.handle_input(now, input, &mut self.out);
         let session = input.session();
         let ok = session.is_some_and(|s| self.out.iter().any(|o| is_ok_reply(&o.output, s)));
-        self.quotas.after(user, input, ok, &self.out);
+        self.quotas.after(user, input, ok, self.out.as_slice());
         let mut bound = None;
         if let (Input::Login { session, .. }, Some(token), true) = (input, token, ok) {
             let hex = token.to_hex();
@@ -509,13 +510,13 @@ impl EngineTask {
     /// to the admin request, everything else to its session's connection.
     fn route(&mut self, sender: Option<ConnId>, mut admin: Option<oneshot::Sender<Stamped>>) {
         let mut out = std::mem::take(&mut self.out);
-        for stamped in out.drain(..) {
-            self.events.offer(&stamped);
+        for stamped in out.iter() {
+            self.events.offer(stamped);
             match &stamped.output {
                 Output::AdminReply { .. } => {
                     if let Some(tx) = admin.take() {
                         // The admin request may have given up waiting; nothing to do then.
-                        let _ = tx.send(stamped);
+                        let _ = tx.send(stamped.clone());
                     }
                 }
                 Output::RoomCreated { .. } => self.stats.rooms_created += 1,
@@ -527,7 +528,7 @@ impl EngineTask {
                     session, request, ..
                 } => {
                     let (session, request) = (*session, *request);
-                    let frame = self.serialize(&stamped, Some(request));
+                    let frame = self.serialize(stamped, Some(request));
                     match sender {
                         Some(conn) => self.routes.send_to_conn(conn, frame),
                         None => self.routes.deliver(session, frame),
@@ -535,7 +536,7 @@ impl EngineTask {
                 }
                 Output::SessionClosed { session, .. } => {
                     let session = *session;
-                    let frame = self.serialize(&stamped, None);
+                    let frame = self.serialize(stamped, None);
                     self.routes.deliver(session, frame);
                     if let Some(user) = self.routes.close_session(session) {
                         self.quotas.session_delta(user, false);
@@ -547,20 +548,33 @@ impl EngineTask {
                 // one who left does not.
                 Output::RoomMembersChanged { room_id, .. } => {
                     let recipients = self.engine.room_recipients(*room_id).unwrap_or_default();
-                    let frame = self.serialize(&stamped, None);
+                    let frame = self.serialize(stamped, None);
                     for session in recipients {
                         self.routes.deliver(session, frame.clone());
                     }
                 }
-                other => {
-                    if let Some(session) = other.session() {
-                        let frame = self.serialize(&stamped, None);
-                        self.routes.deliver(session, frame);
+                // A member event for several members is one output naming a run: serialized
+                // once, each member's frame carries its own session id.
+                other => match other.to() {
+                    Some(to @ To::Sessions(_)) => {
+                        self.stats.outputs_serialized += 1;
+                        let line = AddressedLine::new(stamped);
+                        for &session in out.sessions(&to) {
+                            let frame = SharedFrame::new(line.line_for(session), None, &self.meter);
+                            self.routes.deliver(session, frame);
+                        }
                     }
-                }
+                    _ => {
+                        if let Some(session) = other.session() {
+                            let frame = self.serialize(stamped, None);
+                            self.routes.deliver(session, frame);
+                        }
+                    }
+                },
             }
         }
         // Keeps the buffer's capacity for the next batch.
+        out.clear();
         self.out = out;
     }
 

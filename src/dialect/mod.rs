@@ -239,12 +239,12 @@ fn zim_view(out: &Output, cause: Option<&Input>) -> Vec<VendorEvent> {
 fn zim_member_view(out: &Output) -> Vec<VendorEvent> {
     let (callback, session, room_id, members) = match out {
         Output::MembersJoined {
-            session,
+            to: session,
             room_id,
             members,
         } => ("onRoomMemberJoined", session, room_id, members),
         Output::MembersLeft {
-            session,
+            to: session,
             room_id,
             members,
             ..
@@ -272,7 +272,7 @@ fn zim_member_view(out: &Output) -> Vec<VendorEvent> {
 fn zim_room_data_view(out: &Output) -> Vec<VendorEvent> {
     match out {
         Output::RoomAttributesUpdated {
-            session,
+            to: session,
             room_id,
             set,
             deleted,
@@ -289,7 +289,7 @@ fn zim_room_data_view(out: &Output) -> Vec<VendorEvent> {
             set.into_iter().chain(deleted).collect()
         }
         Output::RoomMessage {
-            session,
+            to: session,
             room_id,
             from,
             seq,
@@ -313,12 +313,14 @@ fn trtc_view(out: &Output) -> Vec<VendorEvent> {
             ..
         } => trtc_state(session, *state, *event).into_iter().collect(),
         Output::MembersJoined {
-            session, members, ..
+            to: session,
+            members,
+            ..
         } => per_member(session, members, |e| {
             e.str_first("onRemoteUserEnterRoom", "userId")
         }),
         Output::MembersLeft {
-            session,
+            to: session,
             members,
             reason,
             ..
@@ -389,12 +391,14 @@ fn livekit_view(out: &Output) -> Vec<VendorEvent> {
             ..
         } => livekit_state(session, *state, *event).into_iter().collect(),
         Output::MembersJoined {
-            session, members, ..
+            to: session,
+            members,
+            ..
         } => per_member(session, members, |e| {
             e.str_first("ParticipantConnected", "identity")
         }),
         Output::MembersLeft {
-            session,
+            to: session,
             members,
             reason,
             ..
@@ -413,7 +417,7 @@ fn livekit_view(out: &Output) -> Vec<VendorEvent> {
             ["ParticipantConnected", "ParticipantDisconnected"],
         ),
         Output::RoomMessage {
-            session,
+            to: session,
             from,
             payload,
             ..
@@ -428,7 +432,7 @@ fn livekit_view(out: &Output) -> Vec<VendorEvent> {
 /// One event per member: `make` names the callback and the member argument of a draft that
 /// carries the session and the member's user id.
 fn per_member(
-    session: &crate::ids::SessionId,
+    session: &crate::output::To,
     members: &Members,
     make: impl Fn(Draft) -> VendorEvent,
 ) -> Vec<VendorEvent> {

@@ -79,8 +79,8 @@ impl Engine {
         }
         if !exact.is_empty() {
             let members: Members = exact.iter().map(|&user_id| Member { user_id }).collect();
-            self.fan_out(room_slot, None, emit, |session| Output::MembersLeft {
-                session,
+            self.fan_out(room_slot, None, emit, |to| Output::MembersLeft {
+                to,
                 room_id,
                 members: members.clone(),
                 reason,

@@ -302,13 +302,11 @@ impl Engine {
         emit: &mut Emit<'_>,
     ) {
         let room_id = self.state.room(room_slot).id;
-        self.fan_out(room_slot, None, emit, |session| {
-            Output::RoomAttributesUpdated {
-                session,
-                room_id,
-                set: set.clone(),
-                deleted: deleted.clone(),
-            }
+        self.fan_out(room_slot, None, emit, |to| Output::RoomAttributesUpdated {
+            to,
+            room_id,
+            set: set.clone(),
+            deleted: deleted.clone(),
         });
     }
 

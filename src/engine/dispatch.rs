@@ -3,19 +3,19 @@
 use crate::engine::state::timers::TimerKind;
 use crate::engine::{Emit, Engine};
 use crate::input::Input;
-use crate::output::Stamped;
+use crate::output::OutputSink;
 use crate::time::Millis;
 
 impl Engine {
     /// Moves time to `now` (clamped: never backwards) and fires every timer due at or before
     /// it, in deadline order; each timer's outputs are stamped with its own deadline.
-    pub fn handle_timeout(&mut self, now: Millis, out: &mut Vec<Stamped>) {
+    pub fn handle_timeout(&mut self, now: Millis, out: &mut impl OutputSink) {
         let now = now.max(self.state.now);
         while let Some(kind) = self.pop_due_timer(now) {
             self.forget_tombstones();
             let mut emit = Emit {
                 at: self.state.now,
-                buf: out,
+                buf: out.buffer(),
             };
             self.fire_timer(kind, &mut emit);
         }
@@ -25,11 +25,11 @@ impl Engine {
 
     /// Handles one input at `now`: first every due timer fires (as [`Engine::handle_timeout`]),
     /// then the input is applied. Every output is appended to `out`.
-    pub fn handle_input(&mut self, now: Millis, input: &Input, out: &mut Vec<Stamped>) {
+    pub fn handle_input(&mut self, now: Millis, input: &Input, out: &mut impl OutputSink) {
         self.handle_timeout(now, out);
         let mut emit = Emit {
             at: self.state.now,
-            buf: out,
+            buf: out.buffer(),
         };
         self.dispatch(input, &mut emit);
     }

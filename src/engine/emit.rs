@@ -1,23 +1,45 @@
 //! Where a step's outputs go.
 
 use crate::error::Error;
+use crate::ids::SessionId as Sid;
 use crate::ids::{RoomId, SessionId};
 use crate::input::RequestId;
-use crate::output::{Outcome, Output, ReplyOk, RoomState, Stamped};
+use crate::output::{Buffer, Outcome, Output, ReplyOk, RoomState, Stamped, To};
 use crate::time::Millis;
 
 /// Where a step's outputs go, stamped with the step's time.
 pub(crate) struct Emit<'a> {
     pub(crate) at: Millis,
-    pub(crate) buf: &'a mut Vec<Stamped>,
+    pub(crate) buf: Buffer<'a>,
 }
 
 impl Emit<'_> {
     pub(crate) fn push(&mut self, output: Output) {
-        self.buf.push(Stamped {
+        let stamped = Stamped {
             at: self.at,
             output,
-        });
+        };
+        match &mut self.buf {
+            Buffer::Compact(out) => out.push(stamped),
+            Buffer::PerRecipient(out) => out.push(stamped),
+        }
+    }
+
+    /// One member event for every session `recipients` yields: produced once for an
+    /// [`Outputs`](crate::output::Outputs) sink, once per recipient for a `Vec`.
+    pub(crate) fn fan_out(
+        &mut self,
+        recipients: impl Iterator<Item = Sid>,
+        make: impl Fn(To) -> Output,
+    ) {
+        let at = self.at;
+        match &mut self.buf {
+            Buffer::Compact(out) => out.fan_out(at, recipients, make),
+            Buffer::PerRecipient(out) => out.extend(recipients.map(|session| Stamped {
+                at,
+                output: make(To::Session(session)),
+            })),
+        }
     }
 
     pub(crate) fn state(

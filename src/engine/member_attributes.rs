@@ -278,9 +278,9 @@ impl Engine {
         emit: &mut Emit<'_>,
     ) {
         let room_id = self.state.room(room_slot).id;
-        self.fan_out(room_slot, None, emit, |session| {
+        self.fan_out(room_slot, None, emit, |to| {
             Output::RoomMemberAttributesUpdated {
-                session,
+                to,
                 room_id,
                 members: members.clone(),
             }

@@ -55,8 +55,8 @@ impl Engine {
         let room = self.state.room_mut(room_slot);
         room.cold_mut().message_seq += 1;
         let seq = room.cold().message_seq;
-        self.fan_out(room_slot, Some(slot), emit, |session| Output::RoomMessage {
-            session,
+        self.fan_out(room_slot, Some(slot), emit, |to| Output::RoomMessage {
+            to,
             room_id,
             from,
             seq,

@@ -34,6 +34,7 @@ use crate::engine::{Emit, Engine};
 use crate::ids::{SessionId, UserId};
 use crate::output::{
     ExitReason, LeaveReason, Member, MemberAttributesInfo, Members, Output, RoomEvent, RoomState,
+    To,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -198,16 +199,17 @@ impl Engine {
 /// (reason `left` whatever the real one), room attributes, member attributes; each only if
 /// something changed.
 fn emit_delta(session: SessionId, room_id: crate::ids::RoomId, delta: Delta, emit: &mut Emit<'_>) {
+    let to = To::Session(session);
     if !delta.joined.is_empty() {
         emit.push(Output::MembersJoined {
-            session,
+            to,
             room_id,
             members: delta.joined,
         });
     }
     if !delta.left.is_empty() {
         emit.push(Output::MembersLeft {
-            session,
+            to,
             room_id,
             members: delta.left,
             reason: LeaveReason::Left,
@@ -215,7 +217,7 @@ fn emit_delta(session: SessionId, room_id: crate::ids::RoomId, delta: Delta, emi
     }
     if !delta.attributes_set.is_empty() || !delta.attributes_deleted.is_empty() {
         emit.push(Output::RoomAttributesUpdated {
-            session,
+            to,
             room_id,
             set: delta.attributes_set,
             deleted: delta.attributes_deleted,
@@ -223,7 +225,7 @@ fn emit_delta(session: SessionId, room_id: crate::ids::RoomId, delta: Delta, emi
     }
     if !delta.member_attributes.is_empty() {
         emit.push(Output::RoomMemberAttributesUpdated {
-            session,
+            to,
             room_id,
             members: delta.member_attributes,
         });

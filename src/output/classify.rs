@@ -2,7 +2,7 @@
 //! uses instead of its own match over every variant.
 
 use super::kind::{OutputKind, Recipient};
-use super::Output;
+use super::{Output, To};
 use crate::ids::{RoomId, SessionId};
 
 impl Output {
@@ -39,12 +39,15 @@ impl Output {
         match self {
             Output::Reply { session, .. }
             | Output::RoomStateChanged { session, .. }
-            | Output::MembersJoined { session, .. }
-            | Output::MembersLeft { session, .. }
-            | Output::SessionClosed { session, .. }
-            | Output::RoomAttributesUpdated { session, .. }
-            | Output::RoomMessage { session, .. }
-            | Output::RoomMemberAttributesUpdated { session, .. } => Recipient::Session(*session),
+            | Output::SessionClosed { session, .. } => Recipient::Session(*session),
+            Output::MembersJoined { to, .. }
+            | Output::MembersLeft { to, .. }
+            | Output::RoomAttributesUpdated { to, .. }
+            | Output::RoomMessage { to, .. }
+            | Output::RoomMemberAttributesUpdated { to, .. } => match to {
+                To::Session(session) => Recipient::Session(*session),
+                To::Sessions(run) => Recipient::Sessions(*run),
+            },
             Output::RoomMembersChanged { room_id, .. } => Recipient::Room(*room_id),
             Output::AdminReply { .. }
             | Output::RoomCreated { .. }
@@ -60,8 +63,39 @@ impl Output {
     pub fn session(&self) -> Option<SessionId> {
         match self.recipient() {
             Recipient::Session(s) => Some(s),
-            Recipient::Room(_) | Recipient::Service => None,
+            Recipient::Sessions(_) | Recipient::Room(_) | Recipient::Service => None,
         }
+    }
+
+    /// The addressee of a member event addressed to sessions (`members_joined`,
+    /// `members_left`, `room_message`, `room_attributes_updated`,
+    /// `room_member_attributes_updated`); `None` for every other output.
+    #[must_use]
+    pub fn to(&self) -> Option<To> {
+        match self {
+            Output::MembersJoined { to, .. }
+            | Output::MembersLeft { to, .. }
+            | Output::RoomAttributesUpdated { to, .. }
+            | Output::RoomMessage { to, .. }
+            | Output::RoomMemberAttributesUpdated { to, .. } => Some(*to),
+            _ => None,
+        }
+    }
+
+    /// A copy of this member event addressed to `addressee` (an output without [`To`] is
+    /// copied unchanged).
+    #[must_use]
+    pub fn addressed(&self, addressee: To) -> Output {
+        let mut copy = self.clone();
+        match &mut copy {
+            Output::MembersJoined { to, .. }
+            | Output::MembersLeft { to, .. }
+            | Output::RoomAttributesUpdated { to, .. }
+            | Output::RoomMessage { to, .. }
+            | Output::RoomMemberAttributesUpdated { to, .. } => *to = addressee,
+            _ => {}
+        }
+        copy
     }
 
     /// The room this output is about, if any.

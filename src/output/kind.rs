@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 pub enum Recipient {
     /// One session.
     Session(SessionId),
+    /// Several sessions, named in the [`Outputs`](super::Outputs) buffer that holds the
+    /// output ([`Outputs::sessions`](super::Outputs::sessions)).
+    Sessions(super::Recipients),
     /// Every member of the room whose link is live ([`Engine::room_recipients`](crate::Engine::room_recipients)),
     /// read after the step: a large room's coalesced delta.
     Room(RoomId),
@@ -19,6 +22,7 @@ impl std::fmt::Display for Recipient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Recipient::Session(s) => write!(f, "session {s}"),
+            Recipient::Sessions(run) => write!(f, "{} sessions", run.len()),
             Recipient::Room(r) => write!(f, "room {r}"),
             Recipient::Service => f.write_str("server"),
         }

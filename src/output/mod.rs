@@ -10,7 +10,12 @@ use std::collections::BTreeMap;
 
 mod classify;
 mod kind;
+mod sink;
+mod to;
 pub use kind::{OutputKind, Recipient};
+pub(crate) use sink::sealed::Buffer;
+pub use sink::{Expanded, OutputSink, Outputs};
+pub use to::{Recipients, To};
 
 /// A session's connection state for one room (ZIM `ZIMRoomState`, numbered 0..=2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -365,8 +370,9 @@ pub enum Output {
     },
     /// Members joined a room the session is in.
     MembersJoined {
-        /// The session told.
-        session: SessionId,
+        /// The session told, or the sessions (see [`To`]).
+        #[serde(rename = "session")]
+        to: To,
         /// The room.
         room_id: RoomId,
         /// Who joined.
@@ -374,8 +380,9 @@ pub enum Output {
     },
     /// Members left a room the session is in.
     MembersLeft {
-        /// The session told.
-        session: SessionId,
+        /// The session told, or the sessions (see [`To`]).
+        #[serde(rename = "session")]
+        to: To,
         /// The room.
         room_id: RoomId,
         /// Who left.
@@ -445,8 +452,9 @@ pub enum Output {
     },
     /// Room attributes changed (one operation: what was set and what was deleted).
     RoomAttributesUpdated {
-        /// The session told.
-        session: SessionId,
+        /// The session told, or the sessions (see [`To`]).
+        #[serde(rename = "session")]
+        to: To,
         /// The room.
         room_id: RoomId,
         /// Keys set, with their new values.
@@ -456,8 +464,9 @@ pub enum Output {
     },
     /// A room message from another member.
     RoomMessage {
-        /// The session told.
-        session: SessionId,
+        /// The session told, or the sessions (see [`To`]).
+        #[serde(rename = "session")]
+        to: To,
         /// The room.
         room_id: RoomId,
         /// The sender's user id.
@@ -485,8 +494,9 @@ pub enum Output {
     /// Member attributes changed (one operation, or a member left and took its attributes
     /// along): each member concerned with all of its attributes now.
     RoomMemberAttributesUpdated {
-        /// The session told.
-        session: SessionId,
+        /// The session told, or the sessions (see [`To`]).
+        #[serde(rename = "session")]
+        to: To,
         /// The room.
         room_id: RoomId,
         /// The members whose attributes changed, each with its whole set.

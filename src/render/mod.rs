@@ -131,6 +131,8 @@ impl<W: Write> Renderer<W> {
             let who = match s.output.recipient() {
                 Recipient::Room(room_id) => format!("room:{room_id}"),
                 Recipient::Session(x) => x.to_string(),
+                // A trace lists one output per recipient: a run is never rendered.
+                r @ Recipient::Sessions(_) => r.to_string(),
                 Recipient::Service => "server".to_owned(),
             };
             let mark = if timer { "  [timer]" } else { "" };

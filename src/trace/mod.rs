@@ -30,7 +30,8 @@ pub use diff::{json_diff, MAX_DIFFS};
 pub use parse::{parse_line, LineReader};
 pub use play::{Player, Step, TraceReader};
 pub use write::{
-    output_line, to_value, write_input, write_output, write_output_in, write_step_outputs,
+    output_line, to_value, write_input, write_output, write_output_in, write_outputs,
+    write_step_outputs, AddressedLine,
 };
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use super::record::{Problem, Record, TraceError};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::input::Input;
-use crate::output::Stamped;
+use crate::output::{Outputs, Stamped};
 use std::io::BufRead;
 
 /// Reads [`Record`]s, enforcing the ordering rules: `config` before any input or output, an
@@ -122,6 +122,9 @@ impl Step<'_> {
 pub struct Player<R> {
     reader: TraceReader<R>,
     engine: Option<Engine>,
+    /// The line's outputs as the engine produced them.
+    compact: Outputs,
+    /// The same, one per recipient (for [`Player::next_step`]).
     outputs: Vec<Stamped>,
 }
 
@@ -131,6 +134,7 @@ impl<R: BufRead> Player<R> {
         Player {
             reader: TraceReader::new(inner),
             engine: None,
+            compact: Outputs::new(),
             outputs: Vec::new(),
         }
     }
@@ -147,10 +151,10 @@ impl<R: BufRead> Player<R> {
     /// The first bad line (nothing of it is applied).
     pub fn next_step(&mut self) -> Result<Option<Step<'_>>, TraceError> {
         self.outputs.clear();
-        let Some((line, record)) = self.reader.next_record()? else {
+        let Some((line, record, fired)) = self.next_played()? else {
             return Ok(None);
         };
-        let fired = self.play(&record).map_err(|p| TraceError::new(line, p))?;
+        self.outputs.extend(self.compact.expanded());
         Ok(Some(Step {
             line,
             text: self.reader.current_text(),
@@ -158,6 +162,27 @@ impl<R: BufRead> Player<R> {
             outputs: &self.outputs,
             fired,
         }))
+    }
+
+    /// Reads and plays the next line, and returns its outputs in compact form (each member
+    /// event once; [`write_outputs`](super::write_outputs) writes them as trace lines).
+    /// `None` at the end. Faster than [`Player::next_step`] when only the outputs matter.
+    ///
+    /// # Errors
+    /// The first bad line (nothing of it is applied).
+    pub fn next_outputs(&mut self) -> Result<Option<&Outputs>, TraceError> {
+        Ok(self.next_played()?.map(|_| &self.compact))
+    }
+
+    /// Reads and plays the next record into `compact`: the line number, the record, and
+    /// how many outputs (one per recipient) came from timers.
+    fn next_played(&mut self) -> Result<Option<(u64, Record, usize)>, TraceError> {
+        self.compact.clear();
+        let Some((line, record)) = self.reader.next_record()? else {
+            return Ok(None);
+        };
+        let fired = self.play(&record).map_err(|p| TraceError::new(line, p))?;
+        Ok(Some((line, record, fired)))
     }
 
     /// Applies a record; returns how many outputs came from timers.
@@ -176,9 +201,9 @@ impl<R: BufRead> Player<R> {
                         .map_err(|e| Problem::Config(e.to_string()))?,
                 };
                 let engine = self.engine.insert(engine);
-                engine.handle_timeout(*at, &mut self.outputs);
-                let fired = self.outputs.len();
-                engine.handle_input(*at, input, &mut self.outputs);
+                engine.handle_timeout(*at, &mut self.compact);
+                let fired = self.compact.expanded_len();
+                engine.handle_input(*at, input, &mut self.compact);
                 Ok(fired)
             }
             Record::Output(_) | Record::Note(_) => Ok(0),

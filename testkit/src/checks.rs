@@ -189,7 +189,11 @@ pub fn check_message(
     let delivered: Vec<(SessionId, u64)> = outs
         .iter()
         .filter_map(|o| match o {
-            Output::RoomMessage { session, seq, .. } => Some((*session, *seq)),
+            Output::RoomMessage { to, seq, .. } => Some((
+                to.session()
+                    .expect("a Vec sink holds one output per recipient"),
+                *seq,
+            )),
             _ => None,
         })
         .collect();

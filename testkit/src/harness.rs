@@ -21,7 +21,7 @@ use crate::checks::{
 };
 use roomcore::config::Config;
 use roomcore::input::Input;
-use roomcore::output::Output;
+use roomcore::output::{Output, Outputs, Stamped, To};
 use roomcore::time::Millis;
 use roomcore::Engine;
 
@@ -68,8 +68,7 @@ impl Harness {
                 break;
             }
             let before = memberships(&self.engine);
-            let mut out = Vec::new();
-            self.engine.handle_timeout(deadline, &mut out);
+            let out = compact_step(|sink| self.engine.handle_timeout(deadline, sink))?;
             let after = memberships(&self.engine);
             check_stamps(&out, deadline.as_ms())?;
             let outs: Vec<Output> = out.into_iter().map(|s| s.output).collect();
@@ -102,8 +101,7 @@ impl Harness {
         let before_state = snapshot(&self.engine)?;
         let before = memberships(&self.engine);
         let before_seq = message_room(&input).and_then(|r| self.engine.room_message_seq(r));
-        let mut out = Vec::new();
-        self.engine.handle_input(Millis(at), &input, &mut out);
+        let out = compact_step(|sink| self.engine.handle_input(Millis(at), &input, sink))?;
         check_stamps(&out, self.engine.now().as_ms())?;
         let outs: Vec<Output> = out.iter().map(|s| s.output.clone()).collect();
         roomcore::invariants::check(&self.engine).map_err(|v| format!("{v} after {input:?}"))?;
@@ -150,4 +148,30 @@ impl Harness {
     pub fn jsonl(&self) -> String {
         crate::transcript::jsonl(self.engine.config(), &self.transcript)
     }
+}
+
+/// Runs one engine call into the compact [`Outputs`] sink and returns it expanded, after
+/// checking the compact form: a run names at least two sessions, and expansion gives one
+/// output per recipient (the per-recipient form is what every check and the model read).
+fn compact_step(call: impl FnOnce(&mut Outputs)) -> Result<Vec<Stamped>, String> {
+    let mut compact = Outputs::new();
+    call(&mut compact);
+    for s in compact.iter() {
+        if let Some(to) = s.output.to() {
+            if matches!(to, To::Sessions(_)) && compact.sessions(&to).len() < 2 {
+                return Err(format!("a run of fewer than two sessions: {s:?}"));
+            }
+        }
+    }
+    let expanded: Vec<Stamped> = compact.expanded().collect();
+    if expanded.len() != compact.expanded_len() {
+        return Err("expanded_len disagrees with the expansion".into());
+    }
+    if let Some(s) = expanded
+        .iter()
+        .find(|s| matches!(s.output.to(), Some(To::Sessions(_))))
+    {
+        return Err(format!("an expanded output still names a run: {s:?}"));
+    }
+    Ok(expanded)
 }

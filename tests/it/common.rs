@@ -114,12 +114,12 @@ pub fn line(o: &Output) -> String {
             event,
         } => format!("{session} {room_id} {}/{}", wire(state), wire(event)),
         Output::MembersJoined {
-            session,
+            to: session,
             room_id,
             members,
         } => format!("{session} {room_id} joined {}", user_list(members)),
         Output::MembersLeft {
-            session,
+            to: session,
             room_id,
             members,
             reason,
@@ -134,7 +134,7 @@ pub fn line(o: &Output) -> String {
         }
         Output::SessionClosed { session, reason } => format!("{session} closed {}", wire(reason)),
         Output::RoomMessage {
-            session,
+            to: session,
             room_id,
             from,
             seq,

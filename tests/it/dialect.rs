@@ -76,7 +76,7 @@ fn leave(room: &str) -> Input {
 
 fn members_left(reason: LeaveReason) -> Output {
     Output::MembersLeft {
-        session: s("s2"),
+        to: s("s2").into(),
         room_id: r("r1"),
         members: [Member {
             user_id: UserId::new("alice"),

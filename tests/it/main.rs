@@ -24,6 +24,7 @@ mod member_attributes;
 mod messages;
 mod model_equivalence;
 mod network;
+mod outputs;
 mod paging;
 mod simulation;
 mod snapshot_restore;

@@ -55,11 +55,9 @@ fn reply(outs: &[Output]) -> (Vec<String>, Vec<String>) {
 /// The members listed by the update addressed to `session` in `outs`.
 fn update_for(outs: &[Output], session: &str) -> Option<Vec<String>> {
     outs.iter().find_map(|o| match o {
-        Output::RoomMemberAttributesUpdated {
-            session: s,
-            members,
-            ..
-        } if s.as_str() == session => Some(infos(members)),
+        Output::RoomMemberAttributesUpdated { to: s, members, .. } if s.to_string() == session => {
+            Some(infos(members))
+        }
         _ => None,
     })
 }

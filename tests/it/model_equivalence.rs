@@ -242,8 +242,10 @@ mod regressions {
         );
         let resent = out.iter().find_map(|s| match &s.output {
             Output::RoomMemberAttributesUpdated {
-                session, members, ..
-            } if session.as_str() == "s1" => Some(members.clone()),
+                to: session,
+                members,
+                ..
+            } if session.to_string() == "s1" => Some(members.clone()),
             _ => None,
         });
         let members = resent.expect("bob's attributes resent to alice");

@@ -245,6 +245,35 @@ async fn an_output_for_many_members_is_serialized_once() {
     );
 }
 
+#[tokio::test]
+async fn a_member_event_for_a_small_room_is_serialized_once_and_addressed_to_each() {
+    let srv = server().await;
+    let mut members = Vec::new();
+    for i in 0..6 {
+        let mut c = srv.client().await;
+        c.login(&format!("m{i}"), &format!("mu{i}")).await;
+        c.cmd(json!({"type": "enter_room", "room": {"id": "small"}}))
+            .await;
+        members.push(c);
+    }
+    let before = srv.stats().await;
+    members[0]
+        .cmd(json!({"type": "send_room_message", "room_id": "small", "payload": "hi"}))
+        .await;
+    for (i, c) in members.iter_mut().enumerate().skip(1) {
+        let got = c.until(|v| v["out"]["type"] == "room_message").await;
+        let message = &got.last().unwrap()["out"];
+        // Each member's frame names that member's own session.
+        assert_eq!(message["session"], format!("m{i}"), "{message}");
+        assert_eq!(message["payload"], "hi");
+    }
+    let after = srv.stats().await;
+    let serialized = after["outputs_serialized"].as_u64().unwrap()
+        - before["outputs_serialized"].as_u64().unwrap();
+    // The sender's reply and the message once: not one per recipient.
+    assert_eq!(serialized, 2, "{after}");
+}
+
 // ---- 4. nothing lost silently ---------------------------------------------------------
 
 #[tokio::test]

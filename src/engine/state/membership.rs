@@ -5,8 +5,8 @@ use super::members::MemberEntry;
 use super::session::Membership;
 use super::Engine;
 use crate::engine::emit::Emit;
-use crate::ids::{SessionId, UserId};
-use crate::output::{ExitReason, LeaveReason, Member, Members, Output, RoomEvent, RoomState};
+use crate::ids::UserId;
+use crate::output::{ExitReason, LeaveReason, Member, Members, Output, RoomEvent, RoomState, To};
 use smallvec::smallvec;
 
 impl Engine {
@@ -56,9 +56,9 @@ impl Engine {
             return;
         }
         let members: Members = smallvec![Member { user_id: user }];
-        self.fan_out(room_slot, Some(session_slot), emit, |session| {
+        self.fan_out(room_slot, Some(session_slot), emit, |to| {
             Output::MembersJoined {
-                session,
+                to,
                 room_id,
                 members: members.clone(),
             }
@@ -179,8 +179,8 @@ impl Engine {
             self.batch_leave(room_slot, user, reason);
         } else if let Some(reason) = announce {
             let members: Members = smallvec![Member { user_id: user }];
-            self.fan_out(room_slot, None, emit, |session| Output::MembersLeft {
-                session,
+            self.fan_out(room_slot, None, emit, |to| Output::MembersLeft {
+                to,
                 room_id,
                 members: members.clone(),
                 reason,
@@ -264,14 +264,16 @@ impl Engine {
         room_slot: u32,
         except: Option<u32>,
         emit: &mut Emit<'_>,
-        make: impl Fn(SessionId) -> Output,
+        make: impl Fn(To) -> Output,
     ) {
         // The list says who is reconnecting; a recipient's record is read only for its id.
-        for m in self.state.room(room_slot).members.iter() {
-            if m.lost || Some(m.session) == except {
-                continue;
-            }
-            emit.push(make(self.state.session(m.session).id));
-        }
+        let recipients = self
+            .state
+            .room(room_slot)
+            .members
+            .iter()
+            .filter(|m| !m.lost && Some(m.session) != except)
+            .map(|m| self.state.session(m.session).id);
+        emit.fan_out(recipients, make);
     }
 }

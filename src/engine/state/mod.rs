@@ -200,8 +200,11 @@ impl State {
 ///   time pass. Time is a [`Millis`] the caller passes in; going backwards is clamped to the
 ///   latest time seen. These are the only methods that change the state.
 /// - **Outputs.** Both `handle_*` methods append [`Stamped`](crate::Stamped) outputs to a
-///   caller-owned `Vec`, in emission order, each stamped with the time it happened (a timer's
-///   outputs with its own deadline), so the caller can reuse the buffer across steps.
+///   caller-owned [`OutputSink`](crate::OutputSink), in emission order, each stamped with
+///   the time it happened (a timer's outputs with its own deadline), so the caller can reuse
+///   the buffer across steps. An [`Outputs`](crate::Outputs) buffer holds a member event for
+///   several sessions once, naming a run of recipients; a `Vec<Stamped>` gets one copy per
+///   recipient, as a trace lists them.
 /// - **Getters.** Read-only questions: [`Engine::poll_timeout`] (when to call
 ///   `handle_timeout` next) and [`Engine::next_timer`] (what for); rooms
 ///   ([`Engine::room_members`], [`Engine::room_recipients`], [`Engine::room_attributes`],

@@ -69,7 +69,7 @@ impl Model {
         if !exact.is_empty() {
             for other in self.live_members(room, None) {
                 self.emit(Output::MembersLeft {
-                    session: other,
+                    to: other.into(),
                     room_id: room,
                     members: members_of(&exact),
                     reason,

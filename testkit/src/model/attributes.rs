@@ -27,7 +27,7 @@ impl Model {
     ) {
         for other in self.live_members(room, except) {
             self.emit(Output::RoomAttributesUpdated {
-                session: other,
+                to: other.into(),
                 room_id: room,
                 set: set.clone(),
                 deleted: deleted.clone(),

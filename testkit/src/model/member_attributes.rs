@@ -50,7 +50,7 @@ impl Model {
     fn tell_member_attrs(&mut self, room: RoomId, members: Vec<MemberAttributesInfo>) {
         for s in self.live_members(room, None) {
             self.emit(Output::RoomMemberAttributesUpdated {
-                session: s,
+                to: s.into(),
                 room_id: room,
                 members: members.clone(),
             });

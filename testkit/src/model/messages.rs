@@ -33,7 +33,7 @@ impl Model {
         let seq = r.msg_seq;
         for other in self.live_members(room, Some(session)) {
             self.emit(Output::RoomMessage {
-                session: other,
+                to: other.into(),
                 room_id: room,
                 from: user,
                 seq,

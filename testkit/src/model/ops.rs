@@ -55,7 +55,7 @@ impl Model {
         } else {
             for other in self.live_members(room, None) {
                 self.emit(Output::MembersLeft {
-                    session: other,
+                    to: other.into(),
                     room_id: room,
                     members: members_of(&[user]),
                     reason,
@@ -156,7 +156,7 @@ impl Model {
         if old.is_none() && !batched {
             for other in self.live_members(room, Some(session)) {
                 self.emit(Output::MembersJoined {
-                    session: other,
+                    to: other.into(),
                     room_id: room,
                     members: members_of(&[user]),
                 });

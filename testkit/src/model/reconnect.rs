@@ -175,14 +175,14 @@ impl Model {
             .collect();
         if !joined.is_empty() {
             self.emit(Output::MembersJoined {
-                session,
+                to: session.into(),
                 room_id: room,
                 members: joined,
             });
         }
         if !left.is_empty() {
             self.emit(Output::MembersLeft {
-                session,
+                to: session.into(),
                 room_id: room,
                 members: left,
                 reason: LeaveReason::Left,
@@ -211,7 +211,7 @@ impl Model {
             .collect();
         if !set.is_empty() || !deleted.is_empty() {
             self.emit(Output::RoomAttributesUpdated {
-                session,
+                to: session.into(),
                 room_id: room,
                 set,
                 deleted,
@@ -230,7 +230,7 @@ impl Model {
         }
         if !changed.is_empty() {
             self.emit(Output::RoomMemberAttributesUpdated {
-                session,
+                to: session.into(),
                 room_id: room,
                 members: changed
                     .into_iter()
