@@ -33,7 +33,7 @@ pub struct Config {
     pub max_rooms_per_session: u32,
     /// Members one room may hold (`room_full`).
     pub max_members_per_room: u32,
-    /// Logged-in sessions at once.
+    /// Logged-in sessions at once (at most [`MAX_SESSIONS_CAP`]).
     pub max_sessions: u32,
     /// How long a session whose link is lost keeps its rooms (TRTC: 90 s).
     pub reconnect_grace_ms: u64,
@@ -154,12 +154,17 @@ pub const MEMBER_BATCH_INTERVAL_MS_CAP: u64 = 60_000;
 /// Largest room name limit accepted, so a config cannot make names unbounded.
 pub const ROOM_NAME_MAX_BYTES_CAP: u32 = 4096;
 
+/// Largest `max_sessions` accepted (2^30): session slots then stay below 2^31, so a large
+/// room's member list keeps a member's lost-link bit in its slot's top bit (12 bytes per
+/// member instead of 16). A billion sessions is far beyond one engine's memory anyway.
+pub const MAX_SESSIONS_CAP: u32 = 1 << 30;
+
 impl Config {
     /// Checks that every limit is usable: non-zero where zero would make the engine useless,
     /// id limits within the inline capacity.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let id_cap = u32::try_from(ID_CAPACITY).unwrap_or(u32::MAX);
-        let checks: [(&'static str, bool); 15] = [
+        let checks: [(&'static str, bool); 16] = [
             (
                 "message_max_bytes",
                 self.message_max_bytes <= MESSAGE_MAX_BYTES_CAP,
@@ -172,6 +177,7 @@ impl Config {
             ("max_rooms_per_session", self.max_rooms_per_session > 0),
             ("max_members_per_room", self.max_members_per_room > 0),
             ("max_sessions", self.max_sessions > 0),
+            ("max_sessions", self.max_sessions <= MAX_SESSIONS_CAP),
             ("max_kick_users", self.max_kick_users > 0),
             (
                 "room_id_max_bytes",
@@ -255,5 +261,29 @@ impl RoomConfig {
     #[must_use]
     pub fn destroy_delay_ms(&self) -> Option<u64> {
         (self.destroy_delay_s <= MAX_DESTROY_DELAY_S).then(|| self.destroy_delay_s * 1000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_sessions_is_capped_at_2_pow_30() {
+        let at_cap = Config {
+            max_sessions: MAX_SESSIONS_CAP,
+            ..Config::default()
+        };
+        assert_eq!(at_cap.validate(), Ok(()));
+        let over = Config {
+            max_sessions: MAX_SESSIONS_CAP + 1,
+            ..Config::default()
+        };
+        assert_eq!(
+            over.validate(),
+            Err(ConfigError::OutOfRange {
+                field: "max_sessions"
+            })
+        );
     }
 }

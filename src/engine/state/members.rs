@@ -17,6 +17,28 @@ use std::collections::BTreeMap;
 /// Above this many members the list is a B-tree.
 const MANY_MEMBERS: usize = 64;
 
+/// In the B-tree form, a member's lost-link bit rides in its slot's top bit (slots stay
+/// below 2^31: `max_sessions` is at most 2^30), so an entry is 12 bytes, not 16.
+const LOST_BIT: u32 = 1 << 31;
+
+/// The B-tree form's value for a slot and its lost-link bit.
+fn pack(session: u32, lost: bool) -> u32 {
+    assert!(
+        session < LOST_BIT,
+        "session slots stay below 2^31 (max_sessions is at most 2^30)"
+    );
+    session | if lost { LOST_BIT } else { 0 }
+}
+
+/// The entry a B-tree form's key and value stand for.
+fn unpack(join_seq: u64, packed: u32) -> MemberEntry {
+    MemberEntry {
+        join_seq,
+        session: packed & !LOST_BIT,
+        lost: packed & LOST_BIT != 0,
+    }
+}
+
 /// One member of a room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct MemberEntry {
@@ -33,8 +55,8 @@ pub(crate) struct MemberEntry {
 pub(crate) enum MemberList {
     /// Sorted by join sequence number; one member inline.
     Few(SmallVec<[MemberEntry; 1]>),
-    /// Join sequence number -> (session slot, lost).
-    Many(BTreeMap<u64, (u32, bool)>),
+    /// Join sequence number -> session slot, with the lost-link bit on top ([`pack`]).
+    Many(BTreeMap<u64, u32>),
 }
 
 impl Default for MemberList {
@@ -86,11 +108,7 @@ impl MemberList {
                 .binary_search_by_key(&join_seq, |e| e.join_seq)
                 .ok()
                 .map(|i| v[i]),
-            MemberList::Many(m) => m.get(&join_seq).map(|&(session, lost)| MemberEntry {
-                join_seq,
-                session,
-                lost,
-            }),
+            MemberList::Many(m) => m.get(&join_seq).map(|&packed| unpack(join_seq, packed)),
         }
     }
 
@@ -106,13 +124,13 @@ impl MemberList {
                 if v.len() > MANY_MEMBERS {
                     let tree = v
                         .iter()
-                        .map(|e| (e.join_seq, (e.session, e.lost)))
+                        .map(|e| (e.join_seq, pack(e.session, e.lost)))
                         .collect();
                     *self = MemberList::Many(tree);
                 }
             }
             MemberList::Many(m) => {
-                m.insert(entry.join_seq, (entry.session, entry.lost));
+                m.insert(entry.join_seq, pack(entry.session, entry.lost));
             }
         }
     }
@@ -125,23 +143,12 @@ impl MemberList {
                 Some(v.remove(i))
             }
             MemberList::Many(m) => {
-                let (session, lost) = m.remove(&join_seq)?;
+                let packed = m.remove(&join_seq)?;
                 if m.len() < MANY_MEMBERS / 2 {
-                    let few = m
-                        .iter()
-                        .map(|(&join_seq, &(session, lost))| MemberEntry {
-                            join_seq,
-                            session,
-                            lost,
-                        })
-                        .collect();
+                    let few = m.iter().map(|(&seq, &p)| unpack(seq, p)).collect();
                     *self = MemberList::Few(few);
                 }
-                Some(MemberEntry {
-                    join_seq,
-                    session,
-                    lost,
-                })
+                Some(unpack(join_seq, packed))
             }
         }
     }
@@ -157,7 +164,10 @@ impl MemberList {
                 }
                 Err(_) => false,
             },
-            MemberList::Many(m) => m.get_mut(&join_seq).map(|e| e.1 = lost).is_some(),
+            MemberList::Many(m) => m
+                .get_mut(&join_seq)
+                .map(|p| *p = pack(*p & !LOST_BIT, lost))
+                .is_some(),
         }
     }
 }
@@ -165,7 +175,7 @@ impl MemberList {
 /// Members in join order (see [`MemberList::iter`]).
 pub(crate) enum Iter<'a> {
     Few(std::slice::Iter<'a, MemberEntry>),
-    Many(std::collections::btree_map::Range<'a, u64, (u32, bool)>),
+    Many(std::collections::btree_map::Range<'a, u64, u32>),
 }
 
 impl Iterator for Iter<'_> {
@@ -174,11 +184,9 @@ impl Iterator for Iter<'_> {
     fn next(&mut self) -> Option<MemberEntry> {
         match self {
             Iter::Few(it) => it.next().copied(),
-            Iter::Many(it) => it.next().map(|(&join_seq, &(session, lost))| MemberEntry {
-                join_seq,
-                session,
-                lost,
-            }),
+            Iter::Many(it) => it
+                .next()
+                .map(|(&join_seq, &packed)| unpack(join_seq, packed)),
         }
     }
 }
@@ -245,7 +253,7 @@ mod tests {
         let mut tree = MemberList::Many(BTreeMap::new());
         for e in model.values() {
             if let MemberList::Many(m) = &mut tree {
-                m.insert(e.join_seq, (e.session, e.lost));
+                m.insert(e.join_seq, pack(e.session, e.lost));
             }
         }
         assert_eq!(tree, list);
