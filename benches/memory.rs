@@ -188,9 +188,15 @@ fn timers_delay_queue() {
 /// Heap allocations per steady-state operation in rooms of 8, after a warm-up that lets
 /// every buffer reach its working size.
 fn allocations() {
+    allocations_in("", Churn::new);
+    allocations_in("named_rooms/", Churn::named);
+}
+
+/// [`allocations`] for the workload `build` makes.
+fn allocations_in(prefix: &str, build: fn(usize) -> Churn) {
     let rooms = size(10_000, 200);
     let steps = size(200_000, 2_000);
-    let mut churn = Churn::new(rooms);
+    let mut churn = build(rooms);
     for (name, op) in [
         (
             "join_leave_pair",
@@ -215,7 +221,7 @@ fn allocations() {
         let after = GLOBAL.stats();
         let per = |a: usize, b: usize| (a - b) as f64 / steps as f64;
         println!(
-            "memory/allocations_per_op/{name}: {:.3} allocations, {:.3} reallocations, {:.3} frees per op ({steps} ops, {rooms} rooms of 8)",
+            "memory/allocations_per_op/{prefix}{name}: {:.3} allocations, {:.3} reallocations, {:.3} frees per op ({steps} ops, {rooms} rooms of 8)",
             per(after.allocations, before.allocations),
             per(after.reallocations, before.reallocations),
             per(after.deallocations, before.deallocations),

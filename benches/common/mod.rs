@@ -132,6 +132,8 @@ pub struct World {
     pub out: Outputs,
     pub now: u64,
     request: u64,
+    /// The name every created room gets (empty unless a figure asks for names).
+    pub room_name: String,
 }
 
 impl World {
@@ -141,6 +143,7 @@ impl World {
             out: Outputs::new(),
             now: 0,
             request: 0,
+            room_name: String::new(),
         }
     }
 
@@ -195,7 +198,7 @@ impl World {
             request: self.request(),
             room: RoomInfo {
                 id: room_id(r),
-                name: String::new(),
+                name: self.room_name.clone(),
             },
             config,
         };
@@ -336,6 +339,13 @@ impl Churn<World> {
     /// The workload on roomcore.
     pub fn new(rooms: usize) -> Churn<World> {
         Churn::with(World::new(big_config()), rooms)
+    }
+
+    /// The same, every room created with a 24-byte name.
+    pub fn named(rooms: usize) -> Churn<World> {
+        let mut world = World::new(big_config());
+        world.room_name = "a room with a name 24 B.".to_owned();
+        Churn::with(world, rooms)
     }
 }
 
