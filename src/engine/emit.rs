@@ -1,7 +1,6 @@
 //! Where a step's outputs go.
 
 use crate::error::Error;
-use crate::ids::SessionId as Sid;
 use crate::ids::{RoomId, SessionId};
 use crate::input::RequestId;
 use crate::output::{Buffer, Outcome, Output, ReplyOk, RoomState, Stamped, To};
@@ -29,7 +28,7 @@ impl Emit<'_> {
     /// [`Outputs`](crate::output::Outputs) sink, once per recipient for a `Vec`.
     pub(crate) fn fan_out(
         &mut self,
-        recipients: impl Iterator<Item = Sid>,
+        recipients: impl Iterator<Item = SessionId>,
         make: impl Fn(To) -> Output,
     ) {
         let at = self.at;
