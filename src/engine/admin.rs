@@ -82,7 +82,7 @@ impl Engine {
             self.fan_out(room_slot, None, emit, |to| Output::MembersLeft {
                 to,
                 room_id,
-                members: members.clone(),
+                members,
                 reason,
             });
         }

@@ -305,8 +305,8 @@ impl Engine {
         self.fan_out(room_slot, None, emit, |to| Output::RoomAttributesUpdated {
             to,
             room_id,
-            set: set.clone(),
-            deleted: deleted.clone(),
+            set,
+            deleted,
         });
     }
 

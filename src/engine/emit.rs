@@ -24,20 +24,32 @@ impl Emit<'_> {
         }
     }
 
-    /// One member event for every session `recipients` yields: produced once for an
-    /// [`Outputs`](crate::output::Outputs) sink, once per recipient for a `Vec`.
+    /// One member event for every session `recipients` yields: built once by `make` and
+    /// kept once in an [`Outputs`](crate::output::Outputs) sink; for a `Vec`, built for the
+    /// first recipient and copied, readdressed, for each other one.
     pub(crate) fn fan_out(
         &mut self,
         recipients: impl Iterator<Item = SessionId>,
-        make: impl Fn(To) -> Output,
+        make: impl FnOnce(To) -> Output,
     ) {
         let at = self.at;
         match &mut self.buf {
             Buffer::Compact(out) => out.fan_out(at, recipients, make),
-            Buffer::PerRecipient(out) => out.extend(recipients.map(|session| Stamped {
-                at,
-                output: make(To::Session(session)),
-            })),
+            Buffer::PerRecipient(out) => {
+                let mut recipients = recipients;
+                let Some(first) = recipients.next() else {
+                    return;
+                };
+                let built = out.len();
+                out.push(Stamped {
+                    at,
+                    output: make(To::Session(first)),
+                });
+                for session in recipients {
+                    let output = out[built].output.addressed(To::Session(session));
+                    out.push(Stamped { at, output });
+                }
+            }
         }
     }
 

@@ -282,7 +282,7 @@ impl Engine {
             Output::RoomMemberAttributesUpdated {
                 to,
                 room_id,
-                members: members.clone(),
+                members,
             }
         });
     }

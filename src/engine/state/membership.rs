@@ -60,7 +60,7 @@ impl Engine {
             Output::MembersJoined {
                 to,
                 room_id,
-                members: members.clone(),
+                members,
             }
         });
     }
@@ -182,7 +182,7 @@ impl Engine {
             self.fan_out(room_slot, None, emit, |to| Output::MembersLeft {
                 to,
                 room_id,
-                members: members.clone(),
+                members,
                 reason,
             });
         }
@@ -264,7 +264,7 @@ impl Engine {
         room_slot: u32,
         except: Option<u32>,
         emit: &mut Emit<'_>,
-        make: impl Fn(To) -> Output,
+        make: impl FnOnce(To) -> Output,
     ) {
         // The list says who is reconnecting; a recipient's record is read only for its id.
         let recipients = self
