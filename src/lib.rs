@@ -103,7 +103,7 @@ pub mod bench_internals {
 pub use engine::{Engine, TimerReason};
 pub use error::{ConfigError, Error, ErrorCode};
 pub use ids::{RoomId, RoomSid, SessionId, UserId};
-pub use input::{Input, InputKind, Origin, RequestId, RoomInfo};
+pub use input::{Input, InputKind, Origin, RequestId, RoomInfo, RoomName};
 pub use output::{
     CloseReason, DestroyCause, ErrorBody, ExitReason, LeaveReason, Member, MemberAttributesInfo,
     MemberLeft, Members, Outcome, Output, OutputKind, OutputSink, Outputs, Recipient, Recipients,

@@ -198,7 +198,7 @@ impl World {
             request: self.request(),
             room: RoomInfo {
                 id: room_id(r),
-                name: self.room_name.clone(),
+                name: self.room_name.as_str().into(),
             },
             config,
         };
@@ -233,7 +233,7 @@ impl World {
             from: room_id(from),
             to: RoomInfo {
                 id: room_id(to),
-                name: String::new(),
+                name: roomcore::RoomName::EMPTY,
             },
             create_if_missing: false,
             config: None,

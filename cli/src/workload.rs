@@ -75,7 +75,7 @@ impl Gen {
                 });
                 let room = RoomInfo {
                     id,
-                    name: String::new(),
+                    name: roomcore::RoomName::EMPTY,
                 };
                 Input::EnterRoom {
                     session,
@@ -87,7 +87,7 @@ impl Gen {
             (30..=44, Some(from)) => {
                 let to = RoomInfo {
                     id: self.room(),
-                    name: String::new(),
+                    name: roomcore::RoomName::EMPTY,
                 };
                 Input::SwitchRoom {
                     session,

@@ -30,7 +30,7 @@ fn create(i: u64) -> Input {
         request: i,
         room: RoomInfo {
             id: RoomId::new(&format!("room-{i}")),
-            name: String::new(),
+            name: roomcore::RoomName::EMPTY,
         },
         config: None,
     }

@@ -89,7 +89,7 @@ fn login(session: &str, request: u64, user: &str) -> Input {
 fn room(id: &str) -> RoomInfo {
     RoomInfo {
         id: RoomId::new(id),
-        name: String::new(),
+        name: roomcore::RoomName::EMPTY,
     }
 }
 

@@ -52,7 +52,7 @@ fn enter(session: &str, room: &str) -> Input {
         request: 2,
         room: RoomInfo {
             id: RoomId::new(room),
-            name: String::new(),
+            name: roomcore::RoomName::EMPTY,
         },
         config: None,
     }
@@ -78,7 +78,7 @@ fn plan(from: &str, to: &str, create_if_missing: bool) -> SwitchPlan {
         from: RoomId::new(from),
         to: RoomInfo {
             id: RoomId::new(to),
-            name: String::new(),
+            name: roomcore::RoomName::EMPTY,
         },
         create_if_missing,
         config: None,

@@ -51,7 +51,7 @@ fn enter(session: &str, room: &str) -> Input {
         request: 9,
         room: RoomInfo {
             id: RoomId::new(room),
-            name: String::new(),
+            name: roomcore::RoomName::EMPTY,
         },
         config: None,
     }

@@ -50,7 +50,7 @@ fn enter(session: &str, room: &str) -> Input {
         request: 2,
         room: RoomInfo {
             id: RoomId::new(room),
-            name: String::new(),
+            name: roomcore::RoomName::EMPTY,
         },
         config: None,
     }
@@ -73,7 +73,7 @@ fn plan() -> SwitchPlan {
         from: RoomId::new("apple"),
         to: RoomInfo {
             id: RoomId::new("zoo"),
-            name: String::new(),
+            name: roomcore::RoomName::EMPTY,
         },
         create_if_missing: false,
         config: None,
@@ -237,7 +237,7 @@ fn a_failed_cross_shard_switch_leaves_the_caller_in_the_source() {
         let p = SwitchPlan {
             to: RoomInfo {
                 id: RoomId::new("nowhere"),
-                name: String::new(),
+                name: roomcore::RoomName::EMPTY,
             },
             ..plan()
         };

@@ -265,7 +265,7 @@ mod tests {
             request: 1,
             room: RoomInfo {
                 id: RoomId::new(room),
-                name: String::new(),
+                name: roomcore::RoomName::EMPTY,
             },
             config: None,
         }

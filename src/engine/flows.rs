@@ -9,7 +9,7 @@ use crate::engine::state::room::RoomSettings;
 use crate::engine::{Emit, Engine};
 use crate::error::Error;
 use crate::ids::{RoomId, SessionId};
-use crate::input::RoomInfo;
+use crate::input::{RoomInfo, RoomName};
 use crate::output::{ExitReason, ReplyOk, RoomEvent, RoomState};
 
 /// Which flow is running, for its bracketing events.
@@ -91,7 +91,7 @@ impl Engine {
         self.require_room_budget(slot)?;
         let info = RoomInfo {
             id: room_id,
-            name: String::new(),
+            name: RoomName::EMPTY,
         };
         let target = Target {
             info: &info,

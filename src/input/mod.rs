@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 mod classify;
 mod kind;
+mod room_name;
 pub use kind::{InputKind, Origin};
+pub use room_name::RoomName;
 
 /// A client-chosen number that the single `reply` to a command echoes.
 pub type RequestId = u64;
@@ -20,7 +22,7 @@ pub struct RoomInfo {
     pub id: RoomId,
     /// The room name (may be empty).
     #[serde(default)]
-    pub name: String,
+    pub name: RoomName,
 }
 
 /// One input to the engine. The JSON form is the `in` object of a trace line.

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, ErrorCode};
 use crate::ids::{RoomId, RoomSid, SessionId, UserId};
-use crate::input::{RequestId, RoomInfo};
+use crate::input::{RequestId, RoomInfo, RoomName};
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
@@ -143,7 +143,7 @@ pub struct RoomSummary {
     /// The room's incarnation.
     pub sid: RoomSid,
     /// Its name.
-    pub name: String,
+    pub name: RoomName,
     /// Members now (reconnecting ones included).
     pub member_count: u32,
 }
@@ -227,7 +227,7 @@ pub enum ReplyOk {
         /// The room's incarnation.
         sid: RoomSid,
         /// Its name.
-        name: String,
+        name: RoomName,
         /// Members now (reconnecting ones included).
         member_count: u32,
         /// Every room attribute now.

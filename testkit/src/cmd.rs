@@ -392,7 +392,7 @@ impl Cmd {
             let id = d.room(r);
             RoomInfo {
                 id,
-                name: d.name(id, opts),
+                name: d.name(id, opts).into(),
             }
         };
         Some(match *self {

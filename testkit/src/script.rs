@@ -16,7 +16,7 @@ pub struct Requests {
 fn room_info(id: &str, name: &str) -> RoomInfo {
     RoomInfo {
         id: RoomId::new(id),
-        name: name.to_owned(),
+        name: name.into(),
     }
 }
 

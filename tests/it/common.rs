@@ -278,10 +278,8 @@ impl T {
 /// `input` (a create, enter or switch) with its room name replaced by `name`.
 pub fn renamed(mut input: Input, name: &str) -> Input {
     match &mut input {
-        Input::CreateRoom { room, .. } | Input::EnterRoom { room, .. } => {
-            room.name = name.to_owned()
-        }
-        Input::SwitchRoom { to, .. } => to.name = name.to_owned(),
+        Input::CreateRoom { room, .. } | Input::EnterRoom { room, .. } => room.name = name.into(),
+        Input::SwitchRoom { to, .. } => to.name = name.into(),
         other => panic!("renamed: no room name in {other:?}"),
     }
     input

@@ -15,7 +15,7 @@ fn three_users_with(config: Config) -> T {
 
 fn reply_room(outs: &[Output]) -> (String, String) {
     match ok_of(outs) {
-        Some(ReplyOk::Room { room, .. }) => (room.id.as_str().to_owned(), room.name),
+        Some(ReplyOk::Room { room, .. }) => (room.id.as_str().to_owned(), room.name.into()),
         other => panic!("expected a room reply, got {other:?}"),
     }
 }
@@ -403,4 +403,30 @@ fn overlong_room_ids_are_invalid() {
     assert_eq!(lines(&outs), ["s1 reply invalid_room_id"]);
     let (code, _) = t.refused(20, |r| r.create("s1", &"y".repeat(1000), None));
     assert_eq!(code, ErrorCode::InvalidRoomId);
+}
+
+/// Every join into a named room answers with the room's name, and the answer shares the
+/// text the room keeps: a steady join allocates nothing for it.
+#[test]
+fn join_replies_share_the_room_name_instead_of_copying_it() {
+    let mut t = three_users();
+    let created = t.run(10, |r| r.create("s1", "r1", None));
+    let joined = t.run(20, |r| r.join("s2", "r1"));
+    let entered = t.run(30, |r| r.enter("s3", "r1", None));
+    let names: Vec<roomcore::RoomName> = [&created, &joined, &entered]
+        .iter()
+        .map(|outs| match ok_of(outs) {
+            Some(ReplyOk::Room { room, .. }) => room.name,
+            other => panic!("expected a room reply, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(names[0], "Room r1");
+    for name in &names[1..] {
+        assert_eq!(name, &names[0]);
+        assert_eq!(
+            name.as_ptr(),
+            names[0].as_ptr(),
+            "the same text, not a copy"
+        );
+    }
 }

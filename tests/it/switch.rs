@@ -31,7 +31,7 @@ fn two_rooms_with(config: Config) -> T {
 
 fn reply_room(outs: &[Output]) -> (String, String) {
     match ok_of(outs) {
-        Some(ReplyOk::Room { room, .. }) => (room.id.as_str().to_owned(), room.name),
+        Some(ReplyOk::Room { room, .. }) => (room.id.as_str().to_owned(), room.name.into()),
         other => panic!("expected a room reply, got {other:?}"),
     }
 }

@@ -61,7 +61,7 @@ pub fn random_input(g: &mut Gen, request: u64) -> Input {
     let room_id = RoomId::new(g.pick(&ROOMS));
     let room = RoomInfo {
         id: room_id,
-        name: String::new(),
+        name: roomcore::RoomName::EMPTY,
     };
     let config = Some(RoomConfig {
         destroy_delay_s: g.below(2),

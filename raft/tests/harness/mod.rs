@@ -223,7 +223,7 @@ pub fn enter(session: &str, request: u64, room: &str) -> Input {
         request,
         room: RoomInfo {
             id: RoomId::new(room),
-            name: String::new(),
+            name: roomcore::RoomName::EMPTY,
         },
         config: None,
     }

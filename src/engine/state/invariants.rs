@@ -465,7 +465,7 @@ mod tests {
     use super::check;
     use crate::engine::state::room::MemberAttributes;
     use crate::ids::{RoomId, SessionId, UserId};
-    use crate::input::{Input, RoomInfo};
+    use crate::input::{Input, RoomInfo, RoomName};
     use crate::time::Millis;
     use crate::{Config, Engine};
 
@@ -489,7 +489,7 @@ mod tests {
                 request: 3,
                 room: RoomInfo {
                     id: RoomId::new("r1"),
-                    name: String::new(),
+                    name: RoomName::EMPTY,
                 },
                 config: None,
             },

@@ -3,7 +3,7 @@
 use super::members::{MemberEntry, MemberList};
 use super::timers::TimerKey;
 use crate::ids::{RoomId, RoomSid, UserId};
-use crate::input::RoomInfo;
+use crate::input::{RoomInfo, RoomName};
 use crate::output::LeaveReason;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -138,7 +138,7 @@ pub(crate) struct Room {
 /// counter, reconnect log and coalescing window.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct RoomCold {
-    pub(crate) name: String,
+    pub(crate) name: RoomName,
     pub(crate) attributes: BTreeMap<String, Attribute>,
     /// Keep attributes while empty (room config `keep_attributes_while_empty`).
     pub(crate) keep_attributes_while_empty: bool,
@@ -159,7 +159,7 @@ pub(crate) struct RoomCold {
 impl RoomCold {
     /// Every cold field at its default: what a room without a cold box reads.
     pub(crate) const EMPTY: RoomCold = RoomCold {
-        name: String::new(),
+        name: RoomName::EMPTY,
         attributes: BTreeMap::new(),
         keep_attributes_while_empty: false,
         message_seq: 0,
@@ -250,7 +250,7 @@ impl Room {
     }
 
     /// The room's name.
-    pub(crate) fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &RoomName {
         &self.cold().name
     }
 

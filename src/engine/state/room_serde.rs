@@ -6,6 +6,7 @@ use super::members::MemberList;
 use super::room::{Attribute, MemberAttributes, MemberBatch, ReconnectLog, Room, RoomCold};
 use super::timers::TimerKey;
 use crate::ids::{RoomId, RoomSid, UserId};
+use crate::input::RoomName;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 #[derive(Serialize)]
 struct RoomOut<'a> {
     id: &'a RoomId,
-    name: &'a String,
+    name: &'a RoomName,
     incarnation: u64,
     sid: RoomSid,
     destroy_delay_ms: u64,
@@ -40,7 +41,7 @@ fn no_batch(b: &&Option<Box<MemberBatch>>) -> bool {
 #[derive(Deserialize)]
 struct RoomIn {
     id: RoomId,
-    name: String,
+    name: RoomName,
     incarnation: u64,
     sid: RoomSid,
     destroy_delay_ms: u64,

@@ -106,7 +106,7 @@ impl Model {
         self.rooms.insert(
             info.id,
             MRoom {
-                name: info.name.clone(),
+                name: info.name.to_string(),
                 generation,
                 sid,
                 max_members,
@@ -148,7 +148,7 @@ impl Model {
         ReplyOk::Room {
             room: RoomInfo {
                 id: room,
-                name: r.name.clone(),
+                name: r.name.as_str().into(),
             },
             sid: Some(RoomSid(r.sid)),
             member_count: Some(r.members.len() as u32),
@@ -161,7 +161,7 @@ impl Model {
         ReplyOk::RoomDetails {
             room_id: room,
             sid: RoomSid(r.sid),
-            name: r.name.clone(),
+            name: r.name.as_str().into(),
             member_count: r.members.len() as u32,
             attributes: values(r),
         }
@@ -249,7 +249,7 @@ impl Model {
                 RoomSummary {
                     room_id: *id,
                     sid: RoomSid(*sid),
-                    name: r.name.clone(),
+                    name: r.name.as_str().into(),
                     member_count: r.members.len() as u32,
                 }
             })

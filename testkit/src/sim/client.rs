@@ -217,7 +217,7 @@ impl Client {
         });
         let info = |id: RoomId| RoomInfo {
             id,
-            name: format!("room {id}"),
+            name: format!("room {id}").into(),
         };
         let request = self.request();
         // Member attributes: one of two keys, on the caller or on a random user.

@@ -36,7 +36,7 @@ use net::{Delivered, Faults, Net};
 use rng::{Fnv1a, Rng};
 use roomcore::config::{Config, DevicePolicy, RoomConfig};
 use roomcore::ids::{RoomId, SessionId, UserId};
-use roomcore::input::{Input, InputKind, RoomInfo};
+use roomcore::input::{Input, InputKind, RoomInfo, RoomName};
 use roomcore::output::{Outcome, Output, ReplyOk, RoomState, Stamped};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -377,7 +377,7 @@ impl Sim {
                     from: room,
                     to: RoomInfo {
                         id: to,
-                        name: String::new(),
+                        name: RoomName::EMPTY,
                     },
                     users,
                     create_if_missing: self.rng.chance(50),
@@ -399,7 +399,7 @@ impl Sim {
                 request,
                 room: RoomInfo {
                     id: room,
-                    name: String::new(),
+                    name: RoomName::EMPTY,
                 },
                 config: Some(RoomConfig {
                     empty_timeout_s: Some(1 + self.rng.below(3)),

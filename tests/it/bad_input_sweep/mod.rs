@@ -31,7 +31,7 @@ fn uid(s: &str) -> UserId {
 fn info(id: &str, name: &str) -> RoomInfo {
     RoomInfo {
         id: rid(id),
-        name: name.to_owned(),
+        name: name.into(),
     }
 }
 fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
