@@ -11,7 +11,7 @@
 //! ascending slot order); the user table holds the first slot of each user's list.
 
 use super::room::Room;
-use super::session::Session;
+use super::session::{Session, UserLink};
 use super::slab::Slab;
 use super::State;
 use crate::error::ConfigError;
@@ -204,10 +204,12 @@ impl Index {
             .copied();
         match head {
             None => {
+                link_of(sessions, slot).set_alone(true);
                 let snapshot: &Slab<Session> = sessions;
                 self.users.insert_unique(user_hash, slot, |&s| {
                     hasher.hash_one(session_at(snapshot, s).user)
                 });
+                return;
             }
             Some(head) if slot < head => {
                 set_next(sessions, slot, head);
@@ -218,7 +220,7 @@ impl Index {
             Some(head) => {
                 let mut prev = head;
                 loop {
-                    let next = session_at(sessions, prev).next_of_user;
+                    let next = session_at(sessions, prev).user_link.next();
                     if next == NO_SLOT || next > slot {
                         set_next(sessions, slot, next);
                         set_next(sessions, prev, slot);
@@ -227,6 +229,10 @@ impl Index {
                     prev = next;
                 }
             }
+        }
+        if let Some(head) = head {
+            // The user has two sessions at least now: the list starts at the smaller slot.
+            set_alone_from(sessions, head.min(slot), false);
         }
     }
 
@@ -239,7 +245,7 @@ impl Index {
     ) {
         let (id, user, after) = {
             let s = session_at(sessions, slot);
-            (s.id, s.user, s.next_of_user)
+            (s.id, s.user, s.user_link.next())
         };
         if let Ok(entry) = self.sessions.find_entry(self.hash(&id), |&s| s == slot) {
             entry.remove();
@@ -261,7 +267,7 @@ impl Index {
         } else {
             let mut prev = head;
             loop {
-                let next = session_at(sessions, prev).next_of_user;
+                let next = session_at(sessions, prev).user_link.next();
                 if next == slot || next == NO_SLOT {
                     set_next(sessions, prev, after);
                     break;
@@ -270,6 +276,11 @@ impl Index {
             }
         }
         set_next(sessions, slot, NO_SLOT);
+        link_of(sessions, slot).set_alone(true);
+        let first = if head == slot { after } else { head };
+        if first != NO_SLOT && session_at(sessions, first).user_link.next() == NO_SLOT {
+            link_of(sessions, first).set_alone(true);
+        }
     }
 
     /// Table sizes, for the invariant check: rooms, sessions, users.
@@ -279,10 +290,24 @@ impl Index {
 }
 
 fn set_next(sessions: &mut Slab<Session>, slot: u32, next: u32) {
-    sessions
+    link_of(sessions, slot).set_next(next);
+}
+
+fn link_of(sessions: &mut Slab<Session>, slot: u32) -> &mut UserLink {
+    &mut sessions
         .get_mut(slot)
         .expect("a user list links live sessions only")
-        .next_of_user = next;
+        .user_link
+}
+
+/// Marks every session of the list starting at `head` as its user's only one or not.
+fn set_alone_from(sessions: &mut Slab<Session>, head: u32, alone: bool) {
+    let mut at = head;
+    while at != NO_SLOT {
+        let link = link_of(sessions, at);
+        link.set_alone(alone);
+        at = link.next();
+    }
 }
 
 /// A user's live sessions in slot order, read from the list threaded through them.
@@ -299,7 +324,7 @@ impl Iterator for UserSessions<'_> {
             return None;
         }
         let slot = self.next;
-        self.next = session_at(self.sessions, slot).next_of_user;
+        self.next = session_at(self.sessions, slot).user_link.next();
         Some(slot)
     }
 }

@@ -316,6 +316,15 @@ fn check_index(e: &Engine) -> Result<(), InvariantViolation> {
         // At most one more than expected: a cycle in the list cannot hang the check.
         let listed: Vec<u32> = e.user_sessions(*user).take(slots.len() + 1).collect();
         ensure!(listed == *slots, "user index differs for {user}");
+        for &slot in slots {
+            ensure!(
+                e.state.session(slot).alone() == (slots.len() == 1),
+                "session {} of {user} says it is alone: {}, but the user has {} sessions",
+                e.state.session(slot).id,
+                e.state.session(slot).alone(),
+                slots.len()
+            );
+        }
     }
     ensure!(
         ix.closed.len() <= e.state.tombstones.len(),

@@ -2,9 +2,8 @@
 //! empty, and is destroyed; a session is opened at login and closed (then remembered as a
 //! tombstone for a while).
 
-use super::index::NO_SLOT;
 use super::room::{Room, RoomSettings};
-use super::session::{Session, Tombstone};
+use super::session::{Session, Tombstone, UserLink};
 use super::timers::TimerKind;
 use super::Engine;
 use crate::engine::emit::Emit;
@@ -137,7 +136,7 @@ impl Engine {
             incarnation,
             memberships: smallvec::SmallVec::new(),
             grace_timer: None,
-            next_of_user: NO_SLOT,
+            user_link: UserLink::default(),
             rate_tokens_milli: u64::from(self.state.config.message_burst) * 1000,
             rate_refilled_at: self.state.now,
         });

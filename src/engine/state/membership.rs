@@ -67,6 +67,9 @@ impl Engine {
 
     /// Another live session of `user` that is in the room, with its join sequence number.
     fn same_user_member(&self, room_slot: u32, user: UserId, except: u32) -> Option<(u64, u32)> {
+        if self.state.session(except).alone() {
+            return None;
+        }
         self.user_sessions(user)
             .filter(|&s| s != except)
             .find_map(|s| {

@@ -1,5 +1,6 @@
 //! Sessions (a user's logged-in device) and their room memberships.
 
+use super::index::NO_SLOT;
 use super::timers::TimerKey;
 use crate::ids::{SessionId, UserId};
 use serde::{Deserialize, Serialize};
@@ -61,14 +62,64 @@ pub(crate) struct Session {
     pub(crate) rate_tokens_milli: u64,
     /// When the bucket was last refilled.
     pub(crate) rate_refilled_at: crate::time::Millis,
-    /// The next session of the same user in slot order (`index::NO_SLOT` at the end): the
-    /// user's session list is threaded through the records (derived: rebuilt on restore).
-    #[serde(skip, default = "no_slot")]
-    pub(in crate::engine::state) next_of_user: u32,
+    /// The user's session list, threaded through the records (derived: rebuilt on restore).
+    #[serde(skip)]
+    pub(in crate::engine::state) user_link: UserLink,
 }
 
-fn no_slot() -> u32 {
-    super::index::NO_SLOT
+/// A session's place in its user's session list: the next session of the same user in slot
+/// order, and whether this is the user's only live session. One `u32`: slots stay below
+/// 2^31 (`max_sessions` is capped at 2^30), so the top bit holds the flag.
+///
+/// The flag lets a join skip the user index: most users have one device, and looking for
+/// another device of theirs in the room was a hash probe (a cache miss in a big engine) on
+/// every join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UserLink(u32);
+
+impl UserLink {
+    /// The top bit: set when the user has other live sessions.
+    const SHARED: u32 = 1 << 31;
+    /// The low bits: the next slot, or all ones for none.
+    const NEXT: u32 = !Self::SHARED;
+
+    /// The next session of the user in slot order (`NO_SLOT` at the end).
+    pub(crate) fn next(self) -> u32 {
+        match self.0 & Self::NEXT {
+            Self::NEXT => NO_SLOT,
+            next => next,
+        }
+    }
+
+    pub(in crate::engine::state) fn set_next(&mut self, next: u32) {
+        let low = if next == NO_SLOT {
+            Self::NEXT
+        } else {
+            assert!(next < Self::NEXT, "session slots stay below 2^31");
+            next
+        };
+        self.0 = (self.0 & Self::SHARED) | low;
+    }
+
+    /// Whether this is its user's only live session.
+    pub(crate) fn alone(self) -> bool {
+        self.0 & Self::SHARED == 0
+    }
+
+    pub(in crate::engine::state) fn set_alone(&mut self, alone: bool) {
+        self.0 = if alone {
+            self.0 & Self::NEXT
+        } else {
+            self.0 | Self::SHARED
+        };
+    }
+}
+
+/// Not linked: no next session, alone.
+impl Default for UserLink {
+    fn default() -> UserLink {
+        UserLink(Self::NEXT)
+    }
 }
 
 impl Session {
@@ -100,6 +151,31 @@ impl Session {
 
     pub(crate) fn is_link_lost(&self) -> bool {
         self.grace_timer.is_some()
+    }
+
+    /// Whether this is its user's only live session.
+    pub(crate) fn alone(&self) -> bool {
+        self.user_link.alone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_link_keeps_its_next_slot_and_its_flag_apart() {
+        let mut link = UserLink::default();
+        assert_eq!((link.next(), link.alone()), (NO_SLOT, true));
+        link.set_next(0);
+        link.set_alone(false);
+        assert_eq!((link.next(), link.alone()), (0, false));
+        link.set_next((1 << 30) - 1);
+        assert_eq!((link.next(), link.alone()), ((1 << 30) - 1, false));
+        link.set_alone(true);
+        assert_eq!((link.next(), link.alone()), ((1 << 30) - 1, true));
+        link.set_next(NO_SLOT);
+        assert_eq!((link.next(), link.alone()), (NO_SLOT, true));
     }
 }
 
