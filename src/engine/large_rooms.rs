@@ -125,8 +125,8 @@ impl Engine {
 fn outcome_lists(batch: &MemberBatch) -> (Vec<Member>, Vec<MemberLeft>) {
     let mut joined: Vec<(u64, Member)> = Vec::new();
     let mut left: Vec<(u64, MemberLeft)> = Vec::new();
-    for (&user_id, change) in &batch.changes {
-        match *change {
+    for (user_id, change) in batch.changes.iter() {
+        match change {
             BatchChange::Joined { order } => joined.push((order, Member { user_id })),
             BatchChange::Left { order, reason } => {
                 left.push((order, MemberLeft { user_id, reason }))

@@ -71,6 +71,11 @@ impl Index {
         }
     }
 
+    /// The engine's seeded hasher (also keys a large room's window of changes).
+    pub(crate) fn hasher(&self) -> &FixedState {
+        &self.hasher
+    }
+
     fn hash<T: Hash>(&self, value: &T) -> u64 {
         self.hasher.hash_one(value)
     }
@@ -91,6 +96,21 @@ impl Index {
                 )));
             }
             index.insert_room(&state.rooms, slot);
+        }
+        // A window's hash table of users is derived (the snapshot holds its changes).
+        for slot in state
+            .rooms
+            .iter()
+            .map(|(slot, _)| slot)
+            .collect::<Vec<u32>>()
+        {
+            let room = state.rooms.get_mut(slot).expect("listed just now");
+            if let Some(batch) = room
+                .cold_if_any()
+                .and_then(|c| c.member_batch.as_deref_mut())
+            {
+                batch.changes.reindex(&index.hasher);
+            }
         }
         // The member lists' lost bits are derived from the sessions (not serialized twice).
         for (_, s) in state.sessions.iter() {

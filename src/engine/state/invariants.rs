@@ -218,13 +218,18 @@ fn check_member_batch(e: &Engine, slot: u32, r: &Room) -> Result<(), InvariantVi
         "room {} member batch marked in the future",
         r.id
     );
-    for (user, change) in &b.changes {
-        let (joined, order) = match *change {
+    ensure!(
+        b.changes.is_indexed(e.index.hasher()),
+        "room {} member batch lists a user twice or its index is stale",
+        r.id
+    );
+    for (user, change) in b.changes.iter() {
+        let (joined, order) = match change {
             BatchChange::Joined { order } => (true, order),
             BatchChange::Left { order, .. } => (false, order),
         };
         ensure!(
-            e.user_in_room(slot, *user) == joined,
+            e.user_in_room(slot, user) == joined,
             "room {} member batch has a stale change for {}",
             r.id,
             user

@@ -40,6 +40,7 @@ pub(crate) mod session;
 pub(crate) mod slab;
 pub mod timers;
 mod window;
+pub(crate) mod window_changes;
 
 use crate::config::Config;
 use crate::ids::{RoomId, RoomSid, SessionId, UserId};

@@ -2,6 +2,7 @@
 
 use super::members::{MemberEntry, MemberList};
 use super::timers::TimerKey;
+use super::window_changes::WindowChanges;
 use crate::ids::{RoomId, RoomSid, UserId};
 use crate::input::{RoomInfo, RoomName};
 use crate::output::LeaveReason;
@@ -203,7 +204,7 @@ pub(crate) struct MemberBatch {
     pub(crate) mark: (u64, u64),
     /// Each touched user's final outcome in the window (one entry per user; the window
     /// closes early at `max_members_per_room` entries).
-    pub(crate) changes: BTreeMap<UserId, BatchChange>,
+    pub(crate) changes: WindowChanges,
     /// Order of the next change.
     pub(crate) next_order: u64,
 }

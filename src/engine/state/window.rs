@@ -5,9 +5,9 @@
 
 use super::room::{BatchChange, MemberBatch};
 use super::timers::TimerKind;
+use super::window_changes::WindowChanges;
 use super::Engine;
 use crate::ids::UserId;
-use std::collections::BTreeMap;
 
 impl Engine {
     /// Opens a window on a room that has none, arming its flush timer
@@ -33,7 +33,7 @@ impl Engine {
         room.cold_mut().member_batch = Some(Box::new(MemberBatch {
             timer,
             mark,
-            changes: BTreeMap::new(),
+            changes: WindowChanges::default(),
             next_order: 0,
         }));
     }
@@ -46,6 +46,7 @@ impl Engine {
         user: UserId,
         change: impl Fn(u64) -> BatchChange,
     ) {
+        let hasher = self.index.hasher();
         let batch = self
             .state
             .room_mut(room_slot)
@@ -53,7 +54,7 @@ impl Engine {
             .member_batch
             .as_deref_mut()
             .expect("callers record only while the room's window is open");
-        batch.changes.insert(user, change(batch.next_order));
+        batch.changes.record(hasher, user, change(batch.next_order));
         batch.next_order += 1;
     }
 
