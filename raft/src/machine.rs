@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use roomcore::{
-    Config, ConfigError, Engine, ErrorBody, ErrorCode, Input, Millis, Outcome, Output, ReplyOk,
-    RequestId, RoomId, SessionId, Stamped, UserId,
+    Config, ConfigError, Engine, ErrorBody, ErrorCode, Input, Millis, Outcome, Output, Outputs,
+    ReplyOk, RequestId, RoomId, SessionId, Stamped, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -152,7 +152,7 @@ impl RoomMachine {
         let response = match &proposal.command {
             Command::Input { input } => self.apply_input(now, input),
             Command::Tick => {
-                let mut out = Vec::new();
+                let mut out = Outputs::new();
                 self.engine.handle_timeout(now, &mut out);
                 Response::Applied { outputs: out }
             }
@@ -187,7 +187,7 @@ impl RoomMachine {
         if let Some(refusal) = self.misplaced(input.rooms().to_vec()) {
             return refusal;
         }
-        let mut out = Vec::new();
+        let mut out = Outputs::new();
         self.engine.handle_input(now, input, &mut out);
         Response::Applied { outputs: out }
     }
@@ -198,7 +198,9 @@ impl RoomMachine {
             Some(v) if v >= map.version => Response::StaleMap { current: v },
             _ => {
                 self.placement = Some((shard, map.clone()));
-                Response::Applied { outputs: vec![] }
+                Response::Applied {
+                    outputs: Outputs::new(),
+                }
             }
         }
     }
@@ -264,17 +266,24 @@ pub(crate) fn error_reply(
 
 /// Removes the caller's reply to `(session, request)` from `out` and returns its outcome.
 pub(crate) fn take_reply(
-    out: &mut Vec<Stamped>,
+    out: &mut Outputs,
     session: SessionId,
     request: RequestId,
 ) -> Option<Outcome> {
     let pos = out.iter().position(|s| {
         matches!(&s.output, Output::Reply { session: s2, request: r2, .. } if *s2 == session && *r2 == request)
     })?;
-    match out.remove(pos).output {
+    match out.remove(pos)?.output {
         Output::Reply { outcome, .. } => Some(outcome),
         _ => None,
     }
+}
+
+/// Appends a reply the machine makes itself (a switch's) after the engine's outputs.
+pub(crate) fn push_reply(out: &mut Outputs, reply: Stamped) {
+    // Only a member event can be addressed to a run; a reply names its one session.
+    out.push_output(reply)
+        .expect("a reply is addressed to one session");
 }
 
 /// The success reply of a switch.

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use roomcore::{
-    ErrorBody, Input, Output, ReplyOk, RequestId, RoomConfig, RoomId, RoomInfo, SessionId, Stamped,
+    ErrorBody, Input, Output, Outputs, ReplyOk, RequestId, RoomConfig, RoomId, RoomInfo, SessionId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -120,13 +120,18 @@ pub enum EnterResult {
 }
 
 /// What applying one entry answered.
+///
+/// Outputs are in the engine's compact form ([`Outputs`]): a member event for several
+/// sessions is one output naming a run of recipients, so it crosses the response path (and
+/// the wire, when a follower forwarded the command) once, whatever the room's size.
+/// [`Outputs::expanded`] lists them one per recipient, as a trace does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Response {
-    /// Applied; these outputs happened (route each to its session).
+    /// Applied; these outputs happened (route each to its sessions).
     Applied {
         /// The engine's outputs, stamped.
-        outputs: Vec<Stamped>,
+        outputs: Outputs,
     },
     /// A retry of a request already applied: nothing changed again. `reply` is the first
     /// application's reply to the caller, when it had one.
@@ -155,13 +160,13 @@ pub enum Response {
         /// Entered or failed.
         result: EnterResult,
         /// Outputs (the caller's target events, the target members' `members_joined`).
-        outputs: Vec<Stamped>,
+        outputs: Outputs,
     },
     /// A session operation was applied: the engine's outputs, and the sessions whose holder
     /// changed (a node that held one and no longer does closes its connection).
     Session {
         /// The engine's outputs, stamped.
-        outputs: Vec<Stamped>,
+        outputs: Outputs,
         /// Holder changes, in order.
         handoffs: Vec<Handoff>,
     },
@@ -177,12 +182,13 @@ pub enum Response {
 impl Response {
     /// The outputs this application produced (none for duplicates and refusals).
     #[must_use]
-    pub fn outputs(&self) -> &[Stamped] {
+    pub fn outputs(&self) -> &Outputs {
+        static NONE: Outputs = Outputs::new();
         match self {
             Response::Applied { outputs }
             | Response::Entered { outputs, .. }
             | Response::Session { outputs, .. } => outputs,
-            _ => &[],
+            _ => &NONE,
         }
     }
 }

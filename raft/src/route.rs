@@ -3,7 +3,7 @@
 //! when the entry was applied. Computed at apply time on every replica, so each node
 //! delivers exactly the outputs whose holder it is, once.
 
-use roomcore::{Output, SessionId, Stamped};
+use roomcore::{Outputs, Recipient, SessionId};
 use serde::{Deserialize, Serialize};
 
 use crate::machine::RoomMachine;
@@ -12,7 +12,9 @@ use crate::sessions::Holder;
 /// One output for one session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
-    /// Index into the entry's outputs.
+    /// Index into the entry's outputs as produced ([`Outputs::iter`]): a member event for
+    /// several sessions is one output, with one delivery per session of its run, so that a
+    /// node serializes it once for all the sessions it holds.
     pub output: usize,
     /// The recipient.
     pub session: SessionId,
@@ -21,10 +23,11 @@ pub struct Delivery {
     pub holder: Option<Holder>,
 }
 
-/// The deliveries of `outputs`, just applied to `machine`. Admin replies and server-side
-/// events (`room_created`, `room_destroyed`) have no recipient session.
+/// The deliveries of `outputs`, just applied to `machine`, in output order and, within a
+/// run, in member order. Admin replies and server-side events (`room_created`,
+/// `room_destroyed`, `member_joined`, `member_left`) have no recipient session.
 #[must_use]
-pub fn deliveries(machine: &RoomMachine, outputs: &[Stamped]) -> Vec<Delivery> {
+pub fn deliveries(machine: &RoomMachine, outputs: &Outputs) -> Vec<Delivery> {
     let sessions = machine.sessions();
     let mut out = Vec::new();
     let mut push = |output: usize, session: SessionId| {
@@ -35,24 +38,26 @@ pub fn deliveries(machine: &RoomMachine, outputs: &[Stamped]) -> Vec<Delivery> {
         });
     };
     for (i, s) in outputs.iter().enumerate() {
-        match &s.output {
+        match s.output.recipient() {
+            Recipient::Session(session) => push(i, session),
+            Recipient::Sessions(run) => {
+                for &session in outputs.run(run) {
+                    push(i, session);
+                }
+            }
             // A large room's delta goes to every member whose link is live, as the room is
             // after the entry (a member who joined in the same entry gets it too: the delta
             // is a set, so that is harmless).
-            Output::RoomMembersChanged { room_id, .. } => {
+            Recipient::Room(room_id) => {
                 for session in machine
                     .engine()
-                    .room_recipients(*room_id)
+                    .room_recipients(room_id)
                     .unwrap_or_default()
                 {
                     push(i, session);
                 }
             }
-            other => {
-                if let Some(session) = other.session() {
-                    push(i, session);
-                }
-            }
+            Recipient::Service => {}
         }
     }
     out

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use roomcore::{Input, Millis, Outcome, Output, SessionId, Stamped};
+use roomcore::{Input, Millis, Outcome, Output, Outputs, SessionId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -353,7 +353,7 @@ fn connect(
     if grants.is_some_and(|g| !grants_fit(g)) {
         return refused(SessionRefusal::GrantsTooLarge);
     }
-    let mut outputs = Vec::new();
+    let mut outputs = Outputs::new();
     m.engine.handle_input(now, input, &mut outputs);
     let ok = outputs.iter().any(|s| {
         matches!(&s.output, Output::Reply { session: s2, request: r2, outcome: Outcome::Ok(_) }
@@ -393,7 +393,7 @@ fn resume(
     }
     m.sessions.tokens.insert(session, next_token_hash);
     let from = m.sessions.holders.insert(session, holder);
-    let mut outputs = Vec::new();
+    let mut outputs = Outputs::new();
     m.engine
         .handle_input(now, &Input::LinkRestored { session }, &mut outputs);
     Response::Session {
@@ -407,7 +407,7 @@ fn resume(
 }
 
 fn disconnect(m: &mut RoomMachine, now: Millis, holder: Holder, session: SessionId) -> Response {
-    let mut outputs = Vec::new();
+    let mut outputs = Outputs::new();
     let mut handoffs = Vec::new();
     if m.sessions.holders.get(&session) == Some(&holder) {
         lose(m, now, session, &mut outputs, &mut handoffs);
@@ -420,7 +420,7 @@ fn lose(
     m: &mut RoomMachine,
     now: Millis,
     session: SessionId,
-    outputs: &mut Vec<Stamped>,
+    outputs: &mut Outputs,
     handoffs: &mut Vec<Handoff>,
 ) {
     let from = m.sessions.holders.remove(&session);
@@ -439,7 +439,7 @@ fn lose_held(
     now: Millis,
     node: NodeId,
     pred: impl Fn(u64) -> bool,
-) -> (Vec<Stamped>, Vec<Handoff>) {
+) -> (Outputs, Vec<Handoff>) {
     let sessions: Vec<SessionId> = m
         .sessions
         .holders
@@ -447,7 +447,7 @@ fn lose_held(
         .filter(|(_, h)| h.node == node && pred(h.incarnation))
         .map(|(s, _)| *s)
         .collect();
-    let mut outputs = Vec::new();
+    let mut outputs = Outputs::new();
     let mut handoffs = Vec::new();
     for session in sessions {
         lose(m, now, session, &mut outputs, &mut handoffs);
@@ -484,7 +484,7 @@ fn node_down(m: &mut RoomMachine, now: Millis, holder: Holder) -> Response {
         Some(r) if r.incarnation == holder.incarnation && !r.down => r.down = true,
         _ => {
             return Response::Session {
-                outputs: vec![],
+                outputs: Outputs::new(),
                 handoffs: vec![],
             }
         }

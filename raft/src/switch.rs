@@ -12,10 +12,11 @@
 //!    then the caller gets the switch's reply; on failure only the error reply.
 
 use roomcore::{
-    ErrorCode, Input, Millis, Outcome, Output, ReplyOk, RoomEvent, SessionId, Stamped, UserId,
+    ErrorCode, Input, Millis, Outcome, Output, Outputs, ReplyOk, RoomEvent, SessionId, Stamped,
+    UserId,
 };
 
-use crate::machine::{error_reply, switch_ok, take_reply, OutboxEntry, RoomMachine};
+use crate::machine::{error_reply, push_reply, switch_ok, take_reply, OutboxEntry, RoomMachine};
 use crate::proposal::{EnterResult, Response, SwitchId, SwitchPlan};
 
 /// Step 1 (source shard).
@@ -38,7 +39,7 @@ pub(crate) fn begin(
             create_if_missing: plan.create_if_missing,
             config: plan.config.clone(),
         };
-        let mut out = Vec::new();
+        let mut out = Outputs::new();
         m.engine.handle_input(now, &input, &mut out);
         return Response::Applied { outputs: out };
     }
@@ -49,40 +50,49 @@ pub(crate) fn begin(
         next: String::new(),
         count: 1,
     };
-    let mut out = Vec::new();
+    let mut out = Outputs::new();
     m.engine.handle_input(now, &probe, &mut out);
     let probe_outcome = take_reply(&mut out, plan.session, plan.request);
     if let Some(Outcome::Error(e)) = probe_outcome {
-        out.push(error_reply(
-            m.engine.now(),
-            plan.session,
-            plan.request,
-            e.code,
-            &e.message,
-        ));
+        push_reply(
+            &mut out,
+            error_reply(
+                m.engine.now(),
+                plan.session,
+                plan.request,
+                e.code,
+                &e.message,
+            ),
+        );
         return Response::Applied { outputs: out };
     }
     if m.outbox.contains_key(&plan.session) {
         let msg = "a switch of this session is in progress";
-        out.push(error_reply(
-            m.engine.now(),
-            plan.session,
-            plan.request,
-            ErrorCode::RoomConnecting,
-            msg,
-        ));
+        push_reply(
+            &mut out,
+            error_reply(
+                m.engine.now(),
+                plan.session,
+                plan.request,
+                ErrorCode::RoomConnecting,
+                msg,
+            ),
+        );
         return Response::Applied { outputs: out };
     }
     let Some(user) = m.engine.session_user(plan.session) else {
         // The probe succeeded, so the session is logged in; answer like the engine would.
         let msg = "session not logged in";
-        out.push(error_reply(
-            m.engine.now(),
-            plan.session,
-            plan.request,
-            ErrorCode::NotLoggedIn,
-            msg,
-        ));
+        push_reply(
+            &mut out,
+            error_reply(
+                m.engine.now(),
+                plan.session,
+                plan.request,
+                ErrorCode::NotLoggedIn,
+                msg,
+            ),
+        );
         return Response::Applied { outputs: out };
     };
     let entry = OutboxEntry {
@@ -108,10 +118,10 @@ pub(crate) fn enter(
     if let Some(result) = m.entered.get(&switch) {
         return Response::Entered {
             result: result.clone(),
-            outputs: vec![],
+            outputs: Outputs::new(),
         };
     }
-    let mut out = Vec::new();
+    let mut out = Outputs::new();
     let result = match ensure_login(m, now, plan, user, &mut out) {
         Err(failed) => failed,
         Ok(()) => {
@@ -130,7 +140,7 @@ pub(crate) fn enter(
                 }
             };
             m.engine.handle_input(now, &input, &mut out);
-            relabel(&mut out, plan);
+            relabel(out.iter_mut(), plan);
             outcome_result(take_reply(&mut out, plan.session, plan.request))
         }
     };
@@ -157,7 +167,7 @@ pub(crate) fn finish(
         return Response::Duplicate { reply: None };
     };
     let plan = entry.plan;
-    let mut out = Vec::new();
+    let mut out = Outputs::new();
     match result {
         EnterResult::Entered(joined) => {
             let leave = Input::LeaveRoom {
@@ -169,17 +179,20 @@ pub(crate) fn finish(
             // changes nothing; the switch still succeeded.
             m.engine.handle_input(now, &leave, &mut out);
             take_reply(&mut out, plan.session, plan.request);
-            out.push(switch_ok(m.engine.now(), &plan, joined));
+            push_reply(&mut out, switch_ok(m.engine.now(), &plan, joined));
         }
         EnterResult::Failed(e) => {
             m.engine.handle_timeout(now, &mut out);
-            out.push(error_reply(
-                m.engine.now(),
-                plan.session,
-                plan.request,
-                e.code,
-                &e.message,
-            ));
+            push_reply(
+                &mut out,
+                error_reply(
+                    m.engine.now(),
+                    plan.session,
+                    plan.request,
+                    e.code,
+                    &e.message,
+                ),
+            );
         }
     }
     Response::Applied { outputs: out }
@@ -191,7 +204,7 @@ fn ensure_login(
     now: Millis,
     plan: &SwitchPlan,
     user: UserId,
-    out: &mut Vec<Stamped>,
+    out: &mut Outputs,
 ) -> Result<(), EnterResult> {
     match m.engine.session_user(plan.session) {
         Some(u) if u == user => Ok(()),
@@ -223,9 +236,10 @@ fn outcome_result(outcome: Option<Outcome>) -> EnterResult {
     }
 }
 
-/// The caller's enter flow events become a switch's.
-fn relabel(out: &mut [Stamped], plan: &SwitchPlan) {
-    for s in out.iter_mut() {
+/// The caller's enter flow events become a switch's. Only the caller's own state changes
+/// are rewritten (each names one session), so a member event for a run stays as produced.
+fn relabel<'a>(out: impl IntoIterator<Item = &'a mut Stamped>, plan: &SwitchPlan) {
+    for s in out {
         if let Output::RoomStateChanged {
             session,
             room_id,
@@ -241,5 +255,100 @@ fn relabel(out: &mut [Stamped], plan: &SwitchPlan) {
                 };
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::Limits;
+    use roomcore::{Config, RoomId, RoomInfo};
+
+    fn feed(m: &mut RoomMachine, input: &Input) {
+        m.engine.handle_input(Millis(1), input, &mut Outputs::new());
+    }
+
+    /// The enter of a switch on the compact form shows the events the per-recipient form
+    /// showed: the same, in the same order, to the same sessions, relabelled the same way.
+    #[test]
+    fn a_relabelled_enter_shows_the_same_events_as_per_recipient_outputs() {
+        let mut m = RoomMachine::new(Config::default(), Limits::default())
+            .expect("the default config is valid");
+        let zoo = RoomInfo {
+            id: RoomId::new("zoo"),
+            name: String::new(),
+        };
+        for (session, user) in [("s2", "bob"), ("s3", "carol")] {
+            let session = SessionId::new(session);
+            let user = UserId::new(user);
+            feed(
+                &mut m,
+                &Input::Login {
+                    session,
+                    request: 1,
+                    user,
+                },
+            );
+            let room = zoo.clone();
+            let config = None;
+            feed(
+                &mut m,
+                &Input::EnterRoom {
+                    session,
+                    request: 2,
+                    room,
+                    config,
+                },
+            );
+        }
+        let plan = SwitchPlan {
+            session: SessionId::new("s1"),
+            request: 7,
+            from: RoomId::new("apple"),
+            to: zoo.clone(),
+            create_if_missing: false,
+            config: None,
+        };
+        let alice = UserId::new("alice");
+        // The same steps on a copy of the engine, one output per recipient.
+        let mut reference = m.engine.clone();
+        let mut expected: Vec<Stamped> = Vec::new();
+        let (session, request) = (plan.session, plan.request);
+        let login = Input::Login {
+            session,
+            request,
+            user: alice,
+        };
+        reference.handle_input(Millis(2), &login, &mut expected);
+        let join = Input::JoinRoom {
+            session,
+            request,
+            room_id: zoo.id,
+        };
+        reference.handle_input(Millis(2), &join, &mut expected);
+        relabel(expected.iter_mut(), &plan);
+        expected.retain(|s| !matches!(s.output, Output::Reply { .. }));
+
+        let switch = SwitchId { client: 1, seq: 1 };
+        let Response::Entered { result, outputs } = enter(&mut m, Millis(2), switch, &plan, alice)
+        else {
+            panic!("step 2 answers Entered");
+        };
+        assert!(matches!(result, EnterResult::Entered(_)), "{result:?}");
+        assert_eq!(outputs.expanded().collect::<Vec<_>>(), expected);
+        assert!(
+            outputs.len() < outputs.expanded_len(),
+            "the join names a run"
+        );
+        let relabelled = |s: &Stamped| {
+            matches!(
+                s.output,
+                Output::RoomStateChanged {
+                    event: RoomEvent::ActiveSwitch,
+                    ..
+                }
+            )
+        };
+        assert!(expected.iter().any(relabelled));
     }
 }

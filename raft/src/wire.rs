@@ -64,3 +64,71 @@ pub struct SnapshotHeader {
     /// The snapshot's metadata.
     pub meta: openraft::type_config::alias::SnapshotMetaOf<TokioConfig>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::{Limits, RoomMachine};
+    use crate::proposal::Proposal;
+    use roomcore::{Config, Input, RoomId, RoomInfo, SessionId, UserId};
+
+    fn apply(m: &mut RoomMachine, input: Input) -> Response {
+        m.apply(&Proposal {
+            request: None,
+            now_ms: 1,
+            command: Command::Input { input },
+        })
+    }
+
+    /// A forwarded command's answer carries a member event for several sessions once, and
+    /// reads back as the same outputs.
+    #[test]
+    fn an_applied_attempt_carries_a_member_event_once_and_reads_back_equal() {
+        let mut m = RoomMachine::new(Config::default(), Limits::default())
+            .expect("the default config is valid");
+        for i in 0..5 {
+            let session = SessionId::new(&format!("s{i}"));
+            let user = UserId::new(&format!("u{i}"));
+            apply(
+                &mut m,
+                Input::Login {
+                    session,
+                    request: 1,
+                    user,
+                },
+            );
+            let room = RoomInfo {
+                id: RoomId::new("r"),
+                name: String::new(),
+            };
+            apply(
+                &mut m,
+                Input::EnterRoom {
+                    session,
+                    request: 2,
+                    room,
+                    config: None,
+                },
+            );
+        }
+        let payload = "a message for four members";
+        let response = apply(
+            &mut m,
+            Input::SendRoomMessage {
+                session: SessionId::new("s0"),
+                request: 3,
+                room_id: RoomId::new("r"),
+                payload: payload.into(),
+            },
+        );
+        assert_eq!(response.outputs().expanded_len(), 5);
+        let attempt = Attempt::Applied {
+            index: 12,
+            response,
+        };
+        let json = serde_json::to_string(&attempt).expect("an attempt serializes");
+        assert_eq!(json.matches(payload).count(), 1, "{json}");
+        let back: Attempt = serde_json::from_str(&json).expect("and reads back");
+        assert_eq!(back, attempt);
+    }
+}

@@ -186,7 +186,7 @@ fn a_minority_cannot_commit() {
 fn timeouts(entries: &[std::sync::Arc<roomcore_raft::AppliedEntry>], session: &str) -> usize {
     entries
         .iter()
-        .flat_map(|e| e.response.outputs())
+        .flat_map(|e| e.response.outputs().expanded())
         .filter(|s| {
             matches!(&s.output, Output::RoomStateChanged { session: s2, event: RoomEvent::ConnectTimeout, .. }
                 if s2.as_str() == session)

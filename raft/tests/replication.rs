@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use common::{assert_equal, count, engine_config, event_is, random_input, sim, Gen};
 use openraft::type_config::TypeConfigExt;
-use roomcore::{Input, Millis, Output, RoomConfig, RoomEvent, RoomId, RoomInfo, SessionId, UserId};
+use roomcore::{
+    Input, Millis, Output, Outputs, RoomConfig, RoomEvent, RoomId, RoomInfo, SessionId, UserId,
+};
 use roomcore_raft::cluster::{raft_config, Group, GroupSpec};
 use roomcore_raft::driver::stamp;
+use roomcore_raft::store::Applied;
 use roomcore_raft::types::TypeConfig;
 use roomcore_raft::{Command, RequestKey, Response};
 
@@ -341,7 +344,7 @@ fn a_lagging_leader_clock_never_moves_time_backwards() {
             }
             assert_equal(&group, &format!("seed {seed}")).await;
             let h = group.live()[0].sm.history();
-            for s in h.iter().flat_map(|a| a.response.outputs()) {
+            for s in h.iter().flat_map(|a| a.response.outputs().expanded()) {
                 assert!(
                     s.at >= last,
                     "seed {seed}: time went back from {last:?} to {:?}",
@@ -369,6 +372,27 @@ fn a_lagging_leader_clock_never_moves_time_backwards() {
     );
 }
 
+/// One applied entry as text: its index, stamp and response, the outputs one trace line per
+/// recipient (the events themselves, whatever form the response keeps them in).
+fn rendered(a: &Applied) -> String {
+    let mut rest = a.response.clone();
+    if let Response::Applied { outputs }
+    | Response::Entered { outputs, .. }
+    | Response::Session { outputs, .. } = &mut rest
+    {
+        *outputs = Outputs::new();
+    }
+    let mut text = format!("{} @{} {}\n", a.index, a.now_ms, json(&rest));
+    for s in a.response.outputs().expanded() {
+        text.push_str(&format!("  {}\n", json(&s)));
+    }
+    text
+}
+
+fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).expect("plain data serializes")
+}
+
 /// Everything observable about a run: each replica's applied entries, the final snapshot,
 /// the end time, and the runtime's own event trace.
 fn trace_of(seed: u64) -> (String, Vec<String>) {
@@ -385,7 +409,10 @@ fn trace_of(seed: u64) -> (String, Vec<String>) {
         assert_equal(&group, "trace").await;
         let mut out = String::new();
         for n in group.nodes() {
-            out.push_str(&format!("node {} {:?}\n", n.id, n.sm.history()));
+            out.push_str(&format!("node {}\n", n.id));
+            for a in n.sm.history() {
+                out.push_str(&rendered(&a));
+            }
             out.push_str(&String::from_utf8_lossy(&n.sm.bytes()));
         }
         out.push_str(&format!(

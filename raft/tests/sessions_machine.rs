@@ -1,7 +1,7 @@
 //! The replicated session table on a bare machine (no Raft): which node holds which session,
 //! resume tokens, node incarnations and fencing, and where each output is delivered.
 
-use roomcore::{Input, Output, RoomId, RoomInfo, SessionId, UserId};
+use roomcore::{Input, Output, Outputs, RoomId, RoomInfo, SessionId, UserId};
 use roomcore_raft::route::deliveries;
 use roomcore_raft::{
     Command, Holder, Limits, Proposal, RequestKey, Response, RoomMachine, SessionOp,
@@ -178,7 +178,7 @@ fn resume_takes_the_session_to_the_new_node_only_with_its_token() {
     assert_eq!(
         late,
         Response::Session {
-            outputs: vec![],
+            outputs: Outputs::new(),
             handoffs: vec![]
         }
     );
@@ -221,7 +221,7 @@ fn a_restarted_or_silent_node_loses_its_sessions_links_and_a_fenced_one_stays_fe
     assert_eq!(
         stale,
         Response::Session {
-            outputs: vec![],
+            outputs: Outputs::new(),
             handoffs: vec![]
         }
     );
@@ -301,7 +301,7 @@ fn a_large_rooms_delta_goes_to_every_live_member_with_its_holder() {
     for r in &all {
         for d in deliveries(&m, r.outputs()) {
             if matches!(
-                r.outputs()[d.output].output,
+                r.outputs().as_slice()[d.output].output,
                 Output::RoomMembersChanged { .. }
             ) {
                 seen += 1;
@@ -314,6 +314,60 @@ fn a_large_rooms_delta_goes_to_every_live_member_with_its_holder() {
         seen >= 2,
         "the coalesced delta reached the members ({seen})"
     );
+}
+
+#[test]
+fn a_member_event_for_several_sessions_is_one_output_delivered_to_each_with_its_holder() {
+    let mut m = machine(roomcore::Config::default());
+    let (h1, h2) = (holder(1, 100), holder(2, 200));
+    op(&mut m, 1, SessionOp::NodeUp { holder: h1 });
+    op(&mut m, 1, SessionOp::NodeUp { holder: h2 });
+    for (s, h) in [("a", h1), ("b", h2), ("c", h1), ("d", h2)] {
+        connect(&mut m, h, s, b"t");
+        input(&mut m, 11, enter(s, "r"));
+    }
+    let sent = input(
+        &mut m,
+        12,
+        Input::SendRoomMessage {
+            session: session("a"),
+            request: 10,
+            room_id: RoomId::new("r"),
+            payload: "hi".into(),
+        },
+    );
+    let outputs = sent.outputs();
+    // The message once for b, c and d, then the reply.
+    assert_eq!(outputs.len(), 2);
+    assert_eq!(outputs.expanded_len(), 4);
+    let routed: Vec<(usize, SessionId, Option<Holder>)> = deliveries(&m, outputs)
+        .into_iter()
+        .map(|d| (d.output, d.session, d.holder))
+        .collect();
+    assert_eq!(
+        routed,
+        [
+            (0, session("b"), Some(h2)),
+            (0, session("c"), Some(h1)),
+            (0, session("d"), Some(h2)),
+            (1, session("a"), Some(h1)),
+        ]
+    );
+    // Delivered per recipient, they are exactly the outputs a trace lists.
+    let expanded: Vec<(SessionId, String)> = outputs
+        .expanded()
+        .map(|s| {
+            (
+                s.output.session().expect("to one session"),
+                s.output.name().to_owned(),
+            )
+        })
+        .collect();
+    let by_delivery: Vec<(SessionId, String)> = routed
+        .iter()
+        .map(|(i, s, _)| (*s, outputs.as_slice()[*i].output.name().to_owned()))
+        .collect();
+    assert_eq!(expanded, by_delivery);
 }
 
 #[test]

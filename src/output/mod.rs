@@ -12,6 +12,7 @@ mod classify;
 mod kind;
 mod sink;
 mod to;
+mod wire;
 pub use kind::{OutputKind, Recipient};
 pub(crate) use sink::sealed::Buffer;
 pub use sink::{Expanded, OutputSink, Outputs};

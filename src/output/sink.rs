@@ -56,17 +56,27 @@ pub(crate) mod sealed {
 /// workload allocates nothing. Iterate it for the outputs as produced and resolve each
 /// addressee with [`Outputs::sessions`]; or walk [`Outputs::expanded`] for one output per
 /// recipient, exactly the lines a trace holds.
+///
+/// Its serde form stays compact, for shipping a step's outputs between processes: each
+/// output once, as its trace line (a member event for several sessions names the first,
+/// with `"run": [start, len]`), and `"recipients"`, the sessions of every run in order.
+/// Reading it back refuses a malformed buffer (a run out of range, of fewer than two
+/// sessions, out of order, on an output that is not a member event, a recipient no run
+/// names) with an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outputs {
-    items: Vec<Stamped>,
-    recipients: Vec<SessionId>,
+    pub(super) items: Vec<Stamped>,
+    pub(super) recipients: Vec<SessionId>,
 }
 
 impl Outputs {
     /// An empty buffer.
     #[must_use]
-    pub fn new() -> Outputs {
-        Outputs::default()
+    pub const fn new() -> Outputs {
+        Outputs {
+            items: Vec::new(),
+            recipients: Vec::new(),
+        }
     }
 
     /// Forgets every output, keeping the allocations.
@@ -143,6 +153,37 @@ impl Outputs {
         }
     }
 
+    /// Appends an output the embedder made itself (a reply of its own, say), after those
+    /// already here. Refused, and handed back, when it is addressed to a run of sessions: a
+    /// run names recipients of the buffer that produced it and means nothing in another.
+    ///
+    /// # Errors
+    /// The output, when it is addressed to a run ([`To::Sessions`]).
+    pub fn push_output(&mut self, output: Stamped) -> Result<(), Box<Stamped>> {
+        if let Some(To::Sessions(_)) = output.output.to() {
+            return Err(Box::new(output));
+        }
+        self.items.push(output);
+        Ok(())
+    }
+
+    /// Removes and returns the output at `index` (as produced, see [`Outputs::iter`]), the
+    /// later ones moving up. `None` when there is none, or when it is addressed to a run of
+    /// sessions: a run means nothing outside this buffer, so such an output stays.
+    pub fn remove(&mut self, index: usize) -> Option<Stamped> {
+        match self.items.get(index)?.output.to() {
+            Some(To::Sessions(_)) => None,
+            _ => Some(self.items.remove(index)),
+        }
+    }
+
+    /// The outputs as produced, in order, to rewrite in place (relabel an event, say).
+    /// A member event's addressee stays as produced: a run readdressed to another run
+    /// names other sessions, or none (then [`Outputs::run`] panics and serializing fails).
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, Stamped> {
+        self.items.iter_mut()
+    }
+
     /// Appends one output.
     pub(crate) fn push(&mut self, output: Stamped) {
         self.items.push(output);
@@ -213,5 +254,40 @@ impl Iterator for Expanded<'_> {
             at: stamped.at,
             output: stamped.output.addressed(To::Session(session)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{RoomId, UserId};
+
+    fn message(to: To) -> Output {
+        Output::RoomMessage {
+            to,
+            room_id: RoomId::new("r1"),
+            from: UserId::new("alice"),
+            seq: 1,
+            payload: "hi".into(),
+        }
+    }
+
+    #[test]
+    fn an_output_for_a_run_is_neither_pushed_nor_removed_alone() {
+        let mut out = Outputs::new();
+        let sessions = ["s1", "s2", "s3"].map(SessionId::new);
+        out.fan_out(Millis(1), sessions.into_iter(), message);
+        let one = Stamped {
+            at: Millis(2),
+            output: message(To::Session(SessionId::new("s4"))),
+        };
+        assert_eq!(out.push_output(one.clone()), Ok(()));
+        let run = out.as_slice()[0].clone();
+        assert_eq!(out.push_output(run.clone()), Err(Box::new(run)));
+        assert_eq!(out.remove(0), None, "the run stays");
+        assert_eq!(out.remove(2), None, "out of range");
+        assert_eq!(out.remove(1), Some(one));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out.expanded_len(), 3);
     }
 }

@@ -152,7 +152,7 @@ pub async fn assert_equal(group: &Group, context: &str) -> Vec<u8> {
 pub fn count(history: &[Applied], pred: impl Fn(&Output) -> bool) -> usize {
     history
         .iter()
-        .flat_map(|a| a.response.outputs())
+        .flat_map(|a| a.response.outputs().expanded())
         .filter(|s| pred(&s.output))
         .count()
 }

@@ -8,16 +8,19 @@
 //!    one), a refusal is told.
 //! 3. **Outputs**, in the engine's order: the reply to the connection that sent the command,
 //!    the admin reply to the admin request, everything else to the sessions this node holds
-//!    (or keeps a buffer for), each output serialized once for all its recipients.
+//!    (or keeps a buffer for), each output serialized once for all its recipients (a member
+//!    event for several sessions, one output naming a run, is serialized once and each
+//!    member's frame carries its own session id).
 //! 4. The resume token frames, then the lane's next command may start.
 
 use super::task::{ClusterTask, Kind, Login, Waiting};
 use crate::auth::Claims;
 use crate::frames::{resume_frame, resumed_frame, FrameError, FrameErrorCode, Lost};
-use crate::outq::SharedFrame;
+use crate::outq::{Meter, SharedFrame};
 use crate::routes::{Binding, ConnId, Kick};
 use crate::token::ResumeToken;
-use roomcore::{Input, Millis, Outcome, Output, SessionId, Stamped};
+use roomcore::trace::AddressedLine;
+use roomcore::{Input, Millis, Outcome, Output, SessionId, Stamped, To};
 use roomcore_raft::{AppliedEntry, Command, Handoff, Response, SessionOp, SessionRefusal};
 use std::sync::Arc;
 use std::time::Duration;
@@ -214,7 +217,7 @@ impl ClusterTask {
         let session = input.session();
         let outputs = entry.response.outputs();
         let ok = session.is_some_and(|s| outputs.iter().any(|o| is_ok_reply(&o.output, s)));
-        self.quotas.after(user, input, ok, outputs);
+        self.quotas.after(user, input, ok, outputs.as_slice());
         // A login that succeeded binds its connection before its outputs are routed.
         let mut bound = None;
         let claimed = session.filter(|s| claims_me(entry, *s));
@@ -406,20 +409,18 @@ impl ClusterTask {
                 stamped.output,
                 Output::Reply { .. } | Output::AdminReply { .. }
             );
-            let mut frame: Option<SharedFrame> = None;
+            let mut frames: Option<Frames> = None;
             while let Some(d) = deliveries.next_if(|d| d.output == i) {
                 if replies || d.holder.is_some_and(|h| h.node != me) {
                     continue;
                 }
-                let f = match &frame {
-                    Some(f) => f.clone(),
-                    None => {
-                        let f = self.serialize(stamped, None);
-                        frame = Some(f.clone());
-                        f
-                    }
+                // Serialized the first time a recipient here needs it, once for all of them.
+                let made = match &frames {
+                    Some(made) => made,
+                    None => frames.insert(self.frames_of(stamped)),
                 };
-                self.routes.deliver(d.session, f);
+                let frame = made.for_session(d.session, &self.meter);
+                self.routes.deliver(d.session, frame);
                 if matches!(stamped.output, Output::SessionClosed { .. }) {
                     if let Some(user) = self.routes.close_session(d.session) {
                         self.quotas.session_delta(user, false);
@@ -429,11 +430,42 @@ impl ClusterTask {
         }
     }
 
+    /// An output serialized once for all its recipients on this node: a member event for a
+    /// run as a line each member's frame is addressed from, any other output as one frame.
+    fn frames_of(&mut self, stamped: &Stamped) -> Frames {
+        self.stats.outputs_serialized += 1;
+        match stamped.output.to() {
+            Some(To::Sessions(_)) => Frames::Addressed(AddressedLine::new(stamped)),
+            _ => {
+                let line = roomcore::trace::output_line(stamped);
+                Frames::Shared(SharedFrame::new(line, None, &self.meter))
+            }
+        }
+    }
+
     /// An output's frame, serialized once for all its recipients.
     fn serialize(&mut self, stamped: &Stamped, request: Option<u64>) -> SharedFrame {
         self.stats.outputs_serialized += 1;
         let line = roomcore::trace::output_line(stamped);
         SharedFrame::new(line, request, &self.meter)
+    }
+}
+
+/// One output's frames for the sessions this node delivers it to.
+enum Frames {
+    /// A member event for a run: serialized once, each frame naming its own session.
+    Addressed(AddressedLine),
+    /// Any other output: one frame for all its recipients.
+    Shared(SharedFrame),
+}
+
+impl Frames {
+    /// The frame for `session`.
+    fn for_session(&self, session: SessionId, meter: &Arc<Meter>) -> SharedFrame {
+        match self {
+            Frames::Addressed(line) => SharedFrame::new(line.line_for(session), None, meter),
+            Frames::Shared(frame) => frame.clone(),
+        }
     }
 }
 
