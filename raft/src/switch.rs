@@ -276,7 +276,7 @@ mod tests {
             .expect("the default config is valid");
         let zoo = RoomInfo {
             id: RoomId::new("zoo"),
-            name: String::new(),
+            name: roomcore::RoomName::EMPTY,
         };
         for (session, user) in [("s2", "bob"), ("s3", "carol")] {
             let session = SessionId::new(session);

@@ -99,7 +99,7 @@ mod tests {
             );
             let room = RoomInfo {
                 id: RoomId::new("r"),
-                name: String::new(),
+                name: roomcore::RoomName::EMPTY,
             };
             apply(
                 &mut m,
