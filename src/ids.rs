@@ -82,6 +82,13 @@ impl InlineId {
         &self.bytes[..kept]
     }
 
+    /// The stored bytes zero padded to [`ID_CAPACITY`], when the id is not overlong: the
+    /// text is the first [`InlineId::len`] of them. Lets a writer copy a block of known size.
+    #[must_use]
+    pub fn padded_bytes(&self) -> Option<&[u8; ID_CAPACITY]> {
+        (!self.is_overlong()).then_some(&self.bytes)
+    }
+
     /// The byte length of the original string (saturated at 65,535).
     #[must_use]
     pub fn len(&self) -> usize {
@@ -307,12 +314,18 @@ mod tests {
     }
 
     #[test]
-    fn as_bytes_is_the_text_of_as_str() {
+    fn as_bytes_and_padded_bytes_are_the_text_of_as_str() {
         let long = "x".repeat(40);
         let straddling = format!("{}é", "a".repeat(31));
         for s in ["", "s1", "é!", long.as_str(), straddling.as_str()] {
             let id = InlineId::new(s);
             assert_eq!(id.as_bytes(), id.as_str().as_bytes(), "{s:?}");
+            if let Some(padded) = id.padded_bytes() {
+                assert_eq!(&padded[..id.len()], s.as_bytes());
+                assert!(padded[id.len()..].iter().all(|&b| b == 0), "{s:?}");
+            } else {
+                assert!(id.is_overlong());
+            }
         }
     }
 

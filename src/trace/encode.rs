@@ -347,6 +347,7 @@ pub(super) fn session(buf: &mut Vec<u8>, id: SessionId) {
 }
 
 /// A decimal number, as serde_json writes it.
+#[inline]
 fn number(buf: &mut Vec<u8>, n: u64) {
     buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
@@ -359,13 +360,19 @@ fn string(buf: &mut Vec<u8>, s: &str) {
 }
 
 /// An id as a JSON string (its bytes are copied without checking again that they are UTF-8).
+#[inline]
 fn inline_id(buf: &mut Vec<u8>, id: &InlineId) {
-    if !quoted_short(buf, id.as_bytes()) {
+    let written = match id.padded_bytes() {
+        Some(padded) => quoted_padded(buf, padded, id.len()),
+        None => quoted(buf, id.as_bytes()),
+    };
+    if !written {
         key_serde(buf, b"", id.as_str());
     }
 }
 
 /// A key (with its punctuation) and an id.
+#[inline]
 fn key_id(buf: &mut Vec<u8>, key: &[u8], id: &InlineId) {
     buf.extend_from_slice(key);
     inline_id(buf, id);
@@ -384,21 +391,22 @@ fn quoted(buf: &mut Vec<u8>, text: &[u8]) -> bool {
     true
 }
 
-/// [`quoted`] for text of at most [`ID_CAPACITY`] bytes (any id): checked and copied byte by
-/// byte into a fixed-size array that is appended whole, then cut to length, so no call to
-/// copy a length known only at run time is made (ids are most of what a replay writes).
-fn quoted_short(buf: &mut Vec<u8>, text: &[u8]) -> bool {
-    let mut quoted = [b'"'; ID_CAPACITY + 2];
-    let Some(inner) = quoted.get_mut(1..=text.len()) else {
-        return self::quoted(buf, text);
-    };
-    for (to, &b) in inner.iter_mut().zip(text) {
-        if scan::is_special(b) {
-            return false;
-        }
-        *to = b;
+/// [`quoted`] for an id's first `len` bytes of `padded` (zeros after them), by fixed-size
+/// blocks: the block is checked a word at a time, quoted in an array that is appended whole,
+/// and the buffer cut back to the text and its closing quote. No copy of a length known only at run
+/// time, no loop over bytes: ids are most of what a replay writes.
+#[inline]
+fn quoted_padded(buf: &mut Vec<u8>, padded: &[u8; ID_CAPACITY], len: usize) -> bool {
+    if scan::first_special_within(padded, len).is_some() {
+        return false;
     }
-    let end = buf.len() + text.len() + 2;
+    let mut quoted = [b'"'; ID_CAPACITY + 2];
+    quoted[1..=ID_CAPACITY].copy_from_slice(padded);
+    let Some(close) = quoted.get_mut(len + 1) else {
+        return false;
+    };
+    *close = b'"';
+    let end = buf.len() + len + 2;
     buf.extend_from_slice(&quoted);
     buf.truncate(end);
     true

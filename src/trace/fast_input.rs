@@ -21,6 +21,35 @@ use serde::Deserialize;
 
 /// The line `text` as an input record, when it is in the subset this reader takes.
 pub(super) fn input_line(text: &str) -> Option<Record> {
+    canonical_line(text).or_else(|| any_order_line(text))
+}
+
+/// The line as [`write_input`](super::write_input) writes it — `at` first, then `in` with
+/// `type` first and the other fields in declaration order — read by expecting each key in
+/// turn rather than reading keys and looking them up. `None` for any other order (and for
+/// anything [`any_order_line`] gives up on).
+pub(super) fn canonical_line(text: &str) -> Option<Record> {
+    let mut c = Cursor { text, at: 0 };
+    c.literal("{\"at\":")?;
+    let at = c.number()?;
+    c.literal(",\"in\":{\"type\":")?;
+    let mut fields = Fields::default();
+    fields.read("type", &mut c)?;
+    for &(key, name) in Kind::of(fields.kind?)?.in_order() {
+        if c.literal(key).is_some() {
+            fields.read(name, &mut c)?;
+        }
+    }
+    c.literal("}}")?;
+    c.end()?;
+    Some(Record::Input {
+        at: Millis(at),
+        input: fields.build()?,
+    })
+}
+
+/// The line with its keys in any order.
+pub(super) fn any_order_line(text: &str) -> Option<Record> {
     let mut c = Cursor { text, at: 0 };
     c.open()?;
     let (mut at, mut input) = (None, None);
@@ -62,11 +91,13 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.at).copied()
     }
 
     /// Skips JSON whitespace (exactly the four bytes JSON allows).
+    #[inline]
     fn space(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.at += 1;
@@ -74,9 +105,18 @@ impl<'a> Cursor<'a> {
     }
 
     /// Whitespace, then `byte`.
+    #[inline]
     fn expect(&mut self, byte: u8) -> Option<()> {
         self.space();
         (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// `literal` exactly, here.
+    #[inline]
+    fn literal(&mut self, literal: &str) -> Option<()> {
+        let rest = self.text.as_bytes().get(self.at..)?;
+        rest.starts_with(literal.as_bytes())
+            .then(|| self.at += literal.len())
     }
 
     fn open(&mut self) -> Option<()> {
@@ -84,6 +124,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// After a value: `,` (another key follows: `true`) or `}` (the object ends: `false`).
+    #[inline]
     fn next_or_close(&mut self) -> Option<bool> {
         self.space();
         let b = self.peek()?;
@@ -102,6 +143,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A key and its colon.
+    #[inline]
     fn key(&mut self) -> Option<&'a str> {
         let key = self.string()?;
         self.expect(b':')?;
@@ -110,6 +152,7 @@ impl<'a> Cursor<'a> {
 
     /// A string without escapes or control characters (JSON forbids the latter raw; an
     /// escape is left to serde). The text between two ASCII quotes of a `str` is a `str`.
+    #[inline]
     fn string(&mut self) -> Option<&'a str> {
         self.expect(b'"')?;
         let start = self.at;
@@ -125,6 +168,7 @@ impl<'a> Cursor<'a> {
     /// A non-negative integer that fits in a `u64`, written as JSON writes it (`0` or a
     /// digit from 1 and more digits). What follows it is checked by the caller's next step:
     /// a `.`, `e` or digit there is not a `,` or `}`.
+    #[inline]
     fn number(&mut self) -> Option<u64> {
         self.space();
         let digits = self.text.as_bytes().get(self.at..)?;
@@ -254,6 +298,43 @@ impl Kind {
             "tick" => Kind::Tick,
             _ => return None,
         })
+    }
+
+    /// The fields after `type`, in declaration order (serde's order when it writes them),
+    /// each as the text that comes before its value.
+    fn in_order(self) -> &'static [(&'static str, &'static str)] {
+        const SESSION: (&str, &str) = (",\"session\":", "session");
+        const REQUEST: (&str, &str) = (",\"request\":", "request");
+        const ROOM_ID: (&str, &str) = (",\"room_id\":", "room_id");
+        const CONFIG: (&str, &str) = (",\"config\":", "config");
+        const ROOM: (&str, &str) = (",\"room\":", "room");
+        match self {
+            Kind::Login => &[SESSION, REQUEST, (",\"user\":", "user")],
+            Kind::Logout | Kind::LeaveAllRooms => &[SESSION, REQUEST],
+            Kind::LinkLost | Kind::LinkRestored => &[SESSION],
+            Kind::CreateRoom | Kind::EnterRoom => &[SESSION, REQUEST, ROOM, CONFIG],
+            Kind::JoinRoom
+            | Kind::LeaveRoom
+            | Kind::QueryRoomAttributes
+            | Kind::QueryRoomOnlineCount => &[SESSION, REQUEST, ROOM_ID],
+            Kind::SwitchRoom => &[
+                SESSION,
+                REQUEST,
+                (",\"from\":", "from"),
+                (",\"to\":", "to"),
+                (",\"create_if_missing\":", "create_if_missing"),
+                CONFIG,
+            ],
+            Kind::QueryMembers => &[
+                SESSION,
+                REQUEST,
+                ROOM_ID,
+                (",\"next\":", "next"),
+                (",\"count\":", "count"),
+            ],
+            Kind::SendRoomMessage => &[SESSION, REQUEST, ROOM_ID, (",\"payload\":", "payload")],
+            Kind::Tick => &[],
+        }
     }
 
     /// The fields the type has (serde refuses any other: `deny_unknown_fields`).

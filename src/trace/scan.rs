@@ -6,6 +6,8 @@
 //! most strings are ids of a few bytes: a word at a time costs a few instructions where a
 //! byte at a time costs a few per byte.
 
+use crate::ids::ID_CAPACITY;
+
 /// Each byte of a word holding `b`.
 const fn splat(b: u8) -> u64 {
     0x0101_0101_0101_0101 * b as u64
@@ -17,6 +19,7 @@ const HIGH: u64 = splat(0x80);
 /// A mask with the high bit of each byte of `word` that is special set. The lowest set bit
 /// is exact (bytes above a special one may be marked too, by the borrow of the
 /// subtractions), which is all [`first_special`] reads.
+#[inline]
 fn special_bytes(word: u64) -> u64 {
     let quote = word ^ splat(b'"');
     let backslash = word ^ splat(b'\\');
@@ -27,6 +30,7 @@ fn special_bytes(word: u64) -> u64 {
 }
 
 /// Where the first quote, backslash or control character of `bytes` is, if any.
+#[inline]
 pub(super) fn first_special(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
     while let Some(chunk) = bytes.get(at..at + 8) {
@@ -44,8 +48,25 @@ pub(super) fn first_special(bytes: &[u8]) -> Option<usize> {
     rest.iter().position(|&b| is_special(b)).map(|i| at + i)
 }
 
+/// Where the first special byte among the first `len` of `block` is (the block is read
+/// whole, a word at a time; the rest of it does not count).
+#[inline]
+pub(super) fn first_special_within(block: &[u8; ID_CAPACITY], len: usize) -> Option<usize> {
+    let mut word = [0u8; 8];
+    for (i, chunk) in block.chunks_exact(8).enumerate() {
+        word.copy_from_slice(chunk);
+        let mask = special_bytes(u64::from_le_bytes(word));
+        if mask != 0 {
+            let at = 8 * i + byte_index(mask);
+            return (at < len).then_some(at);
+        }
+    }
+    None
+}
+
 /// Whether JSON treats `b` specially inside a string (one lookup: this runs for every byte
 /// of every id written).
+#[inline]
 pub(super) fn is_special(b: u8) -> bool {
     SPECIAL[usize::from(b)]
 }
@@ -65,6 +86,7 @@ const fn special_table() -> [bool; 256] {
 }
 
 /// The index of the byte whose high bit is the lowest set bit of `mask` (not zero).
+#[inline]
 fn byte_index(mask: u64) -> usize {
     // At most 63 / 8 = 7.
     (mask.trailing_zeros() / 8) as usize
@@ -113,6 +135,25 @@ mod tests {
                             assert_eq!(first_special(&text), Some(at), "{text:?}");
                         }
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn within_a_padded_block_only_the_first_bytes_count() {
+        for len in 0..=32 {
+            for b in 0..=255u8 {
+                for at in 0..32 {
+                    let mut block = [0u8; 32];
+                    block[..len].fill(b'a');
+                    block[at] = b;
+                    let want = naive(&block[..len]);
+                    assert_eq!(
+                        super::first_special_within(&block, len),
+                        want,
+                        "{len} {b} {at}"
+                    );
                 }
             }
         }

@@ -4,7 +4,7 @@
 //! every vector, snapshot and generated trace: `tests/it/trace_fast_paths.rs`.)
 
 use super::encode;
-use super::fast_input::input_line;
+use super::fast_input::{any_order_line, canonical_line, input_line};
 use super::{parse_line, parse_line_with_serde};
 use crate::ids::{RoomId, RoomSid, SessionId, UserId};
 use crate::input::RoomInfo;
@@ -128,6 +128,25 @@ fn the_one_pass_reader_takes_the_common_lines_and_reads_them_as_serde_does() {
         assert!(parse_line_with_serde(line).is_ok(), "{line}");
         assert!(agree(line), "the one-pass reader left {line}");
     }
+}
+
+#[test]
+fn lines_in_declaration_order_are_read_by_expecting_each_key_and_agree_with_any_order() {
+    // The first fifteen are written as `write_input` writes (the examples of the format).
+    for line in &TAKEN[..15] {
+        assert!(canonical_line(line).is_some(), "{line}");
+    }
+    for line in TAKEN {
+        assert_eq!(any_order_line(line), input_line(line), "{line}");
+        assert!(any_order_line(line).is_some(), "{line}");
+    }
+    for line in LEFT {
+        assert_eq!(canonical_line(line), None, "{line}");
+    }
+    // Out of order: the expected keys do not come, and the line is read in any order.
+    let shuffled = TAKEN[15];
+    assert_eq!(canonical_line(shuffled), None);
+    assert!(any_order_line(shuffled).is_some());
 }
 
 #[test]

@@ -551,3 +551,27 @@ fn gen_trace_is_deterministic_and_replays() {
         assert!(r.stdout.contains(kind), "the workload produces {kind}");
     }
 }
+
+/// The measured workload through the fast paths: every `gen-trace` line reads as serde reads
+/// it, and `replay` prints byte for byte what serde_json writes for each output played.
+#[test]
+fn gen_trace_replays_as_serde_reads_and_writes_it() {
+    use roomcore::trace::{parse_line, parse_line_with_serde, Player};
+    let trace = run(&["gen-trace", "20000"], b"");
+    assert_eq!(trace.code, 0);
+    for line in trace.stdout.lines() {
+        assert_eq!(parse_line(line), parse_line_with_serde(line), "{line}");
+    }
+    let mut want = String::new();
+    let mut player = Player::new(trace.stdout.as_bytes());
+    while let Some(step) = player.next_step().expect("a valid trace") {
+        for s in step.outputs {
+            want.push_str(&serde_json::to_string(s).expect("serializes"));
+            want.push('\n');
+        }
+    }
+    let r = run(&["replay", "-"], trace.stdout.as_bytes());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(want.lines().count() > 50_000, "a large replay");
+    assert!(r.stdout == want, "replay differs from serde_json's lines");
+}
