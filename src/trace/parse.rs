@@ -153,6 +153,7 @@ struct TickOnly {
 /// # Errors
 /// When the line is not a valid trace line. Ordering rules (config first, `at` not going
 /// backwards) are checked by [`TraceReader`](super::TraceReader), not here.
+#[inline]
 pub fn parse_line(text: &str) -> Result<Record, Problem> {
     match super::fast_input::input_line(text) {
         Some(record) => Ok(record),
