@@ -34,10 +34,10 @@ pub(super) fn canonical_line(text: &str) -> Option<Record> {
     let at = c.number()?;
     c.literal(",\"in\":{\"type\":")?;
     let mut fields = Fields::default();
-    fields.read("type", &mut c)?;
-    for &(key, name) in Kind::of(fields.kind?)?.in_order() {
+    fields.read_field(bit::TYPE, &mut c)?;
+    for &(key, bit) in Kind::of(fields.kind?)?.in_order() {
         if c.literal(key).is_some() {
-            fields.read(name, &mut c)?;
+            fields.read_field(bit, &mut c)?;
         }
     }
     c.literal("}}")?;
@@ -276,6 +276,26 @@ mod bit {
     pub const PAYLOAD: u16 = 1 << 12;
     /// `session` and `request`: every session command has them.
     pub const COMMAND: u16 = TYPE | SESSION | REQUEST;
+
+    /// The bit of a field name.
+    pub fn of(key: &str) -> Option<u16> {
+        Some(match key {
+            "type" => TYPE,
+            "session" => SESSION,
+            "request" => REQUEST,
+            "user" => USER,
+            "room" => ROOM,
+            "config" => CONFIG,
+            "room_id" => ROOM_ID,
+            "from" => FROM,
+            "to" => TO,
+            "create_if_missing" => CREATE_IF_MISSING,
+            "next" => NEXT,
+            "count" => COUNT,
+            "payload" => PAYLOAD,
+            _ => return None,
+        })
+    }
 }
 
 impl Kind {
@@ -302,14 +322,14 @@ impl Kind {
 
     /// The fields after `type`, in declaration order (serde's order when it writes them),
     /// each as the text that comes before its value.
-    fn in_order(self) -> &'static [(&'static str, &'static str)] {
-        const SESSION: (&str, &str) = (",\"session\":", "session");
-        const REQUEST: (&str, &str) = (",\"request\":", "request");
-        const ROOM_ID: (&str, &str) = (",\"room_id\":", "room_id");
-        const CONFIG: (&str, &str) = (",\"config\":", "config");
-        const ROOM: (&str, &str) = (",\"room\":", "room");
+    fn in_order(self) -> &'static [(&'static str, u16)] {
+        const SESSION: (&str, u16) = (",\"session\":", bit::SESSION);
+        const REQUEST: (&str, u16) = (",\"request\":", bit::REQUEST);
+        const ROOM_ID: (&str, u16) = (",\"room_id\":", bit::ROOM_ID);
+        const CONFIG: (&str, u16) = (",\"config\":", bit::CONFIG);
+        const ROOM: (&str, u16) = (",\"room\":", bit::ROOM);
         match self {
-            Kind::Login => &[SESSION, REQUEST, (",\"user\":", "user")],
+            Kind::Login => &[SESSION, REQUEST, (",\"user\":", bit::USER)],
             Kind::Logout | Kind::LeaveAllRooms => &[SESSION, REQUEST],
             Kind::LinkLost | Kind::LinkRestored => &[SESSION],
             Kind::CreateRoom | Kind::EnterRoom => &[SESSION, REQUEST, ROOM, CONFIG],
@@ -320,19 +340,19 @@ impl Kind {
             Kind::SwitchRoom => &[
                 SESSION,
                 REQUEST,
-                (",\"from\":", "from"),
-                (",\"to\":", "to"),
-                (",\"create_if_missing\":", "create_if_missing"),
+                (",\"from\":", bit::FROM),
+                (",\"to\":", bit::TO),
+                (",\"create_if_missing\":", bit::CREATE_IF_MISSING),
                 CONFIG,
             ],
             Kind::QueryMembers => &[
                 SESSION,
                 REQUEST,
                 ROOM_ID,
-                (",\"next\":", "next"),
-                (",\"count\":", "count"),
+                (",\"next\":", bit::NEXT),
+                (",\"count\":", bit::COUNT),
             ],
-            Kind::SendRoomMessage => &[SESSION, REQUEST, ROOM_ID, (",\"payload\":", "payload")],
+            Kind::SendRoomMessage => &[SESSION, REQUEST, ROOM_ID, (",\"payload\":", bit::PAYLOAD)],
             Kind::Tick => &[],
         }
     }
@@ -381,28 +401,25 @@ impl<'a> Fields<'a> {
     /// Reads the value of `key`; `None` for an unknown key, a second one, or a value this
     /// reader leaves to serde.
     fn read(&mut self, key: &str, c: &mut Cursor<'a>) -> Option<()> {
-        let bit = match key {
-            "type" => set(&mut self.kind, c.string()?, bit::TYPE),
-            "session" => set(&mut self.session, c.string()?, bit::SESSION),
-            "request" => set(&mut self.request, c.number()?, bit::REQUEST),
-            "user" => set(&mut self.user, c.string()?, bit::USER),
-            "room" => set(&mut self.room, c.room()?, bit::ROOM),
-            "config" => set(&mut self.config, c.config()?, bit::CONFIG),
-            "room_id" => set(&mut self.room_id, c.string()?, bit::ROOM_ID),
-            "from" => set(&mut self.from, c.string()?, bit::FROM),
-            "to" => set(&mut self.to, c.room()?, bit::TO),
-            "create_if_missing" => set(
-                &mut self.create_if_missing,
-                c.boolean()?,
-                bit::CREATE_IF_MISSING,
-            ),
-            "next" => set(&mut self.next, c.string()?, bit::NEXT),
-            "count" => set(
-                &mut self.count,
-                u32::try_from(c.number()?).ok()?,
-                bit::COUNT,
-            ),
-            "payload" => set(&mut self.payload, c.string()?, bit::PAYLOAD),
+        self.read_field(bit::of(key)?, c)
+    }
+
+    /// Reads the value of the field of `bit` (one of [`bit`]'s constants).
+    fn read_field(&mut self, bit: u16, c: &mut Cursor<'a>) -> Option<()> {
+        match bit {
+            bit::TYPE => set(&mut self.kind, c.string()?),
+            bit::SESSION => set(&mut self.session, c.string()?),
+            bit::REQUEST => set(&mut self.request, c.number()?),
+            bit::USER => set(&mut self.user, c.string()?),
+            bit::ROOM => set(&mut self.room, c.room()?),
+            bit::CONFIG => set(&mut self.config, c.config()?),
+            bit::ROOM_ID => set(&mut self.room_id, c.string()?),
+            bit::FROM => set(&mut self.from, c.string()?),
+            bit::TO => set(&mut self.to, c.room()?),
+            bit::CREATE_IF_MISSING => set(&mut self.create_if_missing, c.boolean()?),
+            bit::NEXT => set(&mut self.next, c.string()?),
+            bit::COUNT => set(&mut self.count, u32::try_from(c.number()?).ok()?),
+            bit::PAYLOAD => set(&mut self.payload, c.string()?),
             _ => None,
         }?;
         self.present |= bit;
@@ -518,12 +535,11 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// Fills an empty slot; `None` when it was filled already (serde: a duplicate field). Gives
-/// the field's bit.
-fn set<T>(slot: &mut Option<T>, value: T, bit: u16) -> Option<u16> {
+/// Fills an empty slot; `None` when it was filled already (serde: a duplicate field).
+fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     if slot.is_some() {
         return None;
     }
     *slot = Some(value);
-    Some(bit)
+    Some(())
 }
