@@ -44,6 +44,20 @@ fn replay_reads_standard_input() {
     );
 }
 
+/// The outputs of the lines before a bad one stay printed (the writer's buffer is handed
+/// over when replay stops), with or without a dialect.
+#[test]
+fn replay_keeps_the_outputs_printed_before_a_bad_line() {
+    let trace = format!("{LOGIN}\n{{\"at\":1,\"in\":{{\"type\":\"nope\"}}}}\n");
+    let r = run(&["replay", "-"], trace.as_bytes());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stdout, format!("{LOGIN_REPLY}\n"));
+    assert!(r.stderr.contains("line 2"), "{}", r.stderr);
+    let r = run(&["replay", "--dialect", "zim", "-"], trace.as_bytes());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+}
+
 #[test]
 fn replay_accepts_crlf_a_bom_blank_lines_and_no_final_newline() {
     let input = format!("\u{feff}{{\"note\":\"x\"}}\r\n\r\n{LOGIN}");
