@@ -63,6 +63,14 @@ impl InlineId {
     /// The stored text (the kept prefix when overlong).
     #[must_use]
     pub fn as_str(&self) -> &str {
+        // Only `new` writes `bytes`, and it copies a prefix that ends on a char boundary.
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
+    /// The stored text's bytes: [`InlineId::as_str`] without checking again that they are
+    /// UTF-8 (they are), for writers that copy ids by the million.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
         let mut kept = usize::from(self.len).min(ID_CAPACITY);
         if self.is_overlong() {
             // `new` may have kept fewer than ID_CAPACITY bytes (to end on a char boundary)
@@ -71,8 +79,14 @@ impl InlineId {
                 kept -= 1;
             }
         }
-        // Only `new` writes `bytes`, and it copies a prefix that ends on a char boundary.
-        std::str::from_utf8(&self.bytes[..kept]).unwrap_or("")
+        &self.bytes[..kept]
+    }
+
+    /// The stored bytes zero padded to [`ID_CAPACITY`], when the id is not overlong: the
+    /// text is the first [`InlineId::len`] of them. Lets a writer copy a block of known size.
+    #[must_use]
+    pub fn padded_bytes(&self) -> Option<&[u8; ID_CAPACITY]> {
+        (!self.is_overlong()).then_some(&self.bytes)
     }
 
     /// The byte length of the original string (saturated at 65,535).
@@ -297,6 +311,22 @@ mod tests {
         let id = InlineId::new(&s);
         assert_eq!(id.as_str(), "a".repeat(31));
         assert_eq!(id.len(), 33);
+    }
+
+    #[test]
+    fn as_bytes_and_padded_bytes_are_the_text_of_as_str() {
+        let long = "x".repeat(40);
+        let straddling = format!("{}é", "a".repeat(31));
+        for s in ["", "s1", "é!", long.as_str(), straddling.as_str()] {
+            let id = InlineId::new(s);
+            assert_eq!(id.as_bytes(), id.as_str().as_bytes(), "{s:?}");
+            if let Some(padded) = id.padded_bytes() {
+                assert_eq!(&padded[..id.len()], s.as_bytes());
+                assert!(padded[id.len()..].iter().all(|&b| b == 0), "{s:?}");
+            } else {
+                assert!(id.is_overlong());
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::fail::Fail;
 use roomcore::check::skip_front_matter;
 use roomcore::dialect::Dialect;
 use roomcore::render::{Format, Renderer};
-use roomcore::trace::{write_outputs, write_step_outputs, Player, Record, Step};
+use roomcore::trace::{write_step_outputs, OutputWriter, Player, Record, Step};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 
@@ -44,25 +44,30 @@ fn play(
 
 pub fn replay(file: &str, dialect: Option<Dialect>) -> Result<(), Fail> {
     let input = open(file)?;
-    let mut w = stdout();
     match dialect {
-        Some(_) => play(file, input, |step| {
-            write_step_outputs(&mut w, step, dialect)
-        })?,
-        // Without a dialect only the outputs matter: they stay compact, and a member event
-        // is serialized once for all its recipients.
+        Some(_) => {
+            let mut w = stdout();
+            play(file, input, |step| {
+                write_step_outputs(&mut w, step, dialect)
+            })?;
+            w.flush()?;
+        }
+        // Without a dialect only the outputs matter: they stay compact, a member event is
+        // written once for all its recipients, and lines go through the writer's own buffer.
         None => {
+            let mut w = OutputWriter::new(io::stdout().lock());
             let mut player = Player::new(input);
             loop {
                 match player.next_outputs() {
-                    Ok(Some(outputs)) => write_outputs(&mut w, outputs)?,
+                    Ok(Some(outputs)) => w.write_outputs(outputs)?,
                     Ok(None) => break,
+                    // What was written stays written: the writer hands it over when dropped.
                     Err(e) => return Err(Fail::Input(format!("{file}: {e}"))),
                 }
             }
+            w.flush()?;
         }
     }
-    w.flush()?;
     Ok(())
 }
 

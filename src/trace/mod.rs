@@ -19,15 +19,22 @@
 //! them with `invalid_room_id` and friends.
 
 mod diff;
+mod encode;
+mod fast_input;
+mod output_writer;
 mod parse;
 mod play;
 mod record;
+mod scan;
+#[cfg(test)]
+mod tests_fast;
 mod write;
 
 pub use record::{Problem, Record, TraceError, MAX_LINE_BYTES};
 
 pub use diff::{json_diff, MAX_DIFFS};
-pub use parse::{parse_line, LineReader};
+pub use output_writer::{OutputWriter, OUTPUT_BUFFER_BYTES};
+pub use parse::{parse_line, parse_line_with_serde, LineReader};
 pub use play::{Player, Step, TraceReader};
 pub use write::{
     output_line, to_value, write_input, write_output, write_output_in, write_outputs,

@@ -1,5 +1,7 @@
 //! Writing lines: inputs and outputs as trace lines, and outputs in a vendor's dialect.
 
+use super::encode;
+use super::output_writer::OutputWriter;
 use super::play::Step;
 use crate::dialect::{self, Dialect};
 use crate::ids::SessionId;
@@ -28,8 +30,14 @@ fn finish_line<W: Write>(w: &mut W, r: serde_json::Result<()>) -> io::Result<()>
 /// # Errors
 /// When writing fails.
 pub fn write_output<W: Write>(w: &mut W, s: &Stamped) -> io::Result<()> {
-    let r = serde_json::to_writer(&mut *w, s);
-    finish_line(w, r)
+    if let Some(To::Sessions(_)) = s.output.to() {
+        // serde refuses it, with the error a caller has always had.
+        let r = serde_json::to_writer(&mut *w, s);
+        return finish_line(w, r);
+    }
+    let mut line = Vec::with_capacity(256);
+    encode::line(&mut line, s);
+    w.write_all(&line)
 }
 
 /// Writes `{"at": N, "in": {...}}` and a newline.
@@ -190,22 +198,13 @@ impl AddressedLine {
 
 /// Writes every output of an [`Outputs`] buffer as trace lines, one per recipient: the same
 /// bytes as writing [`Outputs::expanded`] line by line, with each member event serialized
-/// once however many sessions it goes to.
+/// once however many sessions it goes to. An [`OutputWriter`](super::OutputWriter) does the
+/// same through a buffer it keeps from one call to the next.
 ///
 /// # Errors
 /// When writing fails.
 pub fn write_outputs<W: Write>(w: &mut W, outputs: &Outputs) -> io::Result<()> {
-    for s in outputs {
-        match s.output.to() {
-            Some(to @ To::Sessions(_)) => {
-                let line = AddressedLine::new(s);
-                for &session in outputs.sessions(&to) {
-                    line.write_for(w, session)?;
-                    w.write_all(b"\n")?;
-                }
-            }
-            _ => write_output(w, s)?,
-        }
-    }
-    Ok(())
+    let mut writer = OutputWriter::with_capacity(w, 0);
+    writer.write_outputs(outputs)?;
+    writer.finish()
 }

@@ -95,15 +95,27 @@ pub fn engine_vs_model(data: &[u8]) {
 }
 
 /// Fuzz target `trace_reader`: arbitrary bytes as a trace, read and played line by line.
-/// Nothing may panic; the engine's invariants hold after every input played, and its
-/// `room_state_changed` events walk the state machine table from the state before it; every
-/// record read serializes back to a line that reads as the same record text again (writing
-/// is stable after one round).
+/// Nothing may panic; every line reads the same through the trace reader's one-pass input
+/// parser as through serde alone; the engine's invariants hold after every input played, and
+/// its `room_state_changed` events walk the state machine table from the state before it;
+/// every record read serializes back to a line that reads as the same record text again
+/// (writing is stable after one round).
 ///
 /// # Panics
-/// On a broken invariant or an unstable round trip (that is the finding).
+/// On a broken invariant, two readings of a line that differ, or an unstable round trip
+/// (that is the finding).
 pub fn trace_reader(data: &[u8]) {
-    use roomcore::trace::Player;
+    use roomcore::trace::{parse_line, parse_line_with_serde, Player};
+    for line in data
+        .split(|&b| b == b'\n')
+        .filter_map(|l| std::str::from_utf8(l).ok())
+    {
+        let (fast, serde) = (parse_line(line), parse_line_with_serde(line));
+        assert!(
+            fast == serde,
+            "trace_reader: {line:?} reads as {fast:?} and as {serde:?}"
+        );
+    }
     let mut player = Player::new(data);
     // A line is at most 1 MiB, and the input is finite; the bound only guards the budget.
     for _ in 0..100_000 {

@@ -30,4 +30,5 @@ mod simulation;
 mod snapshot_restore;
 mod snapshots_are_vectors;
 mod switch;
+mod trace_fast_paths;
 mod vectors;

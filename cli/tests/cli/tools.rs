@@ -44,6 +44,20 @@ fn replay_reads_standard_input() {
     );
 }
 
+/// The outputs of the lines before a bad one stay printed (the writer's buffer is handed
+/// over when replay stops), with or without a dialect.
+#[test]
+fn replay_keeps_the_outputs_printed_before_a_bad_line() {
+    let trace = format!("{LOGIN}\n{{\"at\":1,\"in\":{{\"type\":\"nope\"}}}}\n");
+    let r = run(&["replay", "-"], trace.as_bytes());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stdout, format!("{LOGIN_REPLY}\n"));
+    assert!(r.stderr.contains("line 2"), "{}", r.stderr);
+    let r = run(&["replay", "--dialect", "zim", "-"], trace.as_bytes());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+}
+
 #[test]
 fn replay_accepts_crlf_a_bom_blank_lines_and_no_final_newline() {
     let input = format!("\u{feff}{{\"note\":\"x\"}}\r\n\r\n{LOGIN}");
@@ -550,4 +564,28 @@ fn gen_trace_is_deterministic_and_replays() {
     ] {
         assert!(r.stdout.contains(kind), "the workload produces {kind}");
     }
+}
+
+/// The measured workload through the fast paths: every `gen-trace` line reads as serde reads
+/// it, and `replay` prints byte for byte what serde_json writes for each output played.
+#[test]
+fn gen_trace_replays_as_serde_reads_and_writes_it() {
+    use roomcore::trace::{parse_line, parse_line_with_serde, Player};
+    let trace = run(&["gen-trace", "20000"], b"");
+    assert_eq!(trace.code, 0);
+    for line in trace.stdout.lines() {
+        assert_eq!(parse_line(line), parse_line_with_serde(line), "{line}");
+    }
+    let mut want = String::new();
+    let mut player = Player::new(trace.stdout.as_bytes());
+    while let Some(step) = player.next_step().expect("a valid trace") {
+        for s in step.outputs {
+            want.push_str(&serde_json::to_string(s).expect("serializes"));
+            want.push('\n');
+        }
+    }
+    let r = run(&["replay", "-"], trace.stdout.as_bytes());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(want.lines().count() > 50_000, "a large replay");
+    assert!(r.stdout == want, "replay differs from serde_json's lines");
 }
