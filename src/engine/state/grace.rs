@@ -2,6 +2,7 @@
 //! the session's grace timer, and the marks the room's reconnect log keeps for it.
 
 use super::session::{LostView, Membership};
+use super::timer_handle::TimerHandle;
 use super::timers::TimerKind;
 use super::Engine;
 use crate::ids::UserId;
@@ -44,7 +45,7 @@ impl Engine {
         let join_seq = m.join_seq;
         self.state
             .room_mut(room_slot)
-            .members
+            .members_mut()
             .set_lost(join_seq, true);
     }
 
@@ -63,7 +64,7 @@ impl Engine {
             incarnation: s.incarnation,
         };
         let key = self.state.timers.arm(deadline, kind);
-        self.state.session_mut(slot).grace_timer = Some(key);
+        self.state.session_mut(slot).grace_timer.set(key);
     }
 
     /// A reconnecting membership ended (restored, or taken away by whatever removed it):
@@ -104,7 +105,7 @@ impl Engine {
         for (room_slot, join_seq, view) in back {
             self.state
                 .room_mut(room_slot)
-                .members
+                .members_mut()
                 .set_lost(join_seq, false);
             rooms.push((room_slot, view));
         }
@@ -122,6 +123,6 @@ impl Engine {
             "a grace timer fired for session {} that is not its owner",
             s.id
         );
-        s.grace_timer = None;
+        s.grace_timer = TimerHandle::NONE;
     }
 }

@@ -116,7 +116,7 @@ impl Index {
         for (_, s) in state.sessions.iter() {
             for m in s.memberships().iter().filter(|m| m.is_reconnecting()) {
                 if let Some(room) = state.rooms.get_mut(m.room) {
-                    room.members.set_lost(m.join_seq, true);
+                    room.members_mut().set_lost(m.join_seq, true);
                 }
             }
         }

@@ -69,7 +69,7 @@ fn check_sessions(e: &Engine) -> Result<(), InvariantViolation> {
             ensure!(rooms.insert(m.room), "session {} is in a room twice", s.id);
             let room = e.state.rooms.get(m.room);
             ensure!(room.is_some(), "session {} is in a missing room", s.id);
-            let entry = room.and_then(|r| r.members.get(m.join_seq));
+            let entry = room.and_then(|r| r.members().get(m.join_seq));
             ensure!(
                 entry.map(|e| e.session) == Some(slot),
                 "session {} and room member list disagree",
@@ -91,7 +91,7 @@ fn check_sessions(e: &Engine) -> Result<(), InvariantViolation> {
             "session {} has a grace timer iff it reconnects to a room: broken",
             s.id
         );
-        if let Some(key) = s.grace_timer {
+        if let Some(key) = s.grace_timer.get() {
             let kind = e.state.timers.get(key);
             ensure!(
                 kind == Some(TimerKind::ReconnectGrace {
@@ -120,7 +120,7 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
             r.id
         );
         let mut users = BTreeSet::new();
-        for (seq, s) in r.members.iter().map(|m| (m.join_seq, m.session)) {
+        for (seq, s) in r.members().iter().map(|m| (m.join_seq, m.session)) {
             ensure!(seq < r.next_join_seq, "room {} has a future join seq", r.id);
             let session = e.state.sessions.get(s);
             ensure!(session.is_some(), "room {} has a missing member", r.id);
@@ -139,10 +139,10 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
                 );
             }
         }
-        match r.destroy_timer {
+        match r.destroy_timer() {
             Some(key) => {
                 ensure!(
-                    r.members.is_empty(),
+                    r.members().is_empty(),
                     "room {} has members and a destroy timer",
                     r.id
                 );
@@ -157,7 +157,7 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
                 );
             }
             None => ensure!(
-                !r.members.is_empty(),
+                !r.members().is_empty(),
                 "empty room {} has no destroy timer",
                 r.id
             ),
@@ -169,7 +169,7 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
             r.id
         );
         ensure!(
-            !r.members.is_empty()
+            !r.members().is_empty()
                 || r.cold().keep_attributes_while_empty
                 || r.cold().attributes.values().all(|a| a.service),
             "empty room {} kept its attributes",
@@ -195,7 +195,7 @@ fn check_member_batch(e: &Engine, slot: u32, r: &Room) -> Result<(), InvariantVi
         return Ok(());
     };
     ensure!(
-        !r.members.is_empty(),
+        !r.members().is_empty(),
         "empty room {} has a member batch",
         r.id
     );
@@ -248,7 +248,7 @@ fn check_timers(e: &Engine) -> Result<(), InvariantViolation> {
         .state
         .rooms
         .iter()
-        .filter(|(_, r)| r.destroy_timer.is_some())
+        .filter(|(_, r)| r.destroy_timer().is_some())
         .count()
         + e.state
             .rooms

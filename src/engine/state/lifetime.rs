@@ -4,6 +4,7 @@
 
 use super::room::{Room, RoomSettings};
 use super::session::{Session, Tombstone, UserLink};
+use super::timer_handle::TimerHandle;
 use super::timers::TimerKind;
 use super::Engine;
 use crate::engine::emit::Emit;
@@ -45,7 +46,7 @@ impl Engine {
     /// when the delay is zero).
     pub(crate) fn settle_room(&mut self, room_slot: u32, emit: &mut Emit<'_>) {
         let room = self.state.room(room_slot);
-        if !room.members.is_empty() || room.destroy_timer.is_some() {
+        if !room.members().is_empty() || room.destroy_timer().is_some() {
             return;
         }
         let delay_ms = room.destroy_delay_ms;
@@ -67,12 +68,7 @@ impl Engine {
             incarnation: self.state.room(room_slot).incarnation,
         };
         let key = self.state.timers.arm(deadline, kind);
-        let room = self.state.room_mut(room_slot);
-        assert!(
-            room.destroy_timer.is_none(),
-            "an empty room has one destroy timer"
-        );
-        room.destroy_timer = Some(key);
+        self.state.room_mut(room_slot).set_destroy_timer(key);
     }
 
     /// Removes the room (which has no members left to tell) and emits `room_destroyed`.
@@ -88,7 +84,7 @@ impl Engine {
             .rooms
             .remove(room_slot)
             .expect("callers destroy a live room");
-        if let Some(key) = room.destroy_timer {
+        if let Some(key) = room.destroy_timer() {
             self.state.timers.cancel(key);
         }
         self.index.remove_room(room.id, room_slot);
@@ -108,11 +104,11 @@ impl Engine {
         // A cancelled timer is gone from the table, and a room loses its timer the moment a
         // member joins: a timer that fires names its own, empty room.
         assert!(
-            room.incarnation == incarnation && room.members.is_empty(),
+            room.incarnation == incarnation && room.members().is_empty(),
             "a destroy timer fired for room {} that is not its empty owner",
             room.id
         );
-        room.destroy_timer = None;
+        room.take_destroy_timer();
         self.destroy_room(slot, DestroyCause::Empty, emit);
     }
 
@@ -135,7 +131,7 @@ impl Engine {
             user,
             incarnation,
             memberships: smallvec::SmallVec::new(),
-            grace_timer: None,
+            grace_timer: TimerHandle::NONE,
             user_link: UserLink::default(),
             rate_tokens_milli: u64::from(self.state.config.message_burst) * 1000,
             rate_refilled_at: self.state.now,
@@ -158,7 +154,7 @@ impl Engine {
             session.memberships.is_empty(),
             "a session leaves its rooms before it is closed"
         );
-        if let Some(key) = session.grace_timer {
+        if let Some(key) = session.grace_timer.get() {
             self.state.timers.cancel(key);
         }
         emit.push(Output::SessionClosed {

@@ -19,7 +19,7 @@ impl Engine {
         let (user, session_id) = (session.user, session.id);
         let room = self.state.room_mut(room_slot);
         let room_id = room.id;
-        if let Some(key) = room.destroy_timer.take() {
+        if let Some(key) = room.take_destroy_timer() {
             self.state.timers.cancel(key);
         }
         if let Some((seq, other)) = self.same_user_member(room_slot, user, session_slot) {
@@ -33,7 +33,7 @@ impl Engine {
             self.tell_service_joined(room_slot, session_slot, emit);
             return;
         }
-        let members_after = self.state.room(room_slot).members.len() + 1;
+        let members_after = self.state.room(room_slot).members().len() + 1;
         let batched = self.batch_change(room_slot, members_after, emit);
         let join_seq = self.state.room_mut(room_slot).push_member(session_slot);
         self.state
@@ -82,7 +82,7 @@ impl Engine {
     fn take_over(&mut self, room_slot: u32, seq: u64, old: u32, new: u32, emit: &mut Emit<'_>) {
         let room = self.state.room_mut(room_slot);
         let room_id = room.id;
-        room.members.put(MemberEntry {
+        room.members_mut().put(MemberEntry {
             join_seq: seq,
             session: new,
             lost: false,
@@ -143,7 +143,7 @@ impl Engine {
         self.tell_service_left(room_slot, session_slot, exit, emit);
         // A large room opens its window before the departure is logged, so the departure
         // counts for members who lose their link later in the window.
-        let members_before = self.state.room(room_slot).members.len();
+        let members_before = self.state.room(room_slot).members().len();
         self.batch_change(room_slot, members_before, emit);
         let session = self.state.session_mut(session_slot);
         let membership = session
@@ -151,7 +151,7 @@ impl Engine {
             .expect("callers detach only a member of the room");
         let user = session.user;
         let room = self.state.room_mut(room_slot);
-        room.members.remove(membership.join_seq);
+        room.members_mut().remove(membership.join_seq);
         if let Some(view) = &membership.lost {
             room.cold_mut().reconnect.remove_mark(view.mark());
         }
@@ -273,7 +273,7 @@ impl Engine {
         let recipients = self
             .state
             .room(room_slot)
-            .members
+            .members()
             .iter()
             .filter(|m| !m.lost && Some(m.session) != except)
             .map(|m| self.state.session(m.session).id);

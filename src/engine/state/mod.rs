@@ -38,6 +38,7 @@ pub(crate) mod room;
 mod room_serde;
 pub(crate) mod session;
 pub(crate) mod slab;
+mod timer_handle;
 pub mod timers;
 mod window;
 pub(crate) mod window_changes;

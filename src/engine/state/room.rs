@@ -124,12 +124,9 @@ pub(crate) struct Room {
     pub(crate) destroy_delay_ms: u64,
     /// This room's member limit (the room config's, or the engine's).
     pub(crate) max_members: u32,
-    /// Members in join order, with what fan-out reads (session slot, lost link). A sequence
-    /// number is never reused within the room, which makes paging cursors stable.
-    pub(in crate::engine::state) members: MemberList,
+    /// Its members, or its pending destroy timer once it is empty (see [`Occupants`]).
+    pub(super) occupants: Occupants,
     pub(in crate::engine::state) next_join_seq: u64,
-    /// Pending destroy timer; `Some` exactly when the room is empty.
-    pub(in crate::engine::state) destroy_timer: Option<TimerKey>,
     /// The cold parts; `None` while they are all at their defaults (an unnamed room nobody
     /// set attributes or messages in, with no reconnecting member and no open window).
     pub(in crate::engine::state) cold: Option<Box<RoomCold>>,
@@ -178,6 +175,24 @@ impl RoomCold {
 
 /// What a room without a cold box reads.
 static NO_COLD: RoomCold = RoomCold::EMPTY;
+
+/// What a room waiting for destruction reads as its members. Any form of an empty list
+/// reads the same (the form is not part of the value), and this one can be built in a
+/// `static`.
+static NO_MEMBERS: MemberList = MemberList::Many(BTreeMap::new());
+
+/// Who is in a room, or, once it is empty, its pending destroy timer. A room never has
+/// both, so they share their bytes: this is the size of the member list alone (32 bytes),
+/// where a member list beside an optional timer key took 56.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Occupants {
+    /// Members in join order, with what fan-out reads (session slot, lost link). A sequence
+    /// number is never reused within the room, which makes paging cursors stable. Empty
+    /// only within the step that emptied or created the room, until its timer is armed.
+    Members(MemberList),
+    /// The room is empty and waits for this destroy timer.
+    Waiting(TimerKey),
+}
 
 /// One change a member batch holds for a user, with its order in the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,9 +243,8 @@ impl Room {
             sid,
             destroy_delay_ms: settings.destroy_delay_ms,
             max_members: settings.max_members,
-            members: MemberList::default(),
+            occupants: Occupants::Members(MemberList::default()),
             next_join_seq: 1,
-            destroy_timer: None,
             cold,
         }
     }
@@ -257,7 +271,56 @@ impl Room {
 
     /// Members in join order.
     pub(crate) fn members(&self) -> &MemberList {
-        &self.members
+        match &self.occupants {
+            Occupants::Members(list) => list,
+            Occupants::Waiting(_) => &NO_MEMBERS,
+        }
+    }
+
+    /// The member list, to change it.
+    ///
+    /// # Panics
+    /// When the room is waiting for destruction: a join takes the timer back first
+    /// ([`Room::take_destroy_timer`]), and nothing else changes the members of an empty room.
+    pub(in crate::engine::state) fn members_mut(&mut self) -> &mut MemberList {
+        match &mut self.occupants {
+            Occupants::Members(list) => list,
+            Occupants::Waiting(_) => {
+                panic!(
+                    "room {} changes members while its destroy timer is pending",
+                    self.id
+                )
+            }
+        }
+    }
+
+    /// The pending destroy timer: there is one exactly when the room is empty (once the
+    /// step that emptied or created it has armed it).
+    pub(crate) fn destroy_timer(&self) -> Option<TimerKey> {
+        match self.occupants {
+            Occupants::Members(_) => None,
+            Occupants::Waiting(key) => Some(key),
+        }
+    }
+
+    /// Holds the destroy timer of this empty room.
+    ///
+    /// # Panics
+    /// When the room has members, or a timer already.
+    pub(in crate::engine::state) fn set_destroy_timer(&mut self, key: TimerKey) {
+        assert!(
+            matches!(&self.occupants, Occupants::Members(m) if m.is_empty()),
+            "room {} gets a destroy timer only while empty and without one",
+            self.id
+        );
+        self.occupants = Occupants::Waiting(key);
+    }
+
+    /// Takes the destroy timer back, leaving an empty member list.
+    pub(in crate::engine::state) fn take_destroy_timer(&mut self) -> Option<TimerKey> {
+        let key = self.destroy_timer()?;
+        self.occupants = Occupants::Members(MemberList::default());
+        Some(key)
     }
 
     /// The join sequence number the next member will get.
@@ -279,7 +342,7 @@ impl Room {
     pub(in crate::engine::state) fn push_member(&mut self, session_slot: u32) -> u64 {
         let seq = self.next_join_seq;
         self.next_join_seq += 1;
-        self.members.put(MemberEntry {
+        self.members_mut().put(MemberEntry {
             join_seq: seq,
             session: session_slot,
             lost: false,
@@ -297,7 +360,7 @@ impl Room {
     }
 
     pub(crate) fn member_count(&self) -> u32 {
-        u32::try_from(self.members.len()).unwrap_or(u32::MAX)
+        u32::try_from(self.members().len()).unwrap_or(u32::MAX)
     }
 }
 
@@ -318,5 +381,66 @@ mod mark_list {
     ) -> Result<BTreeMap<(u64, u64), u32>, D::Error> {
         let list: Vec<((u64, u64), u32)> = Vec::deserialize(d)?;
         Ok(list.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a_room() -> Room {
+        let info = RoomInfo {
+            id: RoomId::new("r"),
+            name: RoomName::EMPTY,
+        };
+        let settings = RoomSettings {
+            destroy_delay_ms: 1,
+            max_members: 8,
+        };
+        Room::new(&info, 1, RoomSid(1), settings)
+    }
+
+    /// A room's members and its destroy timer share their bytes, and a room fits in 112
+    /// (it was 136 with the member list beside an optional timer key).
+    #[test]
+    fn members_and_destroy_timer_share_their_bytes() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<Occupants>(), size_of::<MemberList>());
+        assert!(size_of::<Room>() <= 112, "{}", size_of::<Room>());
+        assert!(
+            size_of::<Option<Room>>() <= 112,
+            "slab slots are as big as rooms"
+        );
+    }
+
+    /// A room gives its timer back as an empty member list, and reads no members while
+    /// it waits.
+    #[test]
+    fn an_empty_room_holds_its_timer_in_place_of_members() {
+        let mut room = a_room();
+        let key = TimerKey {
+            deadline: crate::time::Millis(5),
+            seq: 0,
+        };
+        assert_eq!(room.destroy_timer(), None);
+        room.set_destroy_timer(key);
+        assert_eq!(room.destroy_timer(), Some(key));
+        assert!(room.members().is_empty());
+        assert_eq!(room.member_count(), 0);
+        assert_eq!(room.take_destroy_timer(), Some(key));
+        assert_eq!(room.take_destroy_timer(), None);
+        assert_eq!(room.push_member(3), 1);
+        assert_eq!(room.member_count(), 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "only while empty")]
+    fn a_room_with_members_gets_no_destroy_timer() {
+        let mut room = a_room();
+        room.push_member(3);
+        room.set_destroy_timer(TimerKey {
+            deadline: crate::time::Millis(5),
+            seq: 0,
+        });
     }
 }

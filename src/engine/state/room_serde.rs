@@ -3,10 +3,13 @@
 //! fields are all at their defaults restores without a cold box.
 
 use super::members::MemberList;
-use super::room::{Attribute, MemberAttributes, MemberBatch, ReconnectLog, Room, RoomCold};
+use super::room::{
+    Attribute, MemberAttributes, MemberBatch, Occupants, ReconnectLog, Room, RoomCold,
+};
 use super::timers::TimerKey;
 use crate::ids::{RoomId, RoomSid, UserId};
 use crate::input::RoomName;
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
@@ -21,7 +24,7 @@ struct RoomOut<'a> {
     max_members: u32,
     members: &'a MemberList,
     next_join_seq: u64,
-    destroy_timer: &'a Option<TimerKey>,
+    destroy_timer: Option<TimerKey>,
     attributes: &'a BTreeMap<String, Attribute>,
     keep_attributes_while_empty: bool,
     message_seq: u64,
@@ -74,9 +77,9 @@ impl Serialize for Room {
             sid: self.sid,
             destroy_delay_ms: self.destroy_delay_ms,
             max_members: self.max_members,
-            members: &self.members,
+            members: self.members(),
             next_join_seq: self.next_join_seq,
-            destroy_timer: &self.destroy_timer,
+            destroy_timer: self.destroy_timer(),
             attributes: &cold.attributes,
             keep_attributes_while_empty: cold.keep_attributes_while_empty,
             message_seq: cold.message_seq,
@@ -110,14 +113,23 @@ impl<'de> Deserialize<'de> for Room {
             sid: r.sid,
             destroy_delay_ms: r.destroy_delay_ms,
             max_members: r.max_members,
-            members: r.members,
+            occupants: occupants(r.members, r.destroy_timer).map_err(D::Error::custom)?,
             next_join_seq: r.next_join_seq,
-            destroy_timer: r.destroy_timer,
             cold: None,
         };
         if cold != RoomCold::EMPTY {
             room.cold = Some(Box::new(cold));
         }
         Ok(room)
+    }
+}
+
+/// A room's members, or its destroy timer: a snapshot naming both is refused (a room with
+/// members has no destroy timer).
+fn occupants(members: MemberList, timer: Option<TimerKey>) -> Result<Occupants, &'static str> {
+    match timer {
+        None => Ok(Occupants::Members(members)),
+        Some(key) if members.is_empty() => Ok(Occupants::Waiting(key)),
+        Some(_) => Err("a room with members has no destroy timer"),
     }
 }
