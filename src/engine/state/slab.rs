@@ -1,62 +1,12 @@
-//! A slab: values addressed by `u32` slot, with a free list. Its order depends only on the
-//! sequence of inserts and removes, so it serializes deterministically.
-//!
-//! The slots live in chunks that are never moved once allocated: the first chunks double
-//! in size from [`FIRST_CHUNK`] slots up to [`CHUNK_CAP`], and every later chunk holds
-//! [`CHUNK_CAP`]. A `Vec` of a million 150-byte sessions would instead copy 150 MB in the
-//! one step that outgrows it (a pause no room service wants), and hold up to twice the
-//! slots it needs afterwards; here growing allocates one chunk, and at most one chunk's
-//! slots sit unused. A small engine (a test, a fuzz case) pays for 16 slots, not 1,024.
-//! The chunk table itself is tiny (1,000 pointers for a million slots), so finding a slot
-//! costs one cached load more than a `Vec` would.
+//! A slab: values in a `Vec` addressed by `u32` slot, with a free list. Its order depends only
+//! on the sequence of inserts and removes, so it serializes deterministically.
 
-use serde::de::{Deserializer, SeqAccess, Visitor};
-use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::marker::PhantomData;
-
-/// Slots in the first chunk (a power of two).
-const FIRST_CHUNK: usize = 16;
-/// Slots in the largest chunk (a power of two, at least [`FIRST_CHUNK`]).
-const CHUNK_CAP: usize = 1024;
-/// log2 of [`FIRST_CHUNK`].
-const FIRST_LOG2: u32 = FIRST_CHUNK.trailing_zeros();
-/// How many chunks double before the size stays at [`CHUNK_CAP`].
-const GROWING_CHUNKS: usize = (CHUNK_CAP / FIRST_CHUNK).trailing_zeros() as usize + 1;
-/// Slots held by the doubling chunks together: `FIRST_CHUNK * (2^GROWING_CHUNKS - 1)`.
-const GROWING_SLOTS: usize = FIRST_CHUNK * ((1 << GROWING_CHUNKS) - 1);
-
-/// The chunk holding `slot`, and the slot's place in it.
-#[inline]
-fn locate(slot: usize) -> (usize, usize) {
-    if slot < GROWING_SLOTS {
-        // Chunk k covers slot + FIRST_CHUNK in [FIRST_CHUNK << k, FIRST_CHUNK << (k + 1)).
-        let biased = slot + FIRST_CHUNK;
-        let top = usize::BITS - 1 - biased.leading_zeros();
-        ((top - FIRST_LOG2) as usize, biased - (1 << top))
-    } else {
-        let past = slot - GROWING_SLOTS;
-        (GROWING_CHUNKS + past / CHUNK_CAP, past % CHUNK_CAP)
-    }
-}
-
-/// How many slots chunk `k` holds.
-fn chunk_len(k: usize) -> usize {
-    if k < GROWING_CHUNKS {
-        FIRST_CHUNK << k
-    } else {
-        CHUNK_CAP
-    }
-}
 
 /// See the module docs.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Slab<T> {
-    /// Chunk `k` holds [`chunk_len`]`(k)` slots; only the last may hold slots past `end`.
-    chunks: Vec<Box<[Option<T>]>>,
-    /// Slots handed out so far (live or free); the next new slot is `end`.
-    end: u32,
+    entries: Vec<Option<T>>,
     free: Vec<u32>,
     len: u32,
 }
@@ -64,8 +14,7 @@ pub(crate) struct Slab<T> {
 impl<T> Default for Slab<T> {
     fn default() -> Self {
         Slab {
-            chunks: Vec::new(),
-            end: 0,
+            entries: Vec::new(),
             free: Vec::new(),
             len: 0,
         }
@@ -77,184 +26,63 @@ impl<T> Slab<T> {
     /// `max_sessions`, both `u32`), so the slot always fits in `u32`.
     pub(crate) fn insert(&mut self, value: T) -> u32 {
         self.len += 1;
-        let slot = match self.free.pop() {
-            Some(slot) => slot,
-            None => self.push_slot(),
-        };
-        *self.entry_mut(slot) = Some(value);
-        slot
-    }
-
-    /// A new slot at the end, allocating a chunk when the last one is full.
-    fn push_slot(&mut self) -> u32 {
-        let slot = self.end;
-        let (chunk, _) = locate(slot as usize);
-        if chunk == self.chunks.len() {
-            self.chunks.push(
-                std::iter::repeat_with(|| None)
-                    .take(chunk_len(chunk))
-                    .collect(),
-            );
+        if let Some(slot) = self.free.pop() {
+            self.entries[slot as usize] = Some(value);
+            slot
+        } else {
+            self.entries.push(Some(value));
+            u32::try_from(self.entries.len() - 1).unwrap_or(u32::MAX)
         }
-        self.end += 1;
-        slot
-    }
-
-    /// The place of a slot below `end`.
-    fn entry_mut(&mut self, slot: u32) -> &mut Option<T> {
-        let (chunk, at) = locate(slot as usize);
-        &mut self.chunks[chunk][at]
     }
 
     /// The slot the next [`Slab::insert`] will use.
     pub(crate) fn vacant_slot(&self) -> u32 {
-        self.free.last().copied().unwrap_or(self.end)
+        self.free
+            .last()
+            .copied()
+            .unwrap_or_else(|| u32::try_from(self.entries.len()).unwrap_or(u32::MAX))
     }
 
     pub(crate) fn remove(&mut self, slot: u32) -> Option<T> {
-        let value = self.get_entry_mut(slot)?.take()?;
+        let value = self.entries.get_mut(slot as usize)?.take()?;
         self.free.push(slot);
         self.len -= 1;
         Some(value)
     }
 
-    fn get_entry_mut(&mut self, slot: u32) -> Option<&mut Option<T>> {
-        if slot >= self.end {
-            return None;
-        }
-        Some(self.entry_mut(slot))
-    }
-
-    #[inline]
     pub(crate) fn get(&self, slot: u32) -> Option<&T> {
-        if slot >= self.end {
-            return None;
-        }
-        let (chunk, at) = locate(slot as usize);
-        self.chunks[chunk][at].as_ref()
+        self.entries.get(slot as usize)?.as_ref()
     }
 
-    #[inline]
     pub(crate) fn get_mut(&mut self, slot: u32) -> Option<&mut T> {
-        self.get_entry_mut(slot)?.as_mut()
+        self.entries.get_mut(slot as usize)?.as_mut()
     }
 
     pub(crate) fn len(&self) -> u32 {
         self.len
     }
 
-    /// Every slot handed out so far, live or free, in slot order.
-    fn entries(&self) -> impl Iterator<Item = &Option<T>> {
-        self.chunks
-            .iter()
-            .flat_map(|c| c.iter())
-            .take(self.end as usize)
-    }
-
     /// Live entries in slot order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
-        (0..self.end)
-            .zip(self.entries())
-            .filter_map(|(i, e)| Some((i, e.as_ref()?)))
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((u32::try_from(i).ok()?, e.as_ref()?)))
     }
 
     /// Whether the free list and the count agree with the entries (for restored snapshots).
     pub(crate) fn is_consistent(&self) -> bool {
-        let end = self.end as usize;
-        let live = self.entries().filter(|e| e.is_some()).count();
-        let mut seen = vec![false; end];
+        let live = self.entries.iter().filter(|e| e.is_some()).count();
+        let mut seen = vec![false; self.entries.len()];
         let free_ok = self.free.iter().all(|&s| {
-            s < self.end && self.get(s).is_none() && !std::mem::replace(&mut seen[s as usize], true)
+            let i = s as usize;
+            let ok = i < self.entries.len() && self.entries[i].is_none() && !seen[i];
+            if ok {
+                seen[i] = true;
+            }
+            ok
         });
-        free_ok && live == self.len as usize && live + self.free.len() == end
-    }
-}
-
-impl<T: fmt::Debug> fmt::Debug for Slab<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Slab")
-            .field("entries", &Entries(self))
-            .field("free", &self.free)
-            .field("len", &self.len)
-            .finish()
-    }
-}
-
-/// The slots of a slab as one sequence: its `Debug` and serialized form, which never show
-/// the chunks (the snapshot format predates them).
-struct Entries<'a, T>(&'a Slab<T>);
-
-impl<T: fmt::Debug> fmt::Debug for Entries<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.entries()).finish()
-    }
-}
-
-impl<T: Serialize> Serialize for Entries<'_, T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.end as usize))?;
-        for entry in self.0.entries() {
-            seq.serialize_element(entry)?;
-        }
-        seq.end()
-    }
-}
-
-impl<T: Serialize> Serialize for Slab<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Slab", 3)?;
-        st.serialize_field("entries", &Entries(self))?;
-        st.serialize_field("free", &self.free)?;
-        st.serialize_field("len", &self.len)?;
-        st.end()
-    }
-}
-
-/// The serialized form, read field by field; the entries go straight into chunks.
-#[derive(Deserialize)]
-#[serde(rename = "Slab")]
-struct SlabForm<T> {
-    entries: Filled<T>,
-    free: Vec<u32>,
-    len: u32,
-}
-
-/// A slab whose slots were read from a sequence, before `free` and `len` are known.
-struct Filled<T>(Slab<T>);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Filled<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Fill<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for Fill<T> {
-            type Value = Filled<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a sequence of slab entries")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Filled<T>, A::Error> {
-                let mut slab = Slab::default();
-                while let Some(entry) = seq.next_element::<Option<T>>()? {
-                    if slab.end == u32::MAX {
-                        return Err(serde::de::Error::custom(
-                            "a slab holds fewer than 2^32 slots",
-                        ));
-                    }
-                    let slot = slab.push_slot();
-                    *slab.entry_mut(slot) = entry;
-                }
-                Ok(Filled(slab))
-            }
-        }
-        d.deserialize_seq(Fill(PhantomData))
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Slab<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let form = SlabForm::<T>::deserialize(d)?;
-        let mut slab = form.entries.0;
-        slab.free = form.free;
-        slab.len = form.len;
-        Ok(slab)
+        free_ok && live == self.len as usize && live + self.free.len() == self.entries.len()
     }
 }
 
@@ -262,30 +90,14 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Slab<T> {
 mod tests {
     use super::*;
 
-    /// Every slot maps to one place, chunks fill in order, and each chunk has its size.
-    #[test]
-    fn slots_fill_each_chunk_in_order() {
-        let mut expected = (0, 0);
-        for slot in 0..(GROWING_SLOTS + 3 * CHUNK_CAP) {
-            assert_eq!(locate(slot), expected, "slot {slot}");
-            expected.1 += 1;
-            if expected.1 == chunk_len(expected.0) {
-                expected = (expected.0 + 1, 0);
-            }
-        }
-        assert_eq!(chunk_len(0), FIRST_CHUNK);
-        assert_eq!(chunk_len(GROWING_CHUNKS - 1), CHUNK_CAP);
-        assert_eq!(chunk_len(GROWING_CHUNKS + 5), CHUNK_CAP);
-    }
-
-    /// The slab behaves as the `Vec<Option<T>>` plus free list it replaced: same slots,
-    /// same order, same serialized form (the snapshot's), across chunk boundaries.
+    /// The slab behaves as a `Vec<Option<T>>` plus a LIFO free list: same slots, same
+    /// order, and that serialized form (the snapshot's).
     #[test]
     fn behaves_as_a_vec_with_a_free_list() {
         let mut slab = Slab::default();
         let mut model: Vec<Option<u64>> = Vec::new();
         let mut free: Vec<u32> = Vec::new();
-        let n = GROWING_SLOTS as u64 + 1500;
+        let n = 3_000;
         for v in 0..n {
             let slot = slab.insert(v);
             let expected = free.pop().unwrap_or(model.len() as u32);
