@@ -433,6 +433,30 @@ mod tests {
         assert_eq!(room.member_count(), 1);
     }
 
+    /// The snapshot form still names members and the timer side by side; a room read
+    /// back with both is refused, and each alone round-trips.
+    #[test]
+    fn a_snapshot_room_with_members_and_a_destroy_timer_is_refused() {
+        let key = TimerKey {
+            deadline: crate::time::Millis(5),
+            seq: 2,
+        };
+        let mut waiting = a_room();
+        waiting.set_destroy_timer(key);
+        let json = serde_json::to_value(&waiting).unwrap();
+        assert_eq!(json["destroy_timer"], serde_json::to_value(key).unwrap());
+        assert_eq!(serde_json::from_value::<Room>(json).unwrap(), waiting);
+
+        let mut busy = a_room();
+        busy.push_member(3);
+        let mut json = serde_json::to_value(&busy).unwrap();
+        assert_eq!(json["destroy_timer"], serde_json::Value::Null);
+        assert_eq!(serde_json::from_value::<Room>(json.clone()).unwrap(), busy);
+        json["destroy_timer"] = serde_json::to_value(key).unwrap();
+        let err = serde_json::from_value::<Room>(json).unwrap_err();
+        assert!(err.to_string().contains("no destroy timer"), "{err}");
+    }
+
     #[test]
     #[should_panic(expected = "only while empty")]
     fn a_room_with_members_gets_no_destroy_timer() {
