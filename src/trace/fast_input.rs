@@ -14,7 +14,7 @@
 use super::record::Record;
 use super::scan;
 use crate::config::RoomConfig;
-use crate::ids::{RoomId, SessionId, UserId};
+use crate::ids::{RoomId, SessionId};
 use crate::input::{Input, InputKind, RoomInfo};
 use crate::time::Millis;
 use serde::Deserialize;
@@ -317,183 +317,23 @@ fn kind_named(name: &str) -> Option<InputKind> {
 /// The shape of each input kind this reader takes; `None` for the kinds it leaves to serde.
 /// No wildcard: a new input kind is a compile error here until it is given one or the other.
 fn shape(kind: InputKind) -> Option<Shape> {
-    const SESSION: (&str, u16) = (",\"session\":", bit::SESSION);
-    const REQUEST: (&str, u16) = (",\"request\":", bit::REQUEST);
-    const USER: (&str, u16) = (",\"user\":", bit::USER);
-    const ROOM_ID: (&str, u16) = (",\"room_id\":", bit::ROOM_ID);
-    const CONFIG: (&str, u16) = (",\"config\":", bit::CONFIG);
-    const ROOM: (&str, u16) = (",\"room\":", bit::ROOM);
-    const FROM: (&str, u16) = (",\"from\":", bit::FROM);
-    const TO: (&str, u16) = (",\"to\":", bit::TO);
-    const CREATE_IF_MISSING: (&str, u16) = (",\"create_if_missing\":", bit::CREATE_IF_MISSING);
-    const NEXT: (&str, u16) = (",\"next\":", bit::NEXT);
-    const COUNT: (&str, u16) = (",\"count\":", bit::COUNT);
-    const PAYLOAD: (&str, u16) = (",\"payload\":", bit::PAYLOAD);
-    const COMMAND: &[(&str, u16)] = &[SESSION, REQUEST];
-    const ROOM_COMMAND: &[(&str, u16)] = &[SESSION, REQUEST, ROOM_ID];
-    const ENTER: &[(&str, u16)] = &[SESSION, REQUEST, ROOM, CONFIG];
     use InputKind as K;
     Some(match kind {
-        K::Login => {
-            const {
-                Shape::new(&[SESSION, REQUEST, USER], |f| {
-                    Some(Input::Login {
-                        session: f.session()?,
-                        request: f.request?,
-                        user: UserId::new(f.user?),
-                    })
-                })
-            }
-        }
-        K::Logout => {
-            const {
-                Shape::new(COMMAND, |f| {
-                    Some(Input::Logout {
-                        session: f.session()?,
-                        request: f.request?,
-                    })
-                })
-            }
-        }
-        K::LeaveAllRooms => {
-            const {
-                Shape::new(COMMAND, |f| {
-                    Some(Input::LeaveAllRooms {
-                        session: f.session()?,
-                        request: f.request?,
-                    })
-                })
-            }
-        }
-        K::LinkLost => {
-            const {
-                Shape::new(&[SESSION], |f| {
-                    Some(Input::LinkLost {
-                        session: f.session()?,
-                    })
-                })
-            }
-        }
-        K::LinkRestored => {
-            const {
-                Shape::new(&[SESSION], |f| {
-                    Some(Input::LinkRestored {
-                        session: f.session()?,
-                    })
-                })
-            }
-        }
-        K::CreateRoom => {
-            const {
-                Shape::new(ENTER, |f| {
-                    Some(Input::CreateRoom {
-                        session: f.session()?,
-                        request: f.request?,
-                        room: f.room.take()?,
-                        config: f.config.take().flatten(),
-                    })
-                })
-            }
-        }
-        K::EnterRoom => {
-            const {
-                Shape::new(ENTER, |f| {
-                    Some(Input::EnterRoom {
-                        session: f.session()?,
-                        request: f.request?,
-                        room: f.room.take()?,
-                        config: f.config.take().flatten(),
-                    })
-                })
-            }
-        }
-        K::SwitchRoom => {
-            const {
-                Shape::new(
-                    &[SESSION, REQUEST, FROM, TO, CREATE_IF_MISSING, CONFIG],
-                    |f| {
-                        Some(Input::SwitchRoom {
-                            session: f.session()?,
-                            request: f.request?,
-                            from: RoomId::new(f.from?),
-                            to: f.to.take()?,
-                            create_if_missing: f.create_if_missing.unwrap_or_default(),
-                            config: f.config.take().flatten(),
-                        })
-                    },
-                )
-            }
-        }
-        K::JoinRoom => {
-            const {
-                Shape::new(ROOM_COMMAND, |f| {
-                    Some(Input::JoinRoom {
-                        session: f.session()?,
-                        request: f.request?,
-                        room_id: f.room_id()?,
-                    })
-                })
-            }
-        }
-        K::LeaveRoom => {
-            const {
-                Shape::new(ROOM_COMMAND, |f| {
-                    Some(Input::LeaveRoom {
-                        session: f.session()?,
-                        request: f.request?,
-                        room_id: f.room_id()?,
-                    })
-                })
-            }
-        }
-        K::QueryRoomAttributes => {
-            const {
-                Shape::new(ROOM_COMMAND, |f| {
-                    Some(Input::QueryRoomAttributes {
-                        session: f.session()?,
-                        request: f.request?,
-                        room_id: f.room_id()?,
-                    })
-                })
-            }
-        }
-        K::QueryRoomOnlineCount => {
-            const {
-                Shape::new(ROOM_COMMAND, |f| {
-                    Some(Input::QueryRoomOnlineCount {
-                        session: f.session()?,
-                        request: f.request?,
-                        room_id: f.room_id()?,
-                    })
-                })
-            }
-        }
-        K::QueryMembers => {
-            const {
-                Shape::new(&[SESSION, REQUEST, ROOM_ID, NEXT, COUNT], |f| {
-                    Some(Input::QueryMembers {
-                        session: f.session()?,
-                        request: f.request?,
-                        room_id: f.room_id()?,
-                        next: f.next.unwrap_or_default().to_owned(),
-                        count: f.count?,
-                    })
-                })
-            }
-        }
-        K::SendRoomMessage => {
-            const {
-                Shape::new(&[SESSION, REQUEST, ROOM_ID, PAYLOAD], |f| {
-                    Some(Input::SendRoomMessage {
-                        session: f.session()?,
-                        request: f.request?,
-                        room_id: f.room_id()?,
-                        payload: f.payload?.to_owned(),
-                    })
-                })
-            }
-        }
-        K::Tick => const { Shape::new(&[], |_| Some(Input::Tick)) },
+        K::Login => shapes::LOGIN,
+        K::Logout => shapes::LOGOUT,
+        K::LeaveAllRooms => shapes::LEAVE_ALL_ROOMS,
+        K::LinkLost => shapes::LINK_LOST,
+        K::LinkRestored => shapes::LINK_RESTORED,
+        K::CreateRoom => shapes::CREATE_ROOM,
+        K::EnterRoom => shapes::ENTER_ROOM,
+        K::SwitchRoom => shapes::SWITCH_ROOM,
+        K::JoinRoom => shapes::JOIN_ROOM,
+        K::LeaveRoom => shapes::LEAVE_ROOM,
+        K::QueryRoomAttributes => shapes::QUERY_ROOM_ATTRIBUTES,
+        K::QueryRoomOnlineCount => shapes::QUERY_ROOM_ONLINE_COUNT,
+        K::QueryMembers => shapes::QUERY_MEMBERS,
+        K::SendRoomMessage => shapes::SEND_ROOM_MESSAGE,
+        K::Tick => shapes::TICK,
         K::SetRoomAttributes
         | K::DeleteRoomAttributes
         | K::SetRoomMembersAttributes
@@ -510,6 +350,9 @@ fn shape(kind: InputKind) -> Option<Shape> {
         | K::UnbanUsers => return None,
     })
 }
+
+/// The fields and the making of each input kind the reader takes.
+mod shapes;
 
 /// The field names of each kind the reader takes, after `type` in declaration order; `None`
 /// for a kind it leaves to serde (for tests that go through every kind).
