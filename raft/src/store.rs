@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, watch};
 use crate::machine::RoomMachine;
 use crate::persist::{wait, SnapshotPersist};
 use crate::proposal::{RequestKey, Response};
-use crate::route::{deliveries, Delivery};
+use crate::route::{Deliveries, Delivery};
 use crate::types::{RoomTypes, TypeConfig};
 
 pub use crate::log::{LogContents, LogStore};
@@ -54,8 +54,17 @@ pub struct AppliedEntry {
     pub request: Option<RequestKey>,
     /// What applying it answered.
     pub response: Response,
-    /// Every output addressed to a session, once per recipient session.
-    pub deliveries: Vec<Delivery>,
+    /// Where each output addressed to sessions goes ([`AppliedEntry::deliveries`]).
+    routes: Deliveries,
+}
+
+impl AppliedEntry {
+    /// Every output addressed to a session, once per recipient session, with the process
+    /// holding that session when the entry was applied: in output order and, within a run,
+    /// in member order.
+    pub fn deliveries(&self) -> impl Iterator<Item = Delivery> + '_ {
+        self.routes.expanded(self.response.outputs())
+    }
 }
 
 /// An applied entry and the subscribers to send it to (outside the lock).
@@ -243,7 +252,7 @@ impl<C: RoomTypes> StateMachineStore<C> {
                     index,
                     now_ms,
                     request: p.request,
-                    deliveries: deliveries(&inner.machine, response.outputs()),
+                    routes: Deliveries::new(&inner.machine, response.outputs()),
                     response: response.clone(),
                 };
                 Some((Arc::new(applied), inner.subscribers.clone()))

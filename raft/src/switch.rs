@@ -12,8 +12,8 @@
 //!    then the caller gets the switch's reply; on failure only the error reply.
 
 use roomcore::{
-    ErrorCode, Input, Millis, Outcome, Output, Outputs, ReplyOk, RoomEvent, SessionId, Stamped,
-    UserId,
+    Engine, ErrorCode, Input, Millis, Outcome, Output, Outputs, ReplyOk, RoomEvent, SessionId,
+    Stamped, UserId,
 };
 
 use crate::machine::{error_reply, push_reply, switch_ok, take_reply, OutboxEntry, RoomMachine};
@@ -54,45 +54,18 @@ pub(crate) fn begin(
     m.engine.handle_input(now, &probe, &mut out);
     let probe_outcome = take_reply(&mut out, plan.session, plan.request);
     if let Some(Outcome::Error(e)) = probe_outcome {
-        push_reply(
-            &mut out,
-            error_reply(
-                m.engine.now(),
-                plan.session,
-                plan.request,
-                e.code,
-                &e.message,
-            ),
-        );
+        refuse(&mut out, &m.engine, plan, e.code, &e.message);
         return Response::Applied { outputs: out };
     }
     if m.outbox.contains_key(&plan.session) {
         let msg = "a switch of this session is in progress";
-        push_reply(
-            &mut out,
-            error_reply(
-                m.engine.now(),
-                plan.session,
-                plan.request,
-                ErrorCode::RoomConnecting,
-                msg,
-            ),
-        );
+        refuse(&mut out, &m.engine, plan, ErrorCode::RoomConnecting, msg);
         return Response::Applied { outputs: out };
     }
     let Some(user) = m.engine.session_user(plan.session) else {
         // The probe succeeded, so the session is logged in; answer like the engine would.
         let msg = "session not logged in";
-        push_reply(
-            &mut out,
-            error_reply(
-                m.engine.now(),
-                plan.session,
-                plan.request,
-                ErrorCode::NotLoggedIn,
-                msg,
-            ),
-        );
+        refuse(&mut out, &m.engine, plan, ErrorCode::NotLoggedIn, msg);
         return Response::Applied { outputs: out };
     };
     let entry = OutboxEntry {
@@ -183,19 +156,16 @@ pub(crate) fn finish(
         }
         EnterResult::Failed(e) => {
             m.engine.handle_timeout(now, &mut out);
-            push_reply(
-                &mut out,
-                error_reply(
-                    m.engine.now(),
-                    plan.session,
-                    plan.request,
-                    e.code,
-                    &e.message,
-                ),
-            );
+            refuse(&mut out, &m.engine, &plan, e.code, &e.message);
         }
     }
     Response::Applied { outputs: out }
+}
+
+/// Answers the caller's switch request with an error, stamped at the engine's time.
+fn refuse(out: &mut Outputs, engine: &Engine, plan: &SwitchPlan, code: ErrorCode, message: &str) {
+    let reply = error_reply(engine.now(), plan.session, plan.request, code, message);
+    push_reply(out, reply);
 }
 
 /// Logs the session in on this shard if it is not; a refusal fails the switch.

@@ -1,7 +1,7 @@
 //! The replicated session table on a bare machine (no Raft): which node holds which session,
 //! resume tokens, node incarnations and fencing, and where each output is delivered.
 
-use roomcore::{Input, Output, Outputs, RoomId, RoomInfo, SessionId, UserId};
+use roomcore::{Input, Output, Outputs, Recipient, RoomId, RoomInfo, SessionId, UserId};
 use roomcore_raft::route::deliveries;
 use roomcore_raft::{
     Command, Holder, Limits, Proposal, RequestKey, Response, RoomMachine, SessionOp,
@@ -484,4 +484,107 @@ fn replies_over_the_size_bound_are_remembered_without_their_body() {
         };
         assert_eq!(reply.is_some(), remembered, "bound {max_reply_bytes}");
     }
+}
+
+/// Where each output goes, one entry per recipient, computed directly from the outputs and
+/// the machine: the per-recipient list the compact deliveries were once stored as.
+fn per_recipient(m: &RoomMachine, outputs: &Outputs) -> Vec<(usize, SessionId, Option<Holder>)> {
+    let mut out = Vec::new();
+    for (i, s) in outputs.iter().enumerate() {
+        let sessions: Vec<SessionId> = match s.output.recipient() {
+            Recipient::Session(session) => vec![session],
+            Recipient::Sessions(run) => outputs.run(run).to_vec(),
+            Recipient::Room(room_id) => m.engine().room_recipients(room_id).unwrap_or_default(),
+            Recipient::Service => Vec::new(),
+        };
+        for session in sessions {
+            out.push((i, session, m.sessions().delivery_holder(session)));
+        }
+    }
+    out
+}
+
+/// What the compared deliveries covered.
+#[derive(Default)]
+struct Covered {
+    deliveries: usize,
+    unheld: usize,
+    runs: usize,
+    room_deltas: usize,
+    service: usize,
+}
+
+/// Compares the two forms for the entry just applied (the holders are the machine's now).
+fn compare(m: &RoomMachine, r: &Response, covered: &mut Covered) {
+    let outputs = r.outputs();
+    let compact: Vec<(usize, SessionId, Option<Holder>)> = deliveries(m, outputs)
+        .into_iter()
+        .map(|d| (d.output, d.session, d.holder))
+        .collect();
+    assert_eq!(compact, per_recipient(m, outputs));
+    covered.deliveries += compact.len();
+    covered.unheld += compact.iter().filter(|d| d.2.is_none()).count();
+    for s in outputs.iter() {
+        match s.output.recipient() {
+            Recipient::Sessions(_) => covered.runs += 1,
+            Recipient::Room(_) => covered.room_deltas += 1,
+            Recipient::Service => covered.service += 1,
+            Recipient::Session(_) => {}
+        }
+    }
+}
+
+#[test]
+fn the_compact_deliveries_expand_to_the_per_recipient_list() {
+    // Rooms above three members coalesce their joins and leaves.
+    let config = roomcore::Config {
+        member_notify_threshold: 3,
+        ..roomcore::Config::default()
+    };
+    let mut m = machine(config);
+    let mut c = Covered::default();
+    let (h1, h2) = (holder(1, 100), holder(2, 200));
+    for h in [h1, h2] {
+        let r = op(&mut m, 1, SessionOp::NodeUp { holder: h });
+        compare(&m, &r, &mut c);
+    }
+    for (s, h) in [("a", h1), ("b", h2), ("c", h1), ("d", h2), ("e", h1)] {
+        let r = connect(&mut m, h, s, b"t");
+        compare(&m, &r, &mut c);
+    }
+    // Held by no process: logged in through a plain input.
+    let mut inputs = vec![(11, login("f", 1))];
+    for s in ["a", "b", "f"] {
+        inputs.push((12, enter(s, "small")));
+    }
+    for s in ["a", "b", "c", "d", "e", "f"] {
+        inputs.push((13, enter(s, "big")));
+    }
+    let say = |s: &str, room: &str| Input::SendRoomMessage {
+        session: session(s),
+        request: 20,
+        room_id: RoomId::new(room),
+        payload: "hi".into(),
+    };
+    inputs.push((14, say("a", "small")));
+    inputs.push((15, say("c", "big")));
+    let logout = Input::Logout {
+        session: session("b"),
+        request: 21,
+    };
+    inputs.push((5_001, logout));
+    let list = Input::ListRooms {
+        request: 22,
+        next: String::new(),
+        count: 10,
+    };
+    inputs.push((5_002, list));
+    for (now_ms, i) in inputs {
+        let r = input(&mut m, now_ms, i);
+        compare(&m, &r, &mut c);
+    }
+    let r = apply(&mut m, 10_000, None, Command::Tick);
+    compare(&m, &r, &mut c);
+    assert!(c.deliveries > 30, "{} deliveries", c.deliveries);
+    assert!(c.unheld > 0 && c.runs > 0 && c.room_deltas > 0 && c.service > 0);
 }

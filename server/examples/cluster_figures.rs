@@ -24,7 +24,7 @@ mod client;
 mod procs;
 
 use client::{Client, Next};
-use procs::{free_ports, group_args, Server};
+use procs::{free_ports, Server};
 use roomcore_server::load::{self, LoadConfig, LoadReport};
 use serde_json::json;
 use std::time::Duration;
@@ -78,26 +78,10 @@ fn loadavg() -> String {
 }
 
 async fn start_group(dir: &std::path::Path, extra: &[&str]) -> Vec<Server> {
-    let ports = free_ports(3);
-    let mut nodes = Vec::new();
-    for id in 1..=3u64 {
-        let d = dir.join(format!("node{id}"));
-        std::fs::create_dir_all(&d).unwrap();
-        let mut flags = vec!["--insecure-dev"];
-        flags.extend_from_slice(RATE);
-        flags.extend_from_slice(extra);
-        let args = group_args(id, &ports, &d, &flags);
-        nodes.push(Server::new(
-            id,
-            ports[usize::try_from(id).unwrap() - 1],
-            &d,
-            args,
-        ));
-    }
-    for n in &mut nodes {
-        n.start().await;
-    }
-    nodes
+    let mut flags = vec!["--insecure-dev"];
+    flags.extend_from_slice(RATE);
+    flags.extend_from_slice(extra);
+    procs::start_group(dir, &flags).await
 }
 
 /// The leader the running nodes agree on.

@@ -4,7 +4,7 @@
 //! find its `type` first; that was a third of a replay's time. This reader accepts a strict
 //! subset of JSON — `{"at": N, "in": {...}}` with keys in any order, JSON whitespace, strings
 //! without escapes or control characters, integers without sign, fraction, exponent or
-//! leading zero — for the inputs of [`Kind`]. Anything else (another line kind, input type,
+//! leading zero — for the input kinds it has a [`Shape`] of. Anything else (another line kind, input type,
 //! key or value form, a duplicate or missing field) gives `None`, and the serde reader reads
 //! the line as before: it alone decides what is an error, and how it is worded. So for any
 //! line, this reader either gives up or gives what serde gives: `trace::tests_fast` checks it
@@ -14,8 +14,8 @@
 use super::record::Record;
 use super::scan;
 use crate::config::RoomConfig;
-use crate::ids::{RoomId, SessionId, UserId};
-use crate::input::{Input, RoomInfo};
+use crate::ids::{RoomId, SessionId};
+use crate::input::{Input, InputKind, RoomInfo};
 use crate::time::Millis;
 use serde::Deserialize;
 
@@ -35,7 +35,7 @@ pub(super) fn canonical_line(text: &str) -> Option<Record> {
     c.literal(",\"in\":{\"type\":")?;
     let mut fields = Fields::default();
     fields.read_field(bit::TYPE, &mut c)?;
-    for &(key, bit) in Kind::of(fields.kind?)?.in_order() {
+    for &(key, bit) in fields.shape?.in_order {
         if c.literal(key).is_some() {
             fields.read_field(bit, &mut c)?;
         }
@@ -239,26 +239,6 @@ fn from_str<'a, T: Deserialize<'a>>(text: &'a str) -> Option<T> {
     T::deserialize(de).ok()
 }
 
-/// The input types this reader takes, and the fields each may have.
-#[derive(Clone, Copy)]
-enum Kind {
-    Login,
-    Logout,
-    LinkLost,
-    LinkRestored,
-    CreateRoom,
-    JoinRoom,
-    EnterRoom,
-    SwitchRoom,
-    LeaveRoom,
-    LeaveAllRooms,
-    QueryMembers,
-    SendRoomMessage,
-    QueryRoomAttributes,
-    QueryRoomOnlineCount,
-    Tick,
-}
-
 /// One bit per field name [`Fields`] reads.
 mod bit {
     pub const TYPE: u16 = 1;
@@ -274,8 +254,6 @@ mod bit {
     pub const NEXT: u16 = 1 << 10;
     pub const COUNT: u16 = 1 << 11;
     pub const PAYLOAD: u16 = 1 << 12;
-    /// `session` and `request`: every session command has them.
-    pub const COMMAND: u16 = TYPE | SESSION | REQUEST;
 
     /// The bit of a field name.
     pub fn of(key: &str) -> Option<u16> {
@@ -298,91 +276,99 @@ mod bit {
     }
 }
 
-impl Kind {
-    fn of(name: &str) -> Option<Kind> {
-        Some(match name {
-            "login" => Kind::Login,
-            "logout" => Kind::Logout,
-            "link_lost" => Kind::LinkLost,
-            "link_restored" => Kind::LinkRestored,
-            "create_room" => Kind::CreateRoom,
-            "join_room" => Kind::JoinRoom,
-            "enter_room" => Kind::EnterRoom,
-            "switch_room" => Kind::SwitchRoom,
-            "leave_room" => Kind::LeaveRoom,
-            "leave_all_rooms" => Kind::LeaveAllRooms,
-            "query_members" => Kind::QueryMembers,
-            "send_room_message" => Kind::SendRoomMessage,
-            "query_room_attributes" => Kind::QueryRoomAttributes,
-            "query_room_online_count" => Kind::QueryRoomOnlineCount,
-            "tick" => Kind::Tick,
-            _ => return None,
-        })
-    }
+/// What this reader knows of an input kind it takes: the fields it has and how the input is
+/// made of them.
+#[derive(Clone, Copy)]
+struct Shape {
+    /// The fields after `type`, in declaration order (serde's order when it writes them), each
+    /// as the text that comes before its value.
+    in_order: &'static [(&'static str, u16)],
+    /// Every field the kind has, `type` included (serde refuses any other:
+    /// `deny_unknown_fields`).
+    fields: u16,
+    /// The input; `None` when a field it needs is missing.
+    build: fn(&mut Fields<'_>) -> Option<Input>,
+}
 
-    /// The fields after `type`, in declaration order (serde's order when it writes them),
-    /// each as the text that comes before its value.
-    fn in_order(self) -> &'static [(&'static str, u16)] {
-        const SESSION: (&str, u16) = (",\"session\":", bit::SESSION);
-        const REQUEST: (&str, u16) = (",\"request\":", bit::REQUEST);
-        const ROOM_ID: (&str, u16) = (",\"room_id\":", bit::ROOM_ID);
-        const CONFIG: (&str, u16) = (",\"config\":", bit::CONFIG);
-        const ROOM: (&str, u16) = (",\"room\":", bit::ROOM);
-        match self {
-            Kind::Login => &[SESSION, REQUEST, (",\"user\":", bit::USER)],
-            Kind::Logout | Kind::LeaveAllRooms => &[SESSION, REQUEST],
-            Kind::LinkLost | Kind::LinkRestored => &[SESSION],
-            Kind::CreateRoom | Kind::EnterRoom => &[SESSION, REQUEST, ROOM, CONFIG],
-            Kind::JoinRoom
-            | Kind::LeaveRoom
-            | Kind::QueryRoomAttributes
-            | Kind::QueryRoomOnlineCount => &[SESSION, REQUEST, ROOM_ID],
-            Kind::SwitchRoom => &[
-                SESSION,
-                REQUEST,
-                (",\"from\":", bit::FROM),
-                (",\"to\":", bit::TO),
-                (",\"create_if_missing\":", bit::CREATE_IF_MISSING),
-                CONFIG,
-            ],
-            Kind::QueryMembers => &[
-                SESSION,
-                REQUEST,
-                ROOM_ID,
-                (",\"next\":", bit::NEXT),
-                (",\"count\":", bit::COUNT),
-            ],
-            Kind::SendRoomMessage => &[SESSION, REQUEST, ROOM_ID, (",\"payload\":", bit::PAYLOAD)],
-            Kind::Tick => &[],
+impl Shape {
+    const fn new(
+        in_order: &'static [(&'static str, u16)],
+        build: fn(&mut Fields<'_>) -> Option<Input>,
+    ) -> Shape {
+        let mut fields = bit::TYPE;
+        let mut i = 0;
+        while i < in_order.len() {
+            fields |= in_order[i].1;
+            i += 1;
+        }
+        Shape {
+            in_order,
+            fields,
+            build,
         }
     }
+}
 
-    /// The fields the type has (serde refuses any other: `deny_unknown_fields`).
-    fn fields(self) -> u16 {
-        use bit::{COMMAND, CONFIG, COUNT, CREATE_IF_MISSING, FROM, NEXT, PAYLOAD, ROOM, ROOM_ID};
-        use bit::{SESSION, TO, TYPE, USER};
-        match self {
-            Kind::Login => COMMAND | USER,
-            Kind::Logout | Kind::LeaveAllRooms => COMMAND,
-            Kind::LinkLost | Kind::LinkRestored => TYPE | SESSION,
-            Kind::CreateRoom | Kind::EnterRoom => COMMAND | ROOM | CONFIG,
-            Kind::JoinRoom
-            | Kind::LeaveRoom
-            | Kind::QueryRoomAttributes
-            | Kind::QueryRoomOnlineCount => COMMAND | ROOM_ID,
-            Kind::SwitchRoom => COMMAND | FROM | TO | CREATE_IF_MISSING | CONFIG,
-            Kind::QueryMembers => COMMAND | ROOM_ID | NEXT | COUNT,
-            Kind::SendRoomMessage => COMMAND | ROOM_ID | PAYLOAD,
-            Kind::Tick => TYPE,
-        }
-    }
+/// The input kind named `name` (serde's names, so exactly the `type`s serde reads).
+fn kind_named(name: &str) -> Option<InputKind> {
+    from_str(name)
+}
+
+/// The shape of each input kind this reader takes; `None` for the kinds it leaves to serde.
+/// No wildcard: a new input kind is a compile error here until it is given one or the other.
+fn shape(kind: InputKind) -> Option<Shape> {
+    use InputKind as K;
+    Some(match kind {
+        K::Login => shapes::LOGIN,
+        K::Logout => shapes::LOGOUT,
+        K::LeaveAllRooms => shapes::LEAVE_ALL_ROOMS,
+        K::LinkLost => shapes::LINK_LOST,
+        K::LinkRestored => shapes::LINK_RESTORED,
+        K::CreateRoom => shapes::CREATE_ROOM,
+        K::EnterRoom => shapes::ENTER_ROOM,
+        K::SwitchRoom => shapes::SWITCH_ROOM,
+        K::JoinRoom => shapes::JOIN_ROOM,
+        K::LeaveRoom => shapes::LEAVE_ROOM,
+        K::QueryRoomAttributes => shapes::QUERY_ROOM_ATTRIBUTES,
+        K::QueryRoomOnlineCount => shapes::QUERY_ROOM_ONLINE_COUNT,
+        K::QueryMembers => shapes::QUERY_MEMBERS,
+        K::SendRoomMessage => shapes::SEND_ROOM_MESSAGE,
+        K::Tick => shapes::TICK,
+        K::SetRoomAttributes
+        | K::DeleteRoomAttributes
+        | K::SetRoomMembersAttributes
+        | K::DeleteRoomMembersAttributes
+        | K::QueryRoomMembersAttributes
+        | K::RemoveUsers
+        | K::DismissRoom
+        | K::AdminCreateRoom
+        | K::ListRooms
+        | K::QueryRoom
+        | K::AdminSetRoomAttributes
+        | K::MoveUsers
+        | K::BanUsers
+        | K::UnbanUsers => return None,
+    })
+}
+
+/// The fields and the making of each input kind the reader takes.
+mod shapes;
+
+/// The field names of each kind the reader takes, after `type` in declaration order; `None`
+/// for a kind it leaves to serde (for tests that go through every kind).
+#[cfg(test)]
+pub(super) fn shape_of(kind: InputKind) -> Option<Vec<&'static str>> {
+    let in_order = shape(kind)?.in_order;
+    let key = |text: &'static str| text.trim_start_matches(",\"").trim_end_matches("\":");
+    Some(in_order.iter().map(|&(text, _)| key(text)).collect())
 }
 
 /// The fields of an `in` object as read, each at most once.
 #[derive(Default)]
 struct Fields<'a> {
     present: u16,
-    kind: Option<&'a str>,
+    /// The shape of the `type` read (a type this reader leaves to serde is not read).
+    shape: Option<Shape>,
     session: Option<&'a str>,
     request: Option<u64>,
     user: Option<&'a str>,
@@ -407,7 +393,7 @@ impl<'a> Fields<'a> {
     /// Reads the value of the field of `bit` (one of [`bit`]'s constants).
     fn read_field(&mut self, bit: u16, c: &mut Cursor<'a>) -> Option<()> {
         match bit {
-            bit::TYPE => set(&mut self.kind, c.string()?),
+            bit::TYPE => set(&mut self.shape, shape(kind_named(c.string()?)?)?),
             bit::SESSION => set(&mut self.session, c.string()?),
             bit::REQUEST => set(&mut self.request, c.number()?),
             bit::USER => set(&mut self.user, c.string()?),
@@ -429,109 +415,19 @@ impl<'a> Fields<'a> {
     /// The input, when the fields are exactly those of its type (optional ones may be
     /// absent and take serde's defaults).
     fn build(&mut self) -> Option<Input> {
-        let kind = Kind::of(self.kind?)?;
-        if self.present & !kind.fields() != 0 {
+        let shape = self.shape?;
+        if self.present & !shape.fields != 0 {
             return None;
         }
-        if let Kind::Tick = kind {
-            return Some(Input::Tick);
-        }
-        let session = SessionId::new(self.session?);
-        Some(match kind {
-            Kind::LinkLost => Input::LinkLost { session },
-            Kind::LinkRestored => Input::LinkRestored { session },
-            _ => self.command(kind, session)?,
-        })
+        (shape.build)(self)
     }
 
-    /// A session command (it has a `request`).
-    fn command(&mut self, kind: Kind, session: SessionId) -> Option<Input> {
-        let request = self.request?;
-        let room_id = self.room_id.map(RoomId::new);
-        Some(match kind {
-            Kind::Login => Input::Login {
-                session,
-                request,
-                user: UserId::new(self.user?),
-            },
-            Kind::Logout => Input::Logout { session, request },
-            Kind::LeaveAllRooms => Input::LeaveAllRooms { session, request },
-            Kind::CreateRoom => Input::CreateRoom {
-                session,
-                request,
-                room: self.room.take()?,
-                config: self.config.take().flatten(),
-            },
-            Kind::EnterRoom => Input::EnterRoom {
-                session,
-                request,
-                room: self.room.take()?,
-                config: self.config.take().flatten(),
-            },
-            Kind::SwitchRoom => Input::SwitchRoom {
-                session,
-                request,
-                from: RoomId::new(self.from?),
-                to: self.to.take()?,
-                create_if_missing: self.create_if_missing.unwrap_or_default(),
-                config: self.config.take().flatten(),
-            },
-            _ => return self.room_command(kind, session, request, room_id?),
-        })
+    fn session(&self) -> Option<SessionId> {
+        self.session.map(SessionId::new)
     }
 
-    /// A session command about one room (it has a `room_id`).
-    fn room_command(
-        &mut self,
-        kind: Kind,
-        session: SessionId,
-        request: u64,
-        room_id: RoomId,
-    ) -> Option<Input> {
-        Some(match kind {
-            Kind::JoinRoom => Input::JoinRoom {
-                session,
-                request,
-                room_id,
-            },
-            Kind::LeaveRoom => Input::LeaveRoom {
-                session,
-                request,
-                room_id,
-            },
-            Kind::QueryRoomAttributes => Input::QueryRoomAttributes {
-                session,
-                request,
-                room_id,
-            },
-            Kind::QueryRoomOnlineCount => Input::QueryRoomOnlineCount {
-                session,
-                request,
-                room_id,
-            },
-            Kind::QueryMembers => Input::QueryMembers {
-                session,
-                request,
-                room_id,
-                next: self.next.unwrap_or_default().to_owned(),
-                count: self.count?,
-            },
-            Kind::SendRoomMessage => Input::SendRoomMessage {
-                session,
-                request,
-                room_id,
-                payload: self.payload?.to_owned(),
-            },
-            Kind::Login
-            | Kind::Logout
-            | Kind::LinkLost
-            | Kind::LinkRestored
-            | Kind::CreateRoom
-            | Kind::EnterRoom
-            | Kind::SwitchRoom
-            | Kind::LeaveAllRooms
-            | Kind::Tick => return None,
-        })
+    fn room_id(&self) -> Option<RoomId> {
+        self.room_id.map(RoomId::new)
     }
 }
 

@@ -4,15 +4,16 @@
 //! every vector, snapshot and generated trace: `tests/it/trace_fast_paths.rs`.)
 
 use super::encode;
-use super::fast_input::{any_order_line, canonical_line, input_line};
+use super::fast_input::{any_order_line, canonical_line, input_line, shape_of};
 use super::{parse_line, parse_line_with_serde};
 use crate::ids::{RoomId, RoomSid, SessionId, UserId};
-use crate::input::RoomInfo;
+use crate::input::{Input, InputKind, RoomInfo};
 use crate::output::{
     CloseReason, DestroyCause, ErrorBody, ExitReason, LeaveReason, Member, MemberLeft, Outcome,
     Output, ReplyOk, RoomEvent, RoomState, Stamped, To,
 };
 use crate::time::Millis;
+use crate::trace::Record;
 use crate::ErrorCode;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -154,6 +155,90 @@ fn the_one_pass_reader_leaves_every_other_line_to_serde() {
     for line in LEFT {
         assert!(!agree(line), "the one-pass reader took {line}");
     }
+}
+
+/// A value of the field named `key`, of the type serde reads there.
+fn sample_value(key: &str) -> &'static str {
+    match key {
+        "request" => "7",
+        "count" => "3",
+        "create_if_missing" => "true",
+        "room" => r#"{"id":"r1","name":"Room 1"}"#,
+        "to" => r#"{"id":"r2"}"#,
+        "config" => r#"{"destroy_delay_s":5}"#,
+        _ => r#""v""#,
+    }
+}
+
+/// A line of type `name` with `fields` (from the reader's shape of the type), in that order.
+fn sample_line(name: &str, fields: &[&str]) -> String {
+    let body: String = fields
+        .iter()
+        .map(|key| format!(r#","{key}":{}"#, sample_value(key)))
+        .collect();
+    format!(r#"{{"at":1,"in":{{"type":"{name}"{body}}}}}"#)
+}
+
+/// What serde reads from `line`, as an input.
+fn serde_input(line: &str) -> Option<Input> {
+    match parse_line_with_serde(line) {
+        Ok(Record::Input { input, .. }) => Some(input),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_kind_the_one_pass_reader_claims_is_read_as_serde_reads_it() {
+    let taken_kinds: Vec<InputKind> = TAKEN
+        .iter()
+        .filter_map(|line| serde_input(line))
+        .map(|input| input.kind())
+        .collect();
+    let mut claimed = 0;
+    for kind in InputKind::ALL {
+        let name = kind.name();
+        let Some(fields) = shape_of(kind) else {
+            // Left to serde: no line of that type is taken, whatever it holds.
+            let line = sample_line(name, &[]);
+            assert_eq!(input_line(&line), None, "{line}");
+            assert!(!taken_kinds.contains(&kind), "{kind:?} is in TAKEN");
+            continue;
+        };
+        claimed += 1;
+        assert!(taken_kinds.contains(&kind), "no hand-made line of {kind:?}");
+        // Every field of the shape: serde reads the line as that kind, the reader takes it.
+        let full = sample_line(name, &fields);
+        let input = serde_input(&full).unwrap_or_else(|| panic!("serde refuses {full}"));
+        assert_eq!(input.kind(), kind, "{full}");
+        assert!(agree(&full), "the one-pass reader left {full}");
+        // As serde writes it (every field it has): read by expecting each key in turn.
+        let mut written = Vec::new();
+        super::write_input(&mut written, Millis(1), &input).expect("writes to a Vec");
+        let written = String::from_utf8(written).expect("UTF-8");
+        let written = written.trim_end();
+        assert_eq!(canonical_line(written), input_line(&full), "{written}");
+        // Each field left out: the two readers still agree (serde defaults or refuses).
+        for skip in 0..fields.len() {
+            let mut some = fields.clone();
+            some.remove(skip);
+            agree(&sample_line(name, &some));
+        }
+        // Any other key: serde refuses the line, so the shape misses no field of the kind.
+        for key in KEYS.iter().filter(|k| **k != "type" && !fields.contains(k)) {
+            let mut more = fields.clone();
+            more.push(key);
+            let line = sample_line(name, &more);
+            assert!(serde_input(&line).is_none(), "serde reads {line}");
+            agree(&line);
+        }
+    }
+    assert_eq!(
+        claimed,
+        taken_kinds
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    );
 }
 
 /// Pieces a mutated line is built from: JSON values of many kinds and forms.

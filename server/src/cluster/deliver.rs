@@ -384,7 +384,7 @@ impl ClusterTask {
     ) {
         let me = self.node.id();
         let outputs = entry.response.outputs();
-        let mut deliveries = entry.deliveries.iter().peekable();
+        let mut deliveries = entry.deliveries().peekable();
         for (i, stamped) in outputs.iter().enumerate() {
             self.events.offer(stamped);
             match &stamped.output {

@@ -3,19 +3,8 @@
 //! each node that holds members, and each member's frame names that member's own session.
 
 use crate::client::Client;
-use crate::procs::{eventually, free_ports, group_args, statuses, Server};
+use crate::procs::{eventually, node_flags, start_group, statuses, Server};
 use serde_json::{json, Value};
-
-/// Fast elections, so the group leads itself quickly.
-const FLAGS: &[&str] = &[
-    "--insecure-dev",
-    "--heartbeat-ms",
-    "50",
-    "--election-timeout-min-ms",
-    "200",
-    "--election-timeout-max-ms",
-    "400",
-];
 
 /// `outputs_serialized` of a node now.
 async fn serialized(node: &Server) -> u64 {
@@ -26,18 +15,7 @@ async fn serialized(node: &Server) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_event_on_the_cluster_path_is_serialized_once_per_node_and_addressed_to_each() {
     let tmp = tempfile::tempdir().unwrap();
-    let ports = free_ports(3);
-    let mut nodes: Vec<Server> = Vec::new();
-    for id in 1..=3u64 {
-        let dir = tmp.path().join(format!("node{id}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let port = ports[usize::try_from(id).unwrap() - 1];
-        let args = group_args(id, &ports, &dir, FLAGS);
-        nodes.push(Server::new(id, port, &dir, args));
-    }
-    for n in &mut nodes {
-        n.start().await;
-    }
+    let nodes = start_group(tmp.path(), &node_flags(&[])).await;
     eventually("a leader", || async {
         let s = statuses(&nodes).await;
         s.values().any(|v| v["role"] == "leader").then_some(())

@@ -7,7 +7,7 @@
 //! reconnect grace armed around the first failover fires once.
 
 use crate::client::{outs, Client, Next};
-use crate::procs::{eventually, free_ports, group_args, statuses, Server};
+use crate::procs::{eventually, node_flags, start_group, statuses, Server, FAILOVER_FLAGS};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,20 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Fast timing, so failovers take well under a second; small snapshots, so the log is
-/// compacted while a node is down.
+/// Besides the group's fast timing: small snapshots, so the log is compacted while a node is
+/// down, and a reconnect grace around the first failover.
 const FLAGS: &[&str] = &[
-    "--insecure-dev",
-    "--heartbeat-ms",
-    "50",
-    "--election-timeout-min-ms",
-    "200",
-    "--election-timeout-max-ms",
-    "400",
-    "--node-down-after-ms",
-    "1000",
-    "--write-timeout-ms",
-    "2000",
     "--snapshot-every",
     "40",
     "--logs-kept-after-snapshot",
@@ -207,22 +196,8 @@ struct Group {
 impl Group {
     async fn start() -> Group {
         let tmp = tempfile::tempdir().unwrap();
-        let ports = free_ports(3);
-        let mut nodes = Vec::new();
-        for id in 1..=3u64 {
-            let dir = tmp.path().join(format!("node{id}"));
-            std::fs::create_dir_all(&dir).unwrap();
-            let args = group_args(id, &ports, &dir, FLAGS);
-            nodes.push(Server::new(
-                id,
-                ports[usize::try_from(id).unwrap() - 1],
-                &dir,
-                args,
-            ));
-        }
-        for n in &mut nodes {
-            n.start().await;
-        }
+        let flags = node_flags(&[FAILOVER_FLAGS, FLAGS].concat());
+        let nodes = start_group(tmp.path(), &flags).await;
         Group {
             nodes,
             samples: Vec::new(),

@@ -158,6 +158,42 @@ pub fn group_args(id: u64, ports: &[u16], dir: &Path, extra: &[&str]) -> Vec<Str
     args
 }
 
+/// Flags of every node of a test group: plain WebSocket and fast elections, so a group leads
+/// itself (and fails over) well under a second; then `extra`.
+pub fn node_flags<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut flags = vec![
+        "--insecure-dev",
+        "--heartbeat-ms",
+        "50",
+        "--election-timeout-min-ms",
+        "200",
+        "--election-timeout-max-ms",
+        "400",
+    ];
+    flags.extend_from_slice(extra);
+    flags
+}
+
+/// Extra flags of the tests that kill nodes: a silent node is down after a second (its
+/// sessions' grace runs), and a command waits at most two for the group.
+pub const FAILOVER_FLAGS: &[&str] = &["--node-down-after-ms", "1000", "--write-timeout-ms", "2000"];
+
+/// Three nodes of a group, each with its own directory below `dir` and `flags`, started.
+pub async fn start_group(dir: &Path, flags: &[&str]) -> Vec<Server> {
+    let ports = free_ports(3);
+    let mut nodes = Vec::new();
+    for (id, port) in (1..).zip(ports.iter().copied()) {
+        let node_dir = dir.join(format!("node{id}"));
+        std::fs::create_dir_all(&node_dir).unwrap();
+        let args = group_args(id, &ports, &node_dir, flags);
+        nodes.push(Server::new(id, port, &node_dir, args));
+    }
+    for n in &mut nodes {
+        n.start().await;
+    }
+    nodes
+}
+
 /// A GET with the admin token; `None` when the node does not answer or answers non-200.
 pub async fn get_json(port: u16, path: &str) -> Option<Value> {
     request_json(port, "GET", path, "").await

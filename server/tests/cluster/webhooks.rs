@@ -3,8 +3,8 @@
 //! `event_id`) even when the leader is killed before it could deliver any.
 
 use crate::client::Client;
-use crate::procs::{eventually, free_ports, group_args, statuses, Server};
-use crate::receiver::{summary, Receiver};
+use crate::procs::{eventually, node_flags, start_group, statuses, FAILOVER_FLAGS};
+use crate::receiver::{assert_churned_once, summary, Receiver};
 use roomcore_server::webhook::sign::verify;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -57,19 +57,7 @@ async fn every_event_arrives_through_a_leader_failover() {
     let recv = Receiver::start().await;
     let url = recv.url();
     let tmp = tempfile::tempdir().unwrap();
-    let ports = free_ports(3);
-    let flags = [
-        "--insecure-dev",
-        "--heartbeat-ms",
-        "50",
-        "--election-timeout-min-ms",
-        "200",
-        "--election-timeout-max-ms",
-        "400",
-        "--node-down-after-ms",
-        "1000",
-        "--write-timeout-ms",
-        "2000",
+    let hooks = [
         "--webhook-url",
         &url,
         "--webhook-secret",
@@ -79,21 +67,8 @@ async fn every_event_arrives_through_a_leader_failover() {
         "--webhook-backoff-max-ms",
         "200",
     ];
-    let mut nodes: Vec<Server> = Vec::new();
-    for id in 1..=3u64 {
-        let dir = tmp.path().join(format!("node{id}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let port = ports[usize::try_from(id).unwrap() - 1];
-        nodes.push(Server::new(
-            id,
-            port,
-            &dir,
-            group_args(id, &ports, &dir, &flags),
-        ));
-    }
-    for n in &mut nodes {
-        n.start().await;
-    }
+    let flags = node_flags(&[FAILOVER_FLAGS, &hooks].concat());
+    let mut nodes = start_group(tmp.path(), &flags).await;
     let leader = eventually("a leader", || async {
         let s = statuses(&nodes).await;
         let l = s.values().find(|v| v["role"] == "leader")?;
@@ -122,21 +97,5 @@ async fn every_event_arrives_through_a_leader_failover() {
     let max = *events.keys().last().unwrap();
     assert_eq!(events.len() as u64, max, "a gap in 1..={max}: {events:?}");
     let got = summary(&events.into_values().collect::<Vec<_>>());
-    for tag in ["a", "b"] {
-        for i in 0..3 {
-            let (room, user) = (format!("{tag}r{i}"), format!("{tag}u{i}"));
-            for line in [
-                format!("room_created {room}"),
-                format!("member_joined {room} {user}"),
-                format!("member_left {room} {user} left"),
-                format!("room_destroyed {room} empty"),
-            ] {
-                assert_eq!(
-                    got.iter().filter(|g| **g == line).count(),
-                    1,
-                    "{line}: {got:?}"
-                );
-            }
-        }
-    }
+    assert_churned_once(&got, &["a", "b"], 3);
 }

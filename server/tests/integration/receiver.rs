@@ -206,3 +206,22 @@ pub fn summary(events: &[Value]) -> Vec<String> {
         })
         .collect()
 }
+
+/// Checks that each room a churn made (`{tag}r{i}`, created and left by user `{tag}u{i}`, for
+/// `i` below `per_tag`) has its four events once each in `got` (a [`summary`]).
+pub fn assert_churned_once(got: &[String], tags: &[&str], per_tag: usize) {
+    for tag in tags {
+        for i in 0..per_tag {
+            let (room, user) = (format!("{tag}r{i}"), format!("{tag}u{i}"));
+            for line in [
+                format!("room_created {room}"),
+                format!("member_joined {room} {user}"),
+                format!("member_left {room} {user} left"),
+                format!("room_destroyed {room} empty"),
+            ] {
+                let times = got.iter().filter(|g| **g == line).count();
+                assert_eq!(times, 1, "{line}: {got:?}");
+            }
+        }
+    }
+}
