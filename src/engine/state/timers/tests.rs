@@ -503,3 +503,32 @@ fn the_wheel_grows_with_the_pending_count_and_shrinks_back() {
     assert_eq!(t.wheel.len(), 1 << MIN_BUCKETS_LOG2, "shrank on pops");
     assert_eq!(t.footprint().0, 0);
 }
+
+#[test]
+fn restoring_many_timers_of_one_bucket_keeps_their_order() {
+    // 100,000 timers within one second (one bucket whatever the wheel's size), their seqs
+    // running against their deadlines so the restored list is far from arming order.
+    let n: u64 = std::env::var("NN")
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(100_000);
+    let pending: Vec<(TimerKey, TimerKind)> = (0..n)
+        .map(|i| {
+            let key = TimerKey {
+                deadline: Millis(5_000 + (n - 1 - i) / 100),
+                seq: i,
+            };
+            (key, kind(i % 16 * 4))
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let mut t = Timers::restore(pending.clone(), n).expect("distinct seqs");
+    eprintln!("restore took {:?}", started.elapsed());
+    assert_eq!(t.len(), pending.len());
+    let mut want = pending;
+    want.sort_by_key(|p| p.0);
+    assert!(t.iter().eq(want.iter().copied()));
+    for expected in want {
+        assert_eq!(t.pop_due(Millis(6_000)), Some(expected));
+    }
+    assert!(t.is_empty());
+}
