@@ -425,13 +425,9 @@ pub(super) fn sort_bucket(
         // Most parts hold zero or one entry: one subtraction decides.
         if end - start >= 2 {
             match out.get_mut(start..end) {
-                Some([a, b]) => {
-                    if part_key(b) < part_key(a) {
-                        std::mem::swap(a, b);
-                    }
-                }
+                Some([a, b]) if part_key(b) < part_key(a) => std::mem::swap(a, b),
+                Some([_, _]) | None => {}
                 Some(run) => run.sort_unstable_by_key(part_key),
-                None => {}
             }
         }
         start = end;
