@@ -47,7 +47,6 @@ pub(super) struct Bucket {
 }
 
 impl Bucket {
-    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.len
     }

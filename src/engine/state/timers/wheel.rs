@@ -159,19 +159,30 @@ impl Timers {
         } = self;
         let slot = &mut wheel[i];
         spare.clear();
+        spare.resize(slot.len(), Entry::default());
+        let mut kept = 0;
+        let mut dropped = 0;
         let mut later = Vec::new();
         let live = live.view();
         for chunk in slot.slices() {
             for e in chunk {
                 if e.offset(base) >> shift != 0 {
                     later.push(*e);
-                } else if live.contains(e.seq()) {
-                    spare.push(*e);
-                } else {
-                    *stale = stale.saturating_sub(1);
+                    continue;
                 }
+                // Every entry is written and only a pending one is kept (the next write
+                // goes over a stale one): about half may be stale, and a branch on that
+                // coin flip would be mispredicted half the time.
+                if let Some(at) = spare.get_mut(kept) {
+                    *at = *e;
+                }
+                let pending = live.contains(e.seq());
+                kept += usize::from(pending);
+                dropped += usize::from(!pending);
             }
         }
+        spare.truncate(kept);
+        *stale = stale.saturating_sub(dropped);
         slot.clear(pool);
         for e in later {
             slot.push(e, pool);
