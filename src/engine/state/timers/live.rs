@@ -36,24 +36,28 @@ impl LiveSeqs {
         live
     }
 
-    /// Word index and bit of `seq` if it is inside the window.
+    /// Where `seq`'s bit is, if it is inside the window: the index into the words' vector
+    /// itself (not counted from the window's front, so the read needs no second addition
+    /// and one bounds check) and the bit.
     #[inline]
-    pub(super) fn locate(&self, seq: u64) -> Option<(usize, u64)> {
+    fn at(&self, seq: u64) -> Option<(usize, u64)> {
         let offset = seq.checked_sub(self.base)?;
-        let word = usize::try_from(offset / 64).ok()?;
-        (word < self.words.len()).then_some((word, 1 << (offset % 64)))
+        let i = usize::try_from(offset / 64)
+            .ok()?
+            .checked_add(self.words.head)?;
+        (i < self.words.v.len()).then_some((i, 1 << (offset % 64)))
     }
 
     #[inline]
     pub(super) fn insert(&mut self, seq: u64) {
         // The common case, a seq inside the window: one bit set. The window did not grow,
         // so there is nothing to trim.
-        if let Some((word, bit)) = self.locate(seq) {
-            if self.words[word] & bit == 0 {
-                self.words[word] |= bit;
-                self.in_window += 1;
+        if let Some((i, bit)) = self.at(seq) {
+            if let Some(word) = self.words.v.get_mut(i) {
+                self.in_window += usize::from(*word & bit == 0);
+                *word |= bit;
+                return;
             }
-            return;
         }
         self.insert_outside(seq);
     }
@@ -90,12 +94,11 @@ impl LiveSeqs {
 
     #[inline]
     pub(super) fn contains(&self, seq: u64) -> bool {
-        if let Some((word, bit)) = self.locate(seq) {
-            if self.words[word] & bit != 0 {
-                return true;
-            }
-        }
-        !self.old.is_empty() && self.old.contains(&seq)
+        let in_window = self
+            .at(seq)
+            .and_then(|(i, bit)| Some(self.words.v.get(i)? & bit != 0))
+            .unwrap_or(false);
+        in_window || (!self.old.is_empty() && self.old.contains(&seq))
     }
 
     /// A read-only view for checking many seqs in a row (the window's bounds read once).
@@ -111,15 +114,18 @@ impl LiveSeqs {
     /// Clears `seq`; returns whether it was pending.
     #[inline]
     pub(super) fn remove(&mut self, seq: u64) -> bool {
-        if let Some((word, bit)) = self.locate(seq) {
-            if self.words[word] & bit != 0 {
-                self.words[word] &= !bit;
-                self.in_window -= 1;
-                // Only the front word emptying lets the window move on.
-                if word == 0 && self.words[0] == 0 {
-                    self.drop_empty_front();
+        if let Some((i, bit)) = self.at(seq) {
+            let front = i == self.words.head;
+            if let Some(word) = self.words.v.get_mut(i) {
+                if *word & bit != 0 {
+                    *word &= !bit;
+                    self.in_window -= 1;
+                    // Only the front word emptying lets the window move on.
+                    if front && *word == 0 {
+                        self.drop_empty_front();
+                    }
+                    return true;
                 }
-                return true;
             }
         }
         !self.old.is_empty() && self.remove_old(seq)
