@@ -19,6 +19,8 @@ type Chunk = Box<[Entry; CHUNK]>;
 pub(super) struct Pool(Vec<Chunk>);
 
 impl Pool {
+    // Once per 64 appends: kept out of the inlined `Bucket::push`.
+    #[inline(never)]
     fn take(&mut self) -> Chunk {
         self.0
             .pop()
@@ -45,7 +47,6 @@ pub(super) struct Bucket {
 }
 
 impl Bucket {
-    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.len
     }

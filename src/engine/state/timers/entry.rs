@@ -30,6 +30,7 @@ pub(super) struct Entry([u32; 5]);
 
 impl Entry {
     /// Packs a timer, or `None` if its seq or incarnation needs more than 48 bits.
+    #[inline]
     pub(super) fn pack(key: TimerKey, kind: TimerKind) -> Option<Entry> {
         let (tag, slot, incarnation) = match kind {
             TimerKind::DestroyRoom { slot, incarnation } => (0, slot, incarnation),
@@ -71,6 +72,7 @@ impl Entry {
         base + self.offset(base)
     }
 
+    #[inline]
     pub(super) fn key(&self, base: u64) -> TimerKey {
         TimerKey {
             deadline: Millis(self.deadline(base)),
@@ -78,6 +80,7 @@ impl Entry {
         }
     }
 
+    #[inline]
     pub(super) fn kind(&self) -> TimerKind {
         let slot = self.0[3];
         let incarnation = u64::from(self.0[2]) | u64::from(self.0[1] >> 16) << 32;

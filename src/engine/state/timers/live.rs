@@ -36,14 +36,35 @@ impl LiveSeqs {
         live
     }
 
-    /// Word index and bit of `seq` if it is inside the window.
-    pub(super) fn locate(&self, seq: u64) -> Option<(usize, u64)> {
+    /// Where `seq`'s bit is, if it is inside the window: the index into the words' vector
+    /// itself (not counted from the window's front, so the read needs no second addition
+    /// and one bounds check) and the bit.
+    #[inline]
+    fn at(&self, seq: u64) -> Option<(usize, u64)> {
         let offset = seq.checked_sub(self.base)?;
-        let word = usize::try_from(offset / 64).ok()?;
-        (word < self.words.len()).then_some((word, 1 << (offset % 64)))
+        let i = usize::try_from(offset / 64)
+            .ok()?
+            .checked_add(self.words.head)?;
+        (i < self.words.v.len()).then_some((i, 1 << (offset % 64)))
     }
 
+    #[inline]
     pub(super) fn insert(&mut self, seq: u64) {
+        // The common case, a seq inside the window: one bit set. The window did not grow,
+        // so there is nothing to trim.
+        if let Some((i, bit)) = self.at(seq) {
+            if let Some(word) = self.words.v.get_mut(i) {
+                self.in_window += usize::from(*word & bit == 0);
+                *word |= bit;
+                return;
+            }
+        }
+        self.insert_outside(seq);
+    }
+
+    /// `insert` of a seq outside the window: it grows, or the seq goes to `old`.
+    #[cold]
+    fn insert_outside(&mut self, seq: u64) {
         if self.words.is_empty() {
             // Also when the window ran past `seq` (its last word emptied): a seq in `old`
             // that the window now covers is still found, `contains` and `remove` fall back.
@@ -71,29 +92,58 @@ impl LiveSeqs {
         self.trim();
     }
 
+    #[inline]
     pub(super) fn contains(&self, seq: u64) -> bool {
-        if let Some((word, bit)) = self.locate(seq) {
-            if self.words[word] & bit != 0 {
-                return true;
-            }
+        let in_window = self
+            .at(seq)
+            .and_then(|(i, bit)| Some(self.words.v.get(i)? & bit != 0))
+            .unwrap_or(false);
+        in_window || (!self.old.is_empty() && self.old.contains(&seq))
+    }
+
+    /// A read-only view for checking many seqs in a row (the window's bounds read once).
+    #[inline]
+    pub(super) fn view(&self) -> LiveView<'_> {
+        LiveView {
+            base: self.base,
+            words: self.words.v.get(self.words.head..).unwrap_or(&[]),
+            old: &self.old,
         }
-        !self.old.is_empty() && self.old.contains(&seq)
     }
 
     /// Clears `seq`; returns whether it was pending.
+    #[inline]
     pub(super) fn remove(&mut self, seq: u64) -> bool {
-        if let Some((word, bit)) = self.locate(seq) {
-            if self.words[word] & bit != 0 {
-                self.words[word] &= !bit;
-                self.in_window -= 1;
-                while self.words.front() == Some(&0) {
-                    self.words.pop_front();
-                    self.base += 64;
+        if let Some((i, bit)) = self.at(seq) {
+            let front = i == self.words.head;
+            if let Some(word) = self.words.v.get_mut(i) {
+                if *word & bit != 0 {
+                    *word &= !bit;
+                    self.in_window -= 1;
+                    // Only the front word emptying lets the window move on.
+                    if front && *word == 0 {
+                        self.drop_empty_front();
+                    }
+                    return true;
                 }
-                return true;
             }
         }
-        !self.old.is_empty() && self.old.remove(&seq)
+        !self.old.is_empty() && self.remove_old(seq)
+    }
+
+    /// `remove` of a seq older than the window (rare: kept out of the inlined path).
+    #[cold]
+    fn remove_old(&mut self, seq: u64) -> bool {
+        self.old.remove(&seq)
+    }
+
+    /// Drops the window's empty words at its front.
+    #[cold]
+    fn drop_empty_front(&mut self) {
+        while self.words.front() == Some(&0) {
+            self.words.pop_front();
+            self.base += 64;
+        }
     }
 
     /// Keeps the window dense: see the type's docs.
@@ -114,6 +164,30 @@ impl LiveSeqs {
     }
 }
 
+/// [`LiveSeqs::view`]: `contains` with the window as a plain slice.
+pub(super) struct LiveView<'a> {
+    base: u64,
+    words: &'a [u64],
+    old: &'a BTreeSet<u64>,
+}
+
+impl LiveView<'_> {
+    #[inline]
+    pub(super) fn contains(&self, seq: u64) -> bool {
+        let in_window = seq
+            .checked_sub(self.base)
+            .and_then(|offset| Some((self.words.get(usize::try_from(offset / 64).ok()?)?, offset)))
+            .is_some_and(|(word, offset)| word & 1 << (offset % 64) != 0);
+        // `old` is almost always empty: testing that first leaves `in_window` a value, not
+        // a branch (callers check seqs that are pending or not at random).
+        if self.old.is_empty() {
+            in_window
+        } else {
+            in_window || self.old.contains(&seq)
+        }
+    }
+}
+
 /// A queue of words that is a plain vector read from `head` on: indexing is one addition
 /// (no ring arithmetic) on the hot path of every liveness check. The consumed front is
 /// dropped once it is at least half of the vector, so it costs O(1) amortized.
@@ -124,6 +198,7 @@ pub(super) struct Words {
 }
 
 impl Words {
+    #[inline]
     pub(super) fn len(&self) -> usize {
         self.v.len() - self.head
     }
@@ -152,12 +227,14 @@ impl Words {
 
 impl std::ops::Index<usize> for Words {
     type Output = u64;
+    #[inline]
     fn index(&self, i: usize) -> &u64 {
         &self.v[self.head + i]
     }
 }
 
 impl std::ops::IndexMut<usize> for Words {
+    #[inline]
     fn index_mut(&mut self, i: usize) -> &mut u64 {
         &mut self.v[self.head + i]
     }

@@ -18,9 +18,11 @@
 //!   (`bucket.rs`), so growing never copies a bucket and never leaves half of it unused.
 //! - `due`: the entries of the *current* bucket — the earliest one holding a pending timer —
 //!   sorted by key. A bucket is sorted only when it becomes current, so each fired timer pays
-//!   a share of one sort; a counting pass first splits the bucket into 64 sub-ranges of
-//!   deadline, so that sort is of short runs. The front of `due` is the earliest pending
-//!   timer, unless `spill` holds an earlier one.
+//!   a share of one sort: a counting pass places each entry in one of about as many
+//!   sub-ranges of deadline as there are entries (`wheel::sort_bucket`), so most sub-ranges
+//!   hold zero or one entry and only the rest need a (comparison) sort. `due` is read from a
+//!   cursor, so popping is an index bump. The front of `due` is the earliest pending timer,
+//!   unless `spill` holds an earlier one.
 //! - `spill`: an ordered map for the rare entries outside the wheel's span (a reconnect grace
 //!   configured longer than the span, a timer armed more than a span before the current
 //!   bucket, or one whose counters are too big to pack). Exact, O(log n).
@@ -31,7 +33,10 @@
 //!   twice the pending count at the last arm, plus a constant.
 //!
 //! The wheel grows and shrinks with the number pending (64..=1,024 buckets), so an idle
-//! engine pays for 64 bucket headers. Nothing here iterates a hash map; the layout depends
+//! engine pays for 64 bucket headers. The counts that trigger growing, shrinking and
+//! sweeping are worked out once per wheel size (`Limits`), so the check after each arm and
+//! pop is three comparisons. Restoring a snapshot or resizing appends the first bucket's
+//! entries unsorted and sorts them once: O(k) plus that sort, whatever the input order. Nothing here iterates a hash map; the layout depends
 //! only on the sequence of calls, and equality, `Debug` and serialization see only the
 //! pending set in `(deadline, seq)` order, so two tables with the same pending timers compare
 //! equal and serialize identically whatever their internal layout.
@@ -149,9 +154,41 @@ pub struct Timers {
     pool: Pool,
     /// Scratch space for sorting a bucket that becomes current (kept to reuse).
     spare: Vec<Entry>,
+    /// Scratch counters of that sort's counting pass (kept to reuse; at most
+    /// `wheel::MAX_PARTS + 1`).
+    counts: Vec<usize>,
     /// One bit per bucket: set iff the bucket holds an entry (pending or stale).
     occupied: Vec<u64>,
     spill: BTreeMap<TimerKey, TimerKind>,
+    /// The pending counts that make `keep_small` act, fixed with the wheel's size.
+    limits: Limits,
+}
+
+/// When to grow, shrink or sweep, worked out once per wheel size so that the check after
+/// every arm and pop is three comparisons.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// Grow when more are pending (never, at the largest size).
+    grow_above: usize,
+    /// Shrink when fewer are pending (never, at the smallest size).
+    shrink_below: usize,
+    /// Sweep when the stale entries outnumber the pending ones by more than this.
+    sweep_slack: usize,
+}
+
+impl Limits {
+    fn for_buckets_log2(log2: u32) -> Limits {
+        let n = 1usize << log2;
+        Limits {
+            grow_above: if log2 < MAX_BUCKETS_LOG2 {
+                GROW_LOAD * n
+            } else {
+                usize::MAX
+            },
+            shrink_below: if log2 > MIN_BUCKETS_LOG2 { n / 2 } else { 0 },
+            sweep_slack: n + COMPACT_SLACK,
+        }
+    }
 }
 
 impl Default for Timers {
@@ -175,8 +212,10 @@ impl Timers {
             wheel: vec![Bucket::default(); n],
             pool: Pool::default(),
             spare: Vec::new(),
+            counts: Vec::new(),
             occupied: vec![0; n / 64],
             spill: BTreeMap::new(),
+            limits: Limits::for_buckets_log2(log2),
         }
     }
 
@@ -201,13 +240,17 @@ impl Timers {
     /// sweeps: stale entries are what cancels left behind, and arming is what adds to what
     /// is stored, so checking there bounds it (pops only take entries away, and a sweep
     /// while popping would rescan every bucket for entries that their own turn drops).
+    #[inline]
     fn keep_small(&mut self, armed: bool) {
-        let n = self.wheel.len();
-        let grow = self.len > GROW_LOAD * n;
-        let sweep = armed && self.stale > self.len + n + COMPACT_SLACK;
-        let shrink = n > 1 << MIN_BUCKETS_LOG2 && self.len * 2 < n;
-        if grow || sweep || shrink {
-            self.rebalance(grow || shrink);
+        let Limits {
+            grow_above,
+            shrink_below,
+            sweep_slack,
+        } = self.limits;
+        let resize = self.len > grow_above || self.len < shrink_below;
+        let sweep = armed && self.stale > self.len + sweep_slack;
+        if resize || sweep {
+            self.rebalance(resize);
         }
     }
 
@@ -250,31 +293,49 @@ impl Timers {
     /// Removes and returns the earliest timer if it is due at `now`.
     pub fn pop_due(&mut self, now: Millis) -> Option<(TimerKey, TimerKind)> {
         loop {
-            let (key, _, from_spill) = self.peek()?;
-            if key.deadline > now {
+            let base = self.base();
+            let front = self.due.front().copied();
+            // The spill is empty on the common path: then the front of `due` is the earliest.
+            let from_spill = match (front, self.spill.first_key_value()) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(e), Some((spilled, _))) => *spilled < e.key(base),
+            };
+            if from_spill {
+                let (key, _) = self.spill.first_key_value()?;
+                if key.deadline > now {
+                    return None;
+                }
+                let (key, kind) = self.spill.pop_first()?;
+                // Cancel removes spilled entries, so this holds unless the table is corrupt.
+                if !self.live.remove(key.seq) {
+                    continue;
+                }
+                self.len -= 1;
+                self.keep_small(false);
+                return Some((key, kind));
+            }
+            let e = front?;
+            let deadline = e.deadline(base);
+            if deadline > now.0 {
                 return None;
             }
-            let (key, kind) = if from_spill {
-                self.spill.pop_first()?
-            } else {
-                let base = self.base();
-                let e = self.due.pop_front()?;
-                (e.key(base), e.kind())
-            };
-            if !self.live.remove(key.seq) {
-                // Only a stale entry can fail this; `settle` keeps them off the front, so
-                // this is defence in depth.
-                if !from_spill {
-                    self.stale = self.stale.saturating_sub(1);
-                }
+            self.due.skip_front();
+            let seq = e.seq();
+            if !self.live.remove(seq) {
+                // Invariant 2 keeps stale entries off the front; this is defence in depth.
+                self.stale = self.stale.saturating_sub(1);
+                self.settle();
                 continue;
             }
             self.len -= 1;
-            if !from_spill {
-                self.settle();
-            }
+            self.settle();
             self.keep_small(false);
-            return Some((key, kind));
+            let key = TimerKey {
+                deadline: Millis(deadline),
+                seq,
+            };
+            return Some((key, e.kind()));
         }
     }
 

@@ -503,3 +503,144 @@ fn the_wheel_grows_with_the_pending_count_and_shrinks_back() {
     assert_eq!(t.wheel.len(), 1 << MIN_BUCKETS_LOG2, "shrank on pops");
     assert_eq!(t.footprint().0, 0);
 }
+
+#[test]
+fn restoring_many_timers_of_one_bucket_keeps_their_order() {
+    // 100,000 timers within one second (one bucket whatever the wheel's size), their seqs
+    // running against their deadlines so the restored list is far from arming order.
+    let n: u64 = std::env::var("NN")
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(100_000);
+    let pending: Vec<(TimerKey, TimerKind)> = (0..n)
+        .map(|i| {
+            let key = TimerKey {
+                deadline: Millis(5_000 + (n - 1 - i) / 100),
+                seq: i,
+            };
+            (key, kind(i % 16 * 4))
+        })
+        .collect();
+    let mut t = Timers::restore(pending.clone(), n).expect("distinct seqs");
+    assert_eq!(t.len(), pending.len());
+    let mut want = pending;
+    want.sort_by_key(|p| p.0);
+    assert!(t.iter().eq(want.iter().copied()));
+    for expected in want {
+        assert_eq!(t.pop_due(Millis(6_000)), Some(expected));
+    }
+    assert!(t.is_empty());
+}
+
+#[test]
+fn the_bucket_sort_matches_a_comparison_sort() {
+    let mut rng = Rng(11);
+    let mut counts = Vec::new();
+    let mut out = Vec::new();
+    for round in 0..300u64 {
+        // Every bucket width the wheel can have, from the largest wheel's to the smallest's.
+        let shift = SPAN_LOG2 - MAX_BUCKETS_LOG2 + (round % 5) as u32;
+        let width = 1u64 << shift;
+        let base = (rng.below(1 << 20) << shift) + if round % 7 == 0 { 1 << 29 } else { 0 };
+        let len = match round % 4 {
+            0 => rng.below(70) as usize,
+            1 => rng.below(3000) as usize,
+            _ => rng.below(20_000) as usize,
+        };
+        // Some rounds crowd few deadlines (long equal runs), some spread them.
+        let distinct = if round % 3 == 0 {
+            1 + rng.below(4)
+        } else {
+            width
+        };
+        let spots: Vec<u64> = (0..distinct.min(64)).map(|_| rng.below(width)).collect();
+        let entries: Vec<Entry> = (0..len as u64)
+            .map(|i| {
+                let offset = if distinct < width {
+                    spots[rng.below(spots.len() as u64) as usize]
+                } else {
+                    rng.below(width)
+                };
+                // Seqs in arming order, reversed, or shuffled.
+                let seq = match round % 3 {
+                    0 => i,
+                    1 => len as u64 - i,
+                    _ => rng.below(1 << 48),
+                };
+                let key = TimerKey {
+                    deadline: Millis(base + offset),
+                    seq,
+                };
+                Entry::pack(key, kind(i * 4)).expect("packs")
+            })
+            .collect();
+        wheel::sort_bucket(&entries, &mut out, &mut counts, shift, base);
+        let mut want = entries.clone();
+        want.sort_by_key(|e| e.rank(base));
+        let keys = |v: &[Entry]| v.iter().map(|e| e.key(base)).collect::<Vec<_>>();
+        assert_eq!(keys(&out), keys(&want), "round {round}");
+        assert_eq!(out, want, "the entries themselves, not only their keys");
+        assert!(counts.len() <= (1 << wheel::MAX_PARTS_LOG2) + 1);
+    }
+}
+
+#[test]
+fn stale_entries_at_and_after_the_front_are_skipped() {
+    // One bucket, cancelled in patterns around the front of the sorted run: the front
+    // itself, the next one, a run in the middle and the last one.
+    for pattern in 0..4u64 {
+        let mut t = Timers::default();
+        let keys: Vec<TimerKey> = (0..500u64)
+            .map(|i| t.arm(Millis(1_000 + (i * 7919) % 997), kind(i * 4)))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        let gone: Vec<TimerKey> = match pattern {
+            0 => sorted[..3].to_vec(),
+            1 => vec![sorted[1], sorted[2], sorted[499]],
+            2 => sorted[100..400].to_vec(),
+            _ => sorted.iter().step_by(2).copied().collect(),
+        };
+        // Pop a few first so the cursor is inside the run when the cancels come.
+        let mut fired = Vec::new();
+        for _ in 0..pattern {
+            fired.extend(t.pop_due(Millis(u64::MAX)).map(|(k, _)| k));
+        }
+        for key in &gone {
+            t.cancel(*key);
+        }
+        while let Some((key, _)) = t.pop_due(Millis(u64::MAX)) {
+            fired.push(key);
+        }
+        let want: Vec<TimerKey> = sorted
+            .iter()
+            .enumerate()
+            .filter(|&(i, k)| (i as u64) < pattern || !gone.contains(k))
+            .map(|(_, k)| *k)
+            .collect();
+        assert_eq!(fired, want, "pattern {pattern}");
+        assert_eq!(t.footprint().0, 0, "nothing left stored");
+        assert_eq!(t.stale, 0);
+    }
+}
+
+#[test]
+fn the_size_limits_follow_the_wheel() {
+    // What `keep_small` compares against, for each size: growth stops at the largest wheel
+    // and shrinking at the smallest.
+    for log2 in MIN_BUCKETS_LOG2..=MAX_BUCKETS_LOG2 {
+        let t = Timers::with_buckets_log2(log2);
+        let n = 1usize << log2;
+        let l = t.limits;
+        assert_eq!(l.sweep_slack, n + COMPACT_SLACK);
+        if log2 == MAX_BUCKETS_LOG2 {
+            assert_eq!(l.grow_above, usize::MAX);
+        } else {
+            assert_eq!(l.grow_above, GROW_LOAD * n);
+        }
+        if log2 == MIN_BUCKETS_LOG2 {
+            assert_eq!(l.shrink_below, 0);
+        } else {
+            assert_eq!(l.shrink_below, n / 2);
+        }
+    }
+}

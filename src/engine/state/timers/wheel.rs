@@ -5,6 +5,7 @@
 use super::*;
 
 impl Timers {
+    #[inline]
     pub(super) fn index(&self, bucket: u64) -> usize {
         // The mask keeps the value below the bucket count, a usize.
         (bucket & (self.wheel.len() as u64 - 1)) as usize
@@ -18,6 +19,7 @@ impl Timers {
     }
 
     /// Puts a pending timer where invariants 1-5 want it.
+    #[inline]
     pub(super) fn place(&mut self, key: TimerKey, kind: TimerKind) {
         let Some(e) = Entry::pack(key, kind) else {
             self.spill.insert(key, kind);
@@ -53,7 +55,7 @@ impl Timers {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn push_wheel(&mut self, bucket: u64, e: Entry) {
         let i = self.index(bucket);
         self.wheel[i].push(e, &mut self.pool);
@@ -83,6 +85,7 @@ impl Timers {
 
     /// Restores invariants 2 and 4 after the front of `due` went: drops stale entries from
     /// the front, and when `due` runs dry moves on to the next occupied bucket.
+    #[inline]
     pub(super) fn settle(&mut self) {
         loop {
             while let Some(front) = self.due.front() {
@@ -100,6 +103,8 @@ impl Timers {
 
     /// With `due` empty: makes the next occupied bucket current and loads its entries of that
     /// lap into `due`, sorted. Returns false when the wheel is empty.
+    // Kept out of `settle`, which is inlined: this runs once per bucket, `settle` per timer.
+    #[inline(never)]
     pub(super) fn advance(&mut self) -> bool {
         let Some(bucket) = self.next_occupied() else {
             return false;
@@ -148,23 +153,36 @@ impl Timers {
             stale,
             due,
             spare,
+            counts,
             occupied,
             ..
         } = self;
         let slot = &mut wheel[i];
         spare.clear();
+        spare.resize(slot.len(), Entry::default());
+        let mut kept = 0;
+        let mut dropped = 0;
         let mut later = Vec::new();
+        let live = live.view();
         for chunk in slot.slices() {
             for e in chunk {
                 if e.offset(base) >> shift != 0 {
                     later.push(*e);
-                } else if live.contains(e.seq()) {
-                    spare.push(*e);
-                } else {
-                    *stale = stale.saturating_sub(1);
+                    continue;
                 }
+                // Every entry is written and only a pending one is kept (the next write
+                // goes over a stale one): about half may be stale, and a branch on that
+                // coin flip would be mispredicted half the time.
+                if let Some(at) = spare.get_mut(kept) {
+                    *at = *e;
+                }
+                let pending = live.contains(e.seq());
+                kept += usize::from(pending);
+                dropped += usize::from(!pending);
             }
         }
+        spare.truncate(kept);
+        *stale = stale.saturating_sub(dropped);
         slot.clear(pool);
         for e in later {
             slot.push(e, pool);
@@ -172,7 +190,7 @@ impl Timers {
         if slot.is_empty() {
             occupied[i / 64] &= !(1 << (i % 64));
         }
-        sort_bucket(spare, due.refill(), shift, base);
+        sort_bucket(spare, due.refill(), counts, shift, base);
     }
 
     /// Moves spilled entries that now fall within the wheel's span into it (or into `due`);
@@ -262,16 +280,42 @@ impl Timers {
     }
 
     /// Places pending entries into an empty wheel, the earliest first so nothing rewinds.
+    /// Entries of the first bucket are appended to `due` and sorted once at the end, so
+    /// this is O(k) plus one bucket sort whatever order `entries` come in.
     pub(super) fn place_all(&mut self, mut entries: Vec<(TimerKey, TimerKind)>) {
         if let Some(first) = entries.iter().enumerate().min_by_key(|(_, e)| e.0) {
             let i = first.0;
             entries.swap(0, i);
         }
         for (key, kind) in entries {
-            self.place(key, kind);
+            let Some(e) = Entry::pack(key, kind) else {
+                self.spill.insert(key, kind);
+                continue;
+            };
+            let bucket = key.deadline.0 >> self.shift;
+            if self.due.is_empty() || bucket == self.cursor {
+                // The first entry makes its bucket current; the earliest went first, so
+                // every later one is in that bucket or after it.
+                if self.due.is_empty() {
+                    self.cursor = bucket;
+                }
+                self.high = self.high.max(key.deadline.0);
+                self.due.push_back(e);
+            } else {
+                self.place(key, kind);
+            }
         }
         let base = self.base();
-        self.due.sort(base);
+        let Timers {
+            due,
+            spare,
+            counts,
+            shift,
+            ..
+        } = self;
+        let unsorted = due.take();
+        sort_bucket(&unsorted, due.refill(), counts, *shift, base);
+        *spare = unsorted;
     }
 
     /// The smaller of `due`'s front and `spill`'s first, and whether it is the spilled one.
@@ -327,43 +371,77 @@ impl Timers {
     }
 }
 
-// The widest part (the smallest wheel's buckets split in 64) leaves 12 bits of offset.
-const _: () = assert!(SPAN_LOG2 - MIN_BUCKETS_LOG2 - 6 + 48 <= 64);
+/// Most parts a bucket is split into for sorting: 32 KiB of counters at most.
+pub(super) const MAX_PARTS_LOG2: u32 = 12;
+/// Fewest parts (when splitting at all): fewer would leave too many bits below a part.
+const MIN_PARTS_LOG2: u32 = 6;
+/// Buckets of at most this many entries are sorted directly.
+const SMALL_SORT: usize = 64;
+
+// The widest part (the smallest wheel's buckets split in the fewest parts) leaves 12 bits
+// of offset below it, which with a 48-bit seq fit one u64.
+const _: () = assert!(SPAN_LOG2 - MIN_BUCKETS_LOG2 - MIN_PARTS_LOG2 + 48 <= 64);
 
 /// Writes `entries` (of the bucket starting at `base`, `2^shift` ms wide) into `out`, sorted
-/// by key. A counting pass first splits them into 64 sub-ranges of deadline, so only short
-/// runs are left to sort: cheaper than one big sort.
-pub(super) fn sort_bucket(entries: &[Entry], out: &mut Vec<Entry>, shift: u32, base: u64) {
-    const PARTS: usize = 64;
+/// by key. A counting pass splits them into about one part of deadline per entry (a power
+/// of two, `MIN_PARTS_LOG2..=MAX_PARTS_LOG2`), placing each where its part starts: most
+/// parts then hold zero or one entry and need no sort at all, and the rest are short. The
+/// entries of a part are sorted by a comparison sort, so even a bucket of one deadline is
+/// O(k log k). `counts` is scratch space, kept by the caller to reuse.
+pub(super) fn sort_bucket(
+    entries: &[Entry],
+    out: &mut Vec<Entry>,
+    counts: &mut Vec<usize>,
+    shift: u32,
+    base: u64,
+) {
     out.clear();
-    if entries.len() <= 2 * PARTS || shift < 6 {
+    let len = entries.len();
+    if len <= SMALL_SORT || shift < MIN_PARTS_LOG2 {
         out.extend_from_slice(entries);
         out.sort_unstable_by_key(|e| e.rank(base));
         return;
     }
-    let part_shift = shift - 6;
+    // ceil(log2(len)), at least MIN_PARTS_LOG2 since len > SMALL_SORT.
+    let parts_log2 = (usize::BITS - (len - 1).leading_zeros())
+        .clamp(MIN_PARTS_LOG2, MAX_PARTS_LOG2)
+        .min(shift);
+    let parts = 1usize << parts_log2;
+    let part_shift = shift - parts_log2;
     // Entries of this bucket have offsets below `2^shift`; the clamp keeps an out-of-range
     // one (never expected) in the last part rather than out of bounds.
-    let part = |e: &Entry| ((e.offset(base) >> part_shift) as usize).min(PARTS - 1);
-    let mut starts = [0usize; PARTS + 1];
+    let part = |e: &Entry| ((e.offset(base) >> part_shift) as usize).min(parts - 1);
+    counts.clear();
+    counts.resize(parts + 1, 0);
     for e in entries {
-        starts[part(e) + 1] += 1;
+        counts[part(e) + 1] += 1;
     }
-    for i in 0..PARTS {
-        starts[i + 1] += starts[i];
+    for i in 0..parts {
+        counts[i + 1] += counts[i];
     }
-    out.resize(entries.len(), Entry::default());
-    let mut next = starts;
+    out.resize(len, Entry::default());
+    // `counts[p]` is where part `p`'s next entry goes; once all are placed it is where the
+    // part ends.
     for e in entries {
         let p = part(e);
-        out[next[p]] = *e;
-        next[p] += 1;
+        out[counts[p]] = *e;
+        counts[p] += 1;
     }
     // Within a part the offsets share their bits above `part_shift` (at most 12 bits are
     // left below it), so the low bits and the 48-bit seq order a part in one u64.
     let low = (1u64 << part_shift) - 1;
-    for w in starts.windows(2) {
-        out[w[0]..w[1]].sort_unstable_by_key(|e| (e.offset(base) & low) << 48 | e.seq());
+    let part_key = |e: &Entry| (e.offset(base) & low) << 48 | e.seq();
+    let mut start = 0;
+    for &end in &counts[..parts] {
+        // Most parts hold zero or one entry: one subtraction decides.
+        if end - start >= 2 {
+            match out.get_mut(start..end) {
+                Some([a, b]) if part_key(b) < part_key(a) => std::mem::swap(a, b),
+                Some([_, _]) | None => {}
+                Some(run) => run.sort_unstable_by_key(part_key),
+            }
+        }
+        start = end;
     }
 }
 
@@ -392,6 +470,16 @@ impl Due {
             self.head = 0;
         }
         Some(e)
+    }
+
+    /// Drops the front entry (what `pop_front` does, without reading it).
+    #[inline]
+    pub(super) fn skip_front(&mut self) {
+        self.head += 1;
+        if self.head >= self.v.len() {
+            self.v.clear();
+            self.head = 0;
+        }
     }
 
     pub(super) fn is_empty(&self) -> bool {
