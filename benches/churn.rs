@@ -15,6 +15,9 @@
 //!   oldest member of another room leaves, all outputs delivered into a reused buffer;
 //! - `churn/switch/N`: the same population; the oldest member of one room switches to a
 //!   random other room;
+//! - `churn/join_leave_handles/N`, `churn/switch_handles/N`: the same, into a buffer that
+//!   keeps runs of recipients as session handles (`Outputs::with_handles`), as an embedder
+//!   that routes by handle would: no recipient's id is read;
 //! - `large_room/M`: join/leave churn inside one room of M members, the clock moving 1 ms a
 //!   step; `large_room/8` is the small-room reference (exact events to the 7 others), and
 //!   above `member_notify_threshold` (500) changes are coalesced into one delta per second,
@@ -105,15 +108,21 @@ fn harness_overhead(c: &mut Criterion) {
 /// either shows up as a panic rather than as a flattering ratio).
 fn check_same_events() {
     let mut engine = Churn::new(50);
+    let mut handles = Churn::handles(50);
     let mut naive = Churn::naive(50);
     for _ in 0..200 {
-        assert_eq!(engine.join_leave(), naive.join_leave(), "join/leave events");
-        assert_eq!(engine.switch(), naive.switch(), "switch events");
+        let events = naive.join_leave();
+        assert_eq!(engine.join_leave(), events, "join/leave events");
+        assert_eq!(handles.join_leave(), events, "join/leave events, handles");
+        let events = naive.switch();
+        assert_eq!(engine.switch(), events, "switch events");
+        assert_eq!(handles.switch(), events, "switch events, handles");
     }
 }
 
 /// One group, so that at each size the floor, the hand-written baseline and roomcore read
-/// side by side: `churn/{floor,baseline_join_leave,join_leave,baseline_switch,switch}/N`.
+/// side by side: `churn/{floor,baseline_join_leave,join_leave,baseline_switch,switch}/N`, and
+/// the handle forms `churn/{join_leave,switch}_handles/N`.
 /// Each population is built (untimed) just before its first figure and dropped after its
 /// last, so at most one is in memory at a time.
 fn churn(c: &mut Criterion) {
@@ -144,6 +153,16 @@ fn churn(c: &mut Criterion) {
         });
         g.bench_function(BenchmarkId::new("switch", label), |b| {
             let w = world.get_or_insert_with(|| Churn::new(n));
+            b.iter(|| w.switch());
+        });
+        drop(world);
+        let mut handles: Option<Churn> = None;
+        g.bench_function(BenchmarkId::new("join_leave_handles", label), |b| {
+            let w = handles.get_or_insert_with(|| Churn::handles(n));
+            b.iter(|| w.join_leave());
+        });
+        g.bench_function(BenchmarkId::new("switch_handles", label), |b| {
+            let w = handles.get_or_insert_with(|| Churn::handles(n));
             b.iter(|| w.switch());
         });
     }

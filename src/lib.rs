@@ -107,7 +107,7 @@ pub use input::{Input, InputKind, Origin, RequestId, RoomInfo, RoomName};
 pub use output::{
     CloseReason, DestroyCause, ErrorBody, ExitReason, LeaveReason, Member, MemberAttributesInfo,
     MemberLeft, Members, Outcome, Output, OutputKind, OutputSink, Outputs, Recipient, Recipients,
-    ReplyOk, RoomEvent, RoomState, RoomSummary, Stamped, To,
+    ReplyOk, RoomEvent, RoomState, RoomSummary, SessionHandle, Stamped, To,
 };
 pub use time::Millis;
 

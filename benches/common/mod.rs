@@ -349,6 +349,16 @@ impl Churn<World> {
     }
 }
 
+impl Churn<World> {
+    /// The same, runs of recipients kept as session handles (`Outputs::with_handles`): what
+    /// an embedder that routes by handle pays, no recipient's id read.
+    pub fn handles(rooms: usize) -> Churn<World> {
+        let mut world = World::new(big_config());
+        world.out = Outputs::with_handles();
+        Churn::with(world, rooms)
+    }
+}
+
 impl Churn<Naive> {
     /// The same workload on the hand-written baseline.
     pub fn naive(rooms: usize) -> Churn<Naive> {

@@ -10,6 +10,25 @@ impl Engine {
     /// Moves time to `now` (clamped: never backwards) and fires every timer due at or before
     /// it, in deadline order; each timer's outputs are stamped with its own deadline.
     pub fn handle_timeout(&mut self, now: Millis, out: &mut impl OutputSink) {
+        self.begin_step(out);
+        self.fire_due(now, out);
+        self.end_step(out);
+    }
+
+    /// Handles one input at `now`: first every due timer fires (as [`Engine::handle_timeout`]),
+    /// then the input is applied. Every output is appended to `out`.
+    pub fn handle_input(&mut self, now: Millis, input: &Input, out: &mut impl OutputSink) {
+        self.begin_step(out);
+        self.fire_due(now, out);
+        let mut emit = Emit {
+            at: self.state.now,
+            buf: out.buffer(),
+        };
+        self.dispatch(input, &mut emit);
+        self.end_step(out);
+    }
+
+    fn fire_due(&mut self, now: Millis, out: &mut impl OutputSink) {
         let now = now.max(self.state.now);
         while let Some(kind) = self.pop_due_timer(now) {
             self.forget_tombstones();
@@ -21,17 +40,6 @@ impl Engine {
         }
         self.state.now = now;
         self.forget_tombstones();
-    }
-
-    /// Handles one input at `now`: first every due timer fires (as [`Engine::handle_timeout`]),
-    /// then the input is applied. Every output is appended to `out`.
-    pub fn handle_input(&mut self, now: Millis, input: &Input, out: &mut impl OutputSink) {
-        self.handle_timeout(now, out);
-        let mut emit = Emit {
-            at: self.state.now,
-            buf: out.buffer(),
-        };
-        self.dispatch(input, &mut emit);
     }
 
     fn dispatch(&mut self, input: &Input, emit: &mut Emit<'_>) {

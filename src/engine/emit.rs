@@ -3,7 +3,7 @@
 use crate::error::Error;
 use crate::ids::{RoomId, SessionId};
 use crate::input::RequestId;
-use crate::output::{Buffer, Outcome, Output, ReplyOk, RoomState, Stamped, To};
+use crate::output::{Buffer, Outcome, Output, ReplyOk, RoomState, SessionHandle, Stamped, To};
 use crate::time::Millis;
 
 /// Where a step's outputs go, stamped with the step's time.
@@ -24,19 +24,21 @@ impl Emit<'_> {
         }
     }
 
-    /// One member event for every session `recipients` yields: built once by `make` and
-    /// kept once in an [`Outputs`](crate::output::Outputs) sink; for a `Vec`, built for the
-    /// first recipient and copied, readdressed, for each other one.
+    /// One member event for the sessions in `slots`: built once by `make` and kept once in
+    /// an [`Outputs`](crate::output::Outputs) sink, its recipients as handles (`id_of` is
+    /// read only for a lone recipient); for a `Vec`, built for the first recipient and
+    /// copied, readdressed, for each other one.
     pub(crate) fn fan_out(
         &mut self,
-        recipients: impl Iterator<Item = SessionId>,
+        slots: impl Iterator<Item = u32>,
+        id_of: impl Fn(u32) -> SessionId,
         make: impl FnOnce(To) -> Output,
     ) {
         let at = self.at;
         match &mut self.buf {
-            Buffer::Compact(out) => out.fan_out(at, recipients, make),
+            Buffer::Compact(out) => out.fan_out(at, slots, id_of, make),
             Buffer::PerRecipient(out) => {
-                let mut recipients = recipients;
+                let mut recipients = slots.map(id_of);
                 let Some(first) = recipients.next() else {
                     return;
                 };
@@ -50,6 +52,14 @@ impl Emit<'_> {
                     out.push(Stamped { at, output });
                 }
             }
+        }
+    }
+
+    /// The session in `slot` closes, its slot free for reuse within the step: handles this
+    /// step named it by are rewritten to `closed` (see `Outputs::session_closing`).
+    pub(crate) fn session_closing(&mut self, slot: u32, closed: SessionHandle) {
+        if let Buffer::Compact(out) = &mut self.buf {
+            out.session_closing(slot, closed);
         }
     }
 

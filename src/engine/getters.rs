@@ -6,7 +6,7 @@ use crate::engine::state::session::Session;
 use crate::engine::state::timers::TimerKind;
 use crate::engine::{Engine, TimerReason};
 use crate::ids::{RoomId, RoomSid, SessionId, UserId};
-use crate::output::RoomState;
+use crate::output::{RoomState, SessionHandle};
 use crate::time::Millis;
 use std::collections::BTreeMap;
 
@@ -15,6 +15,27 @@ impl Engine {
     #[must_use]
     pub fn config(&self) -> &Config {
         &self.state.config
+    }
+
+    /// The handle of a logged-in session: what runs of an
+    /// [`Outputs::with_handles`](crate::Outputs::with_handles) buffer name it by, from its
+    /// login until it closes. `None` when the session is not logged in.
+    #[must_use]
+    pub fn session_handle(&self, session: SessionId) -> Option<SessionHandle> {
+        self.session_slot(session).map(SessionHandle)
+    }
+
+    /// The session a handle names: a logged-in session's, or one closed in the latest step
+    /// whose outputs named it. Valid until the next step: a handle produced before it may
+    /// name nothing (`None`) or a later session in the same slot.
+    #[must_use]
+    pub fn session_id(&self, handle: SessionHandle) -> Option<SessionId> {
+        let bits = handle.index();
+        if bits & SessionHandle::CLOSED_BIT != 0 {
+            let entry = (bits & !SessionHandle::CLOSED_BIT) as usize;
+            return self.closed_in_step.get(entry).copied();
+        }
+        self.state.sessions().get(bits).map(|s| s.id)
     }
 
     /// The latest time the engine has seen.

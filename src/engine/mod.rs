@@ -40,6 +40,7 @@ impl Engine {
         Ok(Engine {
             state: State::new(config),
             index,
+            closed_in_step: Vec::new(),
         })
     }
 }

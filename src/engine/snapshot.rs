@@ -15,7 +15,11 @@ impl Engine {
             ));
         }
         let index = Index::rebuild(&mut state)?;
-        let engine = Engine { state, index };
+        let engine = Engine {
+            state,
+            index,
+            closed_in_step: Vec::new(),
+        };
         crate::engine::invariants::check(&engine)
             .map_err(|v| ConfigError::InconsistentState(v.to_string()))?;
         Ok(engine)

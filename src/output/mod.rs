@@ -15,7 +15,7 @@ mod to;
 mod wire;
 pub use kind::{OutputKind, Recipient};
 pub(crate) use sink::sealed::Buffer;
-pub use sink::{Expanded, OutputSink, Outputs};
+pub use sink::{Expanded, OutputSink, Outputs, SessionHandle};
 pub use to::{Recipients, To};
 
 /// A session's connection state for one room (ZIM `ZIMRoomState`, numbered 0..=2).

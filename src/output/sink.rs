@@ -57,32 +57,101 @@ pub(crate) mod sealed {
 /// addressee with [`Outputs::sessions`]; or walk [`Outputs::expanded`] for one output per
 /// recipient, exactly the lines a trace holds.
 ///
+/// **Ids or handles.** While a step runs, the engine names each recipient of a run by its
+/// [`SessionHandle`] (four bytes it already holds in the room's member list), never reading
+/// the recipient's record. A buffer made with [`Outputs::new`] turns the step's handles into
+/// session ids when the step ends, so every run reads as ids ([`Outputs::sessions`]). A
+/// buffer made with [`Outputs::with_handles`] keeps the handles: an embedder that routes by
+/// handle ([`Outputs::handles`], [`Engine::session_handle`](crate::Engine::session_handle))
+/// never pays for the ids, and one that needs an id asks
+/// [`Engine::session_id`](crate::Engine::session_id). A handle is valid until the engine's
+/// next step, also for a session closed in the step that named it.
+///
 /// Its serde form stays compact, for shipping a step's outputs between processes: each
 /// output once, as its trace line (a member event for several sessions names the first,
 /// with `"run": [start, len]`), and `"recipients"`, the sessions of every run in order.
 /// Reading it back refuses a malformed buffer (a run out of range, of fewer than two
 /// sessions, out of order, on an output that is not a member event, a recipient no run
-/// names) with an error.
+/// names) with an error. A buffer of handles has no ids to write: serializing one with a run
+/// is an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outputs {
     pub(super) items: Vec<Stamped>,
+    /// The sessions of every run, in order (a buffer of ids).
     pub(super) recipients: Vec<SessionId>,
+    /// A buffer of ids: the current step's handles, turned into ids when it ends. A buffer
+    /// of handles: the handles of every run, in order.
+    handles: Vec<SessionHandle>,
+    /// Made with [`Outputs::with_handles`].
+    keep_handles: bool,
+    /// Where the current step's handles start in `handles`.
+    step_start: usize,
+}
+
+/// A session as the engine holds it: its slot, four bytes. Handed out in the runs of an
+/// [`Outputs`] buffer made with [`Outputs::with_handles`], and by
+/// [`Engine::session_handle`](crate::Engine::session_handle).
+///
+/// A live session keeps one handle from login to close, so an embedder can index its own
+/// per-session table (connections, say) by [`SessionHandle::index`]; a closed session's
+/// handle is given to a later login. [`Engine::session_id`](crate::Engine::session_id)
+/// turns a handle back into the id, until the engine's next step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionHandle(pub(crate) u32);
+
+impl SessionHandle {
+    /// Set on a handle rewritten to name a session closed in the step
+    /// ([`Outputs`] resolves those from the engine's list of the step's closed sessions).
+    /// Slots stay below 2^31 (`max_sessions` is at most 2^30), so the bit is free.
+    pub(crate) const CLOSED_BIT: u32 = 1 << 31;
+
+    /// A number below 2^32 unique among the handles of live sessions; small and dense, for
+    /// indexing a table. A handle that names a session closed in the step has the top bit set.
+    #[must_use]
+    pub fn index(self) -> u32 {
+        self.0
+    }
 }
 
 impl Outputs {
-    /// An empty buffer.
+    /// An empty buffer whose runs read as session ids when a step ends.
     #[must_use]
     pub const fn new() -> Outputs {
         Outputs {
             items: Vec::new(),
             recipients: Vec::new(),
+            handles: Vec::new(),
+            keep_handles: false,
+            step_start: 0,
         }
+    }
+
+    /// An empty buffer whose runs keep the engine's [`SessionHandle`]s: read them with
+    /// [`Outputs::handles`]; [`Outputs::sessions`] and [`Outputs::expanded`] are not
+    /// available on it.
+    #[must_use]
+    pub const fn with_handles() -> Outputs {
+        Outputs {
+            items: Vec::new(),
+            recipients: Vec::new(),
+            handles: Vec::new(),
+            keep_handles: true,
+            step_start: 0,
+        }
+    }
+
+    /// Whether this buffer keeps handles ([`Outputs::with_handles`]) rather than ids.
+    #[must_use]
+    pub fn keeps_handles(&self) -> bool {
+        self.keep_handles
     }
 
     /// Forgets every output, keeping the allocations.
     pub fn clear(&mut self) {
         self.items.clear();
         self.recipients.clear();
+        self.handles.clear();
+        self.step_start = 0;
     }
 
     /// The outputs as produced (a member event for many sessions counts once).
@@ -109,6 +178,9 @@ impl Outputs {
     }
 
     /// The sessions an addressee names, in member order.
+    ///
+    /// # Panics
+    /// As [`Outputs::run`].
     #[must_use]
     pub fn sessions<'a>(&'a self, to: &'a To) -> &'a [SessionId] {
         match to {
@@ -121,11 +193,35 @@ impl Outputs {
     /// member order.
     ///
     /// # Panics
-    /// When `run` came from another buffer, or from this one before it was cleared.
+    /// When `run` came from another buffer, or from this one before it was cleared, and on
+    /// a buffer that keeps handles ([`Outputs::with_handles`]): those name no ids.
     #[must_use]
     pub fn run(&self, run: Recipients) -> &[SessionId] {
+        assert!(
+            !self.keep_handles,
+            "a buffer made with Outputs::with_handles holds handles: read Outputs::handles"
+        );
         let start = run.start as usize;
         self.recipients
+            .get(start..start + run.len())
+            .expect("a run of recipients is read from the buffer that produced it")
+    }
+
+    /// The handles of a run, in member order, on a buffer made with
+    /// [`Outputs::with_handles`]: resolve one with
+    /// [`Engine::session_id`](crate::Engine::session_id) before the engine's next step.
+    ///
+    /// # Panics
+    /// When `run` came from another buffer, or from this one before it was cleared, and on
+    /// a buffer of ids ([`Outputs::new`]): read [`Outputs::run`] there.
+    #[must_use]
+    pub fn handles(&self, run: Recipients) -> &[SessionHandle] {
+        assert!(
+            self.keep_handles,
+            "a buffer made with Outputs::new holds ids: read Outputs::run"
+        );
+        let start = run.start as usize;
+        self.handles
             .get(start..start + run.len())
             .expect("a run of recipients is read from the buffer that produced it")
     }
@@ -144,6 +240,9 @@ impl Outputs {
 
     /// One output per recipient, in order: exactly what a `Vec<Stamped>` sink receives,
     /// and what a trace lists.
+    ///
+    /// # Panics
+    /// While iterating, on a buffer that keeps handles ([`Outputs::with_handles`]).
     #[must_use]
     pub fn expanded(&self) -> Expanded<'_> {
         Expanded {
@@ -189,26 +288,67 @@ impl Outputs {
         self.items.push(output);
     }
 
-    /// Appends one member event for the sessions `recipients` yields: addressed to the
-    /// session when there is one, to a run when there are more, nothing when there is none.
+    /// A step begins: the handles it names start here.
+    pub(crate) fn begin_step(&mut self) {
+        debug_assert!(
+            self.keep_handles || self.handles.is_empty(),
+            "a buffer of ids turns its handles into ids at the end of every step"
+        );
+        self.step_start = self.handles.len();
+    }
+
+    /// A step ends: a buffer of ids turns the step's handles into ids with `id_of`.
+    pub(crate) fn end_step(&mut self, id_of: impl Fn(SessionHandle) -> SessionId) {
+        if !self.keep_handles {
+            self.recipients.extend(self.handles.drain(..).map(id_of));
+        }
+        self.step_start = self.handles.len();
+    }
+
+    /// The session in `slot` closes in this step, its slot free for a later login in the
+    /// same step: this step's handles naming it are rewritten to `closed` (an index into the
+    /// engine's list of the step's closed sessions, [`SessionHandle::CLOSED_BIT`] set), so
+    /// they still name it when the step's handles are resolved.
+    pub(crate) fn session_closing(&mut self, slot: u32, closed: SessionHandle) {
+        for h in &mut self.handles[self.step_start..] {
+            if h.0 == slot {
+                *h = closed;
+            }
+        }
+    }
+
+    /// Appends one member event for the sessions in `slots`: addressed to the session
+    /// (its id from `id_of`) when there is one, to a run when there are more, nothing when
+    /// there is none. The run holds handles until the step ends.
     pub(crate) fn fan_out(
         &mut self,
         at: Millis,
-        recipients: impl Iterator<Item = SessionId>,
+        slots: impl Iterator<Item = u32>,
+        id_of: impl FnOnce(u32) -> SessionId,
         make: impl FnOnce(To) -> Output,
     ) {
-        let start = self.recipients.len();
-        self.recipients.extend(recipients);
-        let to = match self.recipients.len() - start {
+        // A run's place in the list its runs index: ids (after this step's handles are
+        // resolved, they follow the ids already there) or handles.
+        let base = if self.keep_handles {
+            0
+        } else {
+            self.recipients.len()
+        };
+        let start = self.handles.len();
+        self.handles.extend(slots.map(SessionHandle));
+        let to = match self.handles.len() - start {
             0 => return,
-            1 => To::Session(
-                self.recipients
+            1 => To::Session(id_of(
+                self.handles
                     .pop()
-                    .expect("one recipient was just appended"),
-            ),
+                    .expect("one recipient was just appended")
+                    .0,
+            )),
             n => To::Sessions(Recipients {
-                // 4e9 recipients of 34 bytes each cannot be allocated before this point.
-                start: u32::try_from(start).expect("a buffer's recipients fit in u32"),
+                // 4e9 recipients of 4 bytes each cannot be allocated before this point
+                // without exceeding any buffer a step can produce (runs are bounded by
+                // members per room times outputs per step).
+                start: u32::try_from(base + start).expect("a buffer's recipients fit in u32"),
                 len: u32::try_from(n).expect("a buffer's recipients fit in u32"),
             }),
         };
@@ -216,6 +356,21 @@ impl Outputs {
             at,
             output: make(to),
         });
+    }
+
+    /// Appends one member event for `sessions` given by id (tests of the buffer's own forms).
+    #[cfg(test)]
+    pub(crate) fn fan_out_ids(
+        &mut self,
+        at: Millis,
+        sessions: impl Iterator<Item = SessionId>,
+        make: impl FnOnce(To) -> Output,
+    ) {
+        let ids: Vec<SessionId> = sessions.collect();
+        self.begin_step();
+        let slots = (0..ids.len()).map(|i| u32::try_from(i).expect("a test's few sessions"));
+        self.fan_out(at, slots, |slot| ids[slot as usize], make);
+        self.end_step(|h| ids[h.0 as usize]);
     }
 }
 
@@ -276,7 +431,7 @@ mod tests {
     fn an_output_for_a_run_is_neither_pushed_nor_removed_alone() {
         let mut out = Outputs::new();
         let sessions = ["s1", "s2", "s3"].map(SessionId::new);
-        out.fan_out(Millis(1), sessions.into_iter(), message);
+        out.fan_out_ids(Millis(1), sessions.into_iter(), message);
         let one = Stamped {
             at: Millis(2),
             output: message(To::Session(SessionId::new("s4"))),

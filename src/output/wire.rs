@@ -149,6 +149,15 @@ impl Serialize for Written<'_> {
 
 impl Serialize for Outputs {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.keeps_handles()
+            && self
+                .iter()
+                .any(|s| matches!(s.output.to(), Some(To::Sessions(_))))
+        {
+            return Err(S::Error::custom(
+                "a buffer of handles (Outputs::with_handles) names no session ids to write",
+            ));
+        }
         let mut st = s.serialize_struct("Outputs", 2)?;
         st.serialize_field("items", &Items(self))?;
         st.serialize_field("recipients", &Written(self))?;
@@ -210,10 +219,10 @@ fn checked(read: OutputsIn) -> Result<Outputs, WireError> {
         let unnamed = count - next;
         return Err(WireError::Unnamed { unnamed, count });
     }
-    Ok(Outputs {
-        items,
-        recipients: read.recipients,
-    })
+    let mut outputs = Outputs::new();
+    outputs.items = items;
+    outputs.recipients = read.recipients;
+    Ok(outputs)
 }
 
 /// Sets a member event's addressee in place (the caller checked it is one).
@@ -260,7 +269,7 @@ mod tests {
                 outcome: Outcome::Ok(ReplyOk::MessageSent { seq: 1 }),
             },
         });
-        out.fan_out(Millis(5), [s("s2"), s("s3"), s("s4")].into_iter(), message);
+        out.fan_out_ids(Millis(5), [s("s2"), s("s3"), s("s4")].into_iter(), message);
         let joined = |to| Output::MembersJoined {
             to,
             room_id: RoomId::new("r1"),
@@ -270,7 +279,7 @@ mod tests {
             .into_iter()
             .collect(),
         };
-        out.fan_out(Millis(6), [s("s2")].into_iter(), joined);
+        out.fan_out_ids(Millis(6), [s("s2")].into_iter(), joined);
         out.push(Stamped {
             at: Millis(6),
             output: Output::RoomStateChanged {
@@ -280,7 +289,7 @@ mod tests {
                 event: RoomEvent::Success,
             },
         });
-        out.fan_out(Millis(7), [s("s3"), s("s5")].into_iter(), joined);
+        out.fan_out_ids(Millis(7), [s("s3"), s("s5")].into_iter(), joined);
         out
     }
 

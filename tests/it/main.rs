@@ -18,6 +18,7 @@ mod dialect;
 mod errors;
 mod explore;
 mod fuzz_regressions;
+mod handles;
 mod large_rooms;
 mod leave;
 mod member_attributes;

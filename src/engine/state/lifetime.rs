@@ -10,7 +10,7 @@ use super::Engine;
 use crate::engine::emit::Emit;
 use crate::ids::{SessionId, UserId};
 use crate::input::RoomInfo;
-use crate::output::{CloseReason, DestroyCause, Output};
+use crate::output::{Buffer, CloseReason, DestroyCause, Output, OutputSink, SessionHandle};
 
 impl Engine {
     /// Creates an empty room (the caller adds its first member in the same step) and emits
@@ -157,6 +157,14 @@ impl Engine {
         if let Some(key) = session.grace_timer.get() {
             self.state.timers.cancel(key);
         }
+        // A later login in this step may take the slot: the step's handles naming this
+        // session now name its entry in the step's closed list.
+        let closed = u32::try_from(self.closed_in_step.len())
+            .ok()
+            .filter(|&n| n < SessionHandle::CLOSED_BIT)
+            .expect("a step closes fewer sessions than max_sessions (at most 2^30)");
+        self.closed_in_step.push(session.id);
+        emit.session_closing(slot, SessionHandle(SessionHandle::CLOSED_BIT | closed));
         emit.push(Output::SessionClosed {
             session: session.id,
             reason,
@@ -186,6 +194,25 @@ impl Engine {
             if self.index.closed.get(&front.session) == Some(&front.forget_at) {
                 self.index.closed.remove(&front.session);
             }
+        }
+    }
+
+    /// A step begins: the previous step's closed sessions are forgotten (their handles are
+    /// valid until now), and the sink marks where this step's handles start.
+    pub(crate) fn begin_step(&mut self, out: &mut impl OutputSink) {
+        self.closed_in_step.clear();
+        if let Buffer::Compact(out) = out.buffer() {
+            out.begin_step();
+        }
+    }
+
+    /// A step ends: a buffer of ids turns the step's handles into ids.
+    pub(crate) fn end_step(&self, out: &mut impl OutputSink) {
+        if let Buffer::Compact(out) = out.buffer() {
+            out.end_step(|h| {
+                self.session_id(h)
+                    .expect("a handle from this step resolves")
+            });
         }
     }
 }

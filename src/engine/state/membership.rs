@@ -269,14 +269,16 @@ impl Engine {
         emit: &mut Emit<'_>,
         make: impl FnOnce(To) -> Output,
     ) {
-        // The list says who is reconnecting; a recipient's record is read only for its id.
-        let recipients = self
+        // The list says who is reconnecting and holds each recipient's slot: a run names
+        // its recipients by slot, so no recipient's record is read (a lone recipient's is,
+        // for its id).
+        let slots = self
             .state
             .room(room_slot)
             .members()
             .iter()
             .filter(|m| !m.lost && Some(m.session) != except)
-            .map(|m| self.state.session(m.session).id);
-        emit.fan_out(recipients, make);
+            .map(|m| m.session);
+        emit.fan_out(slots, |slot| self.state.session(slot).id, make);
     }
 }

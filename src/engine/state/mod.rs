@@ -219,6 +219,10 @@ impl State {
 pub struct Engine {
     pub(crate) state: State,
     pub(crate) index: Index,
+    /// The ids of the sessions closed in the current step, in close order: what a handle
+    /// naming one resolves to until the next step (see `SessionHandle`). Not part of the
+    /// snapshot; emptied when a step begins.
+    pub(crate) closed_in_step: Vec<SessionId>,
 }
 
 impl Engine {
