@@ -12,7 +12,6 @@ impl Engine {
     pub fn handle_timeout(&mut self, now: Millis, out: &mut impl OutputSink) {
         self.begin_step(out);
         self.fire_due(now, out);
-        self.end_step(out);
     }
 
     /// Handles one input at `now`: first every due timer fires (as [`Engine::handle_timeout`]),
@@ -25,7 +24,6 @@ impl Engine {
             buf: out.buffer(),
         };
         self.dispatch(input, &mut emit);
-        self.end_step(out);
     }
 
     fn fire_due(&mut self, now: Millis, out: &mut impl OutputSink) {

@@ -57,15 +57,14 @@ pub(crate) mod sealed {
 /// addressee with [`Outputs::sessions`]; or walk [`Outputs::expanded`] for one output per
 /// recipient, exactly the lines a trace holds.
 ///
-/// **Ids or handles.** While a step runs, the engine names each recipient of a run by its
-/// [`SessionHandle`] (four bytes it already holds in the room's member list), never reading
-/// the recipient's record. A buffer made with [`Outputs::new`] turns the step's handles into
-/// session ids when the step ends, so every run reads as ids ([`Outputs::sessions`]). A
-/// buffer made with [`Outputs::with_handles`] keeps the handles: an embedder that routes by
-/// handle ([`Outputs::handles`], [`Engine::session_handle`](crate::Engine::session_handle))
-/// never pays for the ids, and one that needs an id asks
-/// [`Engine::session_id`](crate::Engine::session_id). A handle is valid until the engine's
-/// next step, also for a session closed in the step that named it.
+/// **Ids or handles.** The room's member list holds each member's [`SessionHandle`] (its
+/// slot, four bytes). A buffer made with [`Outputs::new`] lists each run's session ids, read
+/// from the recipients' records as the event is made ([`Outputs::sessions`]). A buffer made
+/// with [`Outputs::with_handles`] lists the handles instead, so no recipient's record is
+/// read: an embedder that routes by handle ([`Outputs::handles`],
+/// [`Engine::session_handle`](crate::Engine::session_handle)) never pays for the ids, and
+/// one that needs an id asks [`Engine::session_id`](crate::Engine::session_id). A handle is
+/// valid until the engine's next step, also for a session closed in the step that named it.
 ///
 /// Its serde form stays compact, for shipping a step's outputs between processes: each
 /// output once, as its trace line (a member event for several sessions names the first,
@@ -79,8 +78,7 @@ pub struct Outputs {
     pub(super) items: Vec<Stamped>,
     /// The sessions of every run, in order (a buffer of ids).
     pub(super) recipients: Vec<SessionId>,
-    /// A buffer of ids: the current step's handles, turned into ids when it ends. A buffer
-    /// of handles: the handles of every run, in order.
+    /// The handles of every run, in order (a buffer of handles).
     handles: Vec<SessionHandle>,
     /// Made with [`Outputs::with_handles`].
     keep_handles: bool,
@@ -290,25 +288,14 @@ impl Outputs {
 
     /// A step begins: the handles it names start here.
     pub(crate) fn begin_step(&mut self) {
-        debug_assert!(
-            self.keep_handles || self.handles.is_empty(),
-            "a buffer of ids turns its handles into ids at the end of every step"
-        );
-        self.step_start = self.handles.len();
-    }
-
-    /// A step ends: a buffer of ids turns the step's handles into ids with `id_of`.
-    pub(crate) fn end_step(&mut self, id_of: impl Fn(SessionHandle) -> SessionId) {
-        if !self.keep_handles {
-            self.recipients.extend(self.handles.drain(..).map(id_of));
-        }
         self.step_start = self.handles.len();
     }
 
     /// The session in `slot` closes in this step, its slot free for a later login in the
     /// same step: this step's handles naming it are rewritten to `closed` (an index into the
     /// engine's list of the step's closed sessions, [`SessionHandle::CLOSED_BIT`] set), so
-    /// they still name it when the step's handles are resolved.
+    /// they still name it when they are resolved after the step. A buffer of ids has nothing
+    /// to rewrite: its runs took each id when they were made.
     pub(crate) fn session_closing(&mut self, slot: u32, closed: SessionHandle) {
         for h in &mut self.handles[self.step_start..] {
             if h.0 == slot {
@@ -319,38 +306,37 @@ impl Outputs {
 
     /// Appends one member event for the sessions in `slots`: addressed to the session
     /// (its id from `id_of`) when there is one, to a run when there are more, nothing when
-    /// there is none. The run holds handles until the step ends.
+    /// there is none. A buffer of handles keeps the slots as they are; a buffer of ids
+    /// takes each one's id from `id_of`.
     pub(crate) fn fan_out(
         &mut self,
         at: Millis,
         slots: impl Iterator<Item = u32>,
-        id_of: impl FnOnce(u32) -> SessionId,
+        id_of: impl Fn(u32) -> SessionId,
         make: impl FnOnce(To) -> Output,
     ) {
-        // A run's place in the list its runs index: ids (after this step's handles are
-        // resolved, they follow the ids already there) or handles.
-        let base = if self.keep_handles {
-            0
+        let to = if self.keep_handles {
+            let start = self.handles.len();
+            self.handles.extend(slots.map(SessionHandle));
+            match self.handles.len() - start {
+                0 => return,
+                1 => To::Session(id_of(
+                    self.handles.pop().expect("one recipient was just listed").0,
+                )),
+                n => run(start, n),
+            }
         } else {
-            self.recipients.len()
-        };
-        let start = self.handles.len();
-        self.handles.extend(slots.map(SessionHandle));
-        let to = match self.handles.len() - start {
-            0 => return,
-            1 => To::Session(id_of(
-                self.handles
-                    .pop()
-                    .expect("one recipient was just appended")
-                    .0,
-            )),
-            n => To::Sessions(Recipients {
-                // 4e9 recipients of 4 bytes each cannot be allocated before this point
-                // without exceeding any buffer a step can produce (runs are bounded by
-                // members per room times outputs per step).
-                start: u32::try_from(base + start).expect("a buffer's recipients fit in u32"),
-                len: u32::try_from(n).expect("a buffer's recipients fit in u32"),
-            }),
+            let start = self.recipients.len();
+            self.recipients.extend(slots.map(id_of));
+            match self.recipients.len() - start {
+                0 => return,
+                1 => To::Session(
+                    self.recipients
+                        .pop()
+                        .expect("one recipient was just listed"),
+                ),
+                n => run(start, n),
+            }
         };
         self.items.push(Stamped {
             at,
@@ -367,11 +353,19 @@ impl Outputs {
         make: impl FnOnce(To) -> Output,
     ) {
         let ids: Vec<SessionId> = sessions.collect();
-        self.begin_step();
         let slots = (0..ids.len()).map(|i| u32::try_from(i).expect("a test's few sessions"));
         self.fan_out(at, slots, |slot| ids[slot as usize], make);
-        self.end_step(|h| ids[h.0 as usize]);
     }
+}
+
+/// A run of the `n` (at least two) recipients listed from `start`.
+fn run(start: usize, n: usize) -> To {
+    // 4e9 recipients cannot be listed before this point: runs are bounded by the members of
+    // a room times the outputs of the steps a buffer holds.
+    To::Sessions(Recipients {
+        start: u32::try_from(start).expect("a buffer's recipients fit in u32"),
+        len: u32::try_from(n).expect("a buffer's recipients fit in u32"),
+    })
 }
 
 impl<'a> IntoIterator for &'a Outputs {

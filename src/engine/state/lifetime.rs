@@ -205,14 +205,4 @@ impl Engine {
             out.begin_step();
         }
     }
-
-    /// A step ends: a buffer of ids turns the step's handles into ids.
-    pub(crate) fn end_step(&self, out: &mut impl OutputSink) {
-        if let Buffer::Compact(out) = out.buffer() {
-            out.end_step(|h| {
-                self.session_id(h)
-                    .expect("a handle from this step resolves")
-            });
-        }
-    }
 }
