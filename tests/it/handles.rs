@@ -162,8 +162,8 @@ fn a_closed_sessions_handle_is_forgotten_at_the_next_step() {
     assert_eq!(engine.session_id(closed), None);
 }
 
-#[test]
-fn a_session_keeps_its_handle_from_login_to_close() {
+/// s1 and s2 in r1, s3 logged in outside it, into a buffer of handles.
+fn two_in_r1_and_s3_outside() -> (Engine, Requests, Outputs) {
     let mut engine = Engine::new(Config::default()).expect("the default config");
     let mut sc = Requests::default();
     let mut out = Outputs::with_handles();
@@ -176,6 +176,12 @@ fn a_session_keeps_its_handle_from_login_to_close() {
     ] {
         engine.handle_input(Millis(0), &input, &mut out);
     }
+    (engine, sc, out)
+}
+
+#[test]
+fn a_session_keeps_its_handle_from_login_to_close() {
+    let (mut engine, mut sc, mut out) = two_in_r1_and_s3_outside();
     let h: Vec<SessionHandle> = ["s1", "s2"]
         .map(|s| engine.session_handle(s.into()).expect("logged in"))
         .to_vec();
@@ -207,18 +213,7 @@ fn a_session_keeps_its_handle_from_login_to_close() {
 
 #[test]
 fn a_buffer_of_handles_writes_no_run() {
-    let mut engine = Engine::new(Config::default()).expect("the default config");
-    let mut sc = Requests::default();
-    let mut out = Outputs::with_handles();
-    for input in [
-        sc.login("s1", "u1"),
-        sc.create("s1", "r1", None),
-        sc.login("s2", "u2"),
-        sc.join("s2", "r1"),
-        sc.login("s3", "u3"),
-    ] {
-        engine.handle_input(Millis(0), &input, &mut out);
-    }
+    let (mut engine, mut sc, mut out) = two_in_r1_and_s3_outside();
     assert!(serde_json::to_string(&out).is_ok(), "no run yet");
     engine.handle_input(Millis(0), &sc.join("s3", "r1"), &mut out);
     let err = serde_json::to_string(&out).expect_err("a run of handles");
