@@ -224,6 +224,7 @@ impl Engine {
     }
 
     /// Service event: the session's membership of the room started.
+    #[inline] // stays inlined, so the common case (events off) is one test, not a call
     fn tell_service_joined(&mut self, room_slot: u32, session_slot: u32, emit: &mut Emit<'_>) {
         let Some(event_id) = self.state.take_event_id() else {
             return; // service events are off
@@ -239,6 +240,7 @@ impl Engine {
     }
 
     /// Service event: the session's membership of the room ends (told while it still holds).
+    #[inline] // stays inlined, so the common case (events off) is one test, not a call
     fn tell_service_left(
         &mut self,
         room_slot: u32,
