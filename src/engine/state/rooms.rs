@@ -205,4 +205,20 @@ mod tests {
         assert!(back.is_consistent());
         assert_ne!(back.get(1), Some(&ra));
     }
+
+    /// A snapshot's room that the record refuses (a destroy delay past 32 bits) fails the
+    /// whole read with a message, and a column that misses a slot is caught.
+    #[test]
+    fn a_refused_room_fails_the_read_and_a_short_column_is_inconsistent() {
+        let mut rooms = Rooms::default();
+        let (a, ra) = room("a", 1);
+        rooms.insert(a, ra);
+        let mut json = serde_json::to_value(&rooms).unwrap();
+        json["entries"][0]["destroy_delay_ms"] = (1_u64 << 32).into();
+        let err = serde_json::from_value::<Rooms>(json).unwrap_err();
+        assert!(err.to_string().contains("destroy_delay_ms"), "{err}");
+
+        rooms.ids.clear();
+        assert!(!rooms.is_consistent());
+    }
 }
