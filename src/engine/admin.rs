@@ -43,7 +43,7 @@ impl Engine {
         event: RoomEvent,
         emit: &mut Emit<'_>,
     ) -> (Vec<UserId>, Vec<UserId>) {
-        let room_id = self.state.room(room_slot).id;
+        let room_id = self.state.room_id(room_slot);
         let reason = exit
             .members_see()
             .expect("a kick, a ban or a move leaves members to tell");

@@ -301,7 +301,7 @@ impl Engine {
         deleted: Vec<String>,
         emit: &mut Emit<'_>,
     ) {
-        let room_id = self.state.room(room_slot).id;
+        let room_id = self.state.room_id(room_slot);
         self.fan_out(room_slot, None, emit, |to| Output::RoomAttributesUpdated {
             to,
             room_id,

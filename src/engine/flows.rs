@@ -181,7 +181,7 @@ impl Engine {
         }
         let mut room_ids = Vec::with_capacity(rooms.len());
         for (room_slot, _) in rooms {
-            room_ids.push(self.state.room(room_slot).id);
+            room_ids.push(self.state.room_id(room_slot));
             self.leave_now(slot, room_slot, RoomEvent::Success, ExitReason::Left, emit);
         }
         Ok(ReplyOk::LeftAll { room_ids })
@@ -210,7 +210,7 @@ impl Engine {
     ) {
         let (session_id, room_id) = (
             self.state.session(session_slot).id,
-            self.state.room(room_slot).id,
+            self.state.room_id(room_slot),
         );
         emit.state(session_id, room_id, RoomState::Disconnected, event);
         self.remove_member(room_slot, session_slot, exit, emit);

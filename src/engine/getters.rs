@@ -141,7 +141,7 @@ impl Engine {
                     } else {
                         RoomState::Connected
                     };
-                    (self.state.room(m.room).id, state)
+                    (self.state.room_id(m.room), state)
                 })
                 .collect(),
         )
@@ -232,13 +232,13 @@ impl Engine {
     fn timer_reason(&self, kind: TimerKind) -> TimerReason {
         match kind {
             TimerKind::DestroyRoom { slot, .. } => TimerReason::DestroyRoom {
-                room_id: self.state.room(slot).id,
+                room_id: self.state.room_id(slot),
             },
             TimerKind::ReconnectGrace { slot, .. } => TimerReason::ReconnectGrace {
                 session: self.state.session(slot).id,
             },
             TimerKind::MemberBatch { slot, .. } => TimerReason::MemberBatch {
-                room_id: self.state.room(slot).id,
+                room_id: self.state.room_id(slot),
             },
             TimerKind::BanExpiry { slot, .. } => {
                 let ban = self

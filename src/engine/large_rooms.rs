@@ -97,7 +97,7 @@ impl Engine {
 
     /// Emits a closed window's delta to the room, unless it is empty or nobody is live.
     fn send_member_batch(&self, room_slot: u32, batch: &MemberBatch, emit: &mut Emit<'_>) {
-        let room_id = self.state.room(room_slot).id;
+        let room_id = self.state.room_id(room_slot);
         let (joined, left) = outcome_lists(batch);
         if (joined.is_empty() && left.is_empty()) || !self.has_live_member(room_slot) {
             return;

@@ -277,7 +277,7 @@ impl Engine {
         members: Vec<MemberAttributesInfo>,
         emit: &mut Emit<'_>,
     ) {
-        let room_id = self.state.room(room_slot).id;
+        let room_id = self.state.room_id(room_slot);
         self.fan_out(room_slot, None, emit, |to| {
             Output::RoomMemberAttributesUpdated {
                 to,

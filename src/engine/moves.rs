@@ -91,7 +91,7 @@ impl Engine {
         // Everyone moved joins the target first (as a switch connects its target first), then
         // all leave the source at once, so its remaining members get one `members_left` and
         // nobody moved hears about the source after leaving it.
-        let target_id = self.state.room(target).id;
+        let target_id = self.state.room_id(target);
         for &(_, session_slot) in &movers {
             let session_id = self.state.session(session_slot).id;
             emit.state(

@@ -70,7 +70,7 @@ impl Engine {
         for (_, &slot) in rest.by_ref().take(count as usize) {
             let room = self.state.room(slot);
             rooms.push(RoomSummary {
-                room_id: room.id,
+                room_id: self.state.room_id(slot),
                 sid: room.sid,
                 name: room.name().to_owned(),
                 member_count: room.member_count(),
@@ -86,7 +86,7 @@ impl Engine {
     pub(crate) fn query_room(&self, room_id: RoomId) -> Result<ReplyOk, Error> {
         self.check_room_id(room_id)?;
         let room = self.room(room_id).ok_or(Error::RoomNotExist)?;
-        Ok(room_details(room))
+        Ok(room_details(room_id, room))
     }
 
     /// A member reads every attribute of its room.
@@ -118,7 +118,7 @@ impl Engine {
         let room = self.state.room(room_slot);
         ReplyOk::Room {
             room: RoomInfo {
-                id: room.id,
+                id: self.state.room_id(room_slot),
                 name: room.name().to_owned(),
             },
             sid: Some(room.sid),
@@ -136,9 +136,9 @@ impl Engine {
 }
 
 /// `query_room`'s answer (also `admin_create_room`'s).
-pub(crate) fn room_details(room: &Room) -> ReplyOk {
+pub(crate) fn room_details(room_id: RoomId, room: &Room) -> ReplyOk {
     ReplyOk::RoomDetails {
-        room_id: room.id,
+        room_id,
         sid: room.sid,
         name: room.name().to_owned(),
         member_count: room.member_count(),

@@ -32,7 +32,7 @@ impl Engine {
             self.seed_attributes(slot, None, config);
         }
         self.await_first_member(slot, empty_timeout_ms);
-        Ok(room_details(self.state.room(slot)))
+        Ok(room_details(info.id, self.state.room(slot)))
     }
 
     /// Bans `users` from the room id for `duration_s`: their sessions in the room (if it

@@ -60,7 +60,7 @@ impl Engine {
                 continue;
             }
             self.mark_lost(slot, room_slot);
-            let room_id = self.state.room(room_slot).id;
+            let room_id = self.state.room_id(room_slot);
             emit.state(
                 session,
                 room_id,
@@ -83,7 +83,7 @@ impl Engine {
         for (room_slot, view) in restored.rooms {
             let delta = self.delta_since(room_slot, restored.user, &view);
             self.unmark_lost(room_slot, &view);
-            let room_id = self.state.room(room_slot).id;
+            let room_id = self.state.room_id(room_slot);
             emit.state(session, room_id, RoomState::Connected, RoomEvent::Success);
             emit_delta(session, room_id, delta, emit);
         }

@@ -108,8 +108,10 @@ impl Engine {
     }
 
     fn check_settings(&self, config: &RoomConfig) -> Result<RoomSettings, Error> {
+        // A room keeps its delay in 32 bits (49 days); the config's bound is far below.
         let destroy_delay_ms = config
             .destroy_delay_ms()
+            .and_then(|ms| u32::try_from(ms).ok())
             .ok_or(Error::InvalidConfig("destroy_delay_s must be 0..=10800"))?;
         let engine_max = self.state.config.max_members_per_room;
         let max_members = match config.max_members {

@@ -1,8 +1,9 @@
 //! Lookup tables derived from [`State`]: never serialized, never iterated in hash order
 //! (clippy guards that), rebuilt on restore.
 //!
-//! Each id is stored once, in its record in the slab. The id tables hold only `u32` slots:
-//! a slot's hash is its record's id hashed, and a probe compares the id in the record, so a
+//! Each id is stored once, in its record in the slab (a room's in the id column beside the
+//! room slab, see `rooms.rs`). The id tables hold only `u32` slots: a slot's hash is its
+//! record's id hashed, and a probe compares the id in the record, so a
 //! table entry costs 4 bytes (plus hashbrown's control byte) instead of a copy of the
 //! 34-byte id. A table must therefore only hold slots that are live in its slab whenever it
 //! may rehash (an insert): records leave their table before they leave their slab.
@@ -10,7 +11,7 @@
 //! A user's sessions are a list threaded through the session records (`Session::next_of_user`,
 //! ascending slot order); the user table holds the first slot of each user's list.
 
-use super::room::Room;
+use super::rooms::Rooms;
 use super::session::{Session, UserLink};
 use super::slab::Slab;
 use super::State;
@@ -45,9 +46,9 @@ pub(crate) struct Index {
     pub(in crate::engine::state) by_sid: BTreeMap<RoomSid, u32>,
 }
 
-fn room_at(rooms: &Slab<Room>, slot: u32) -> &Room {
+fn room_id_at(rooms: &Rooms, slot: u32) -> &RoomId {
     rooms
-        .get(slot)
+        .id(slot)
         .expect("the room table holds live slots only")
 }
 
@@ -86,13 +87,11 @@ impl Index {
         let mut index = Index::new(state.config.hash_seed);
         let room_slots: Vec<u32> = state.rooms.iter().map(|(slot, _)| slot).collect();
         for slot in room_slots {
-            let room = room_at(&state.rooms, slot);
-            if index.room(&state.rooms, room.id).is_some()
-                || index.by_sid.insert(room.sid, slot).is_some()
-            {
+            let id = *room_id_at(&state.rooms, slot);
+            let sid = state.rooms.get(slot).expect("listed just now").sid;
+            if index.room(&state.rooms, id).is_some() || index.by_sid.insert(sid, slot).is_some() {
                 return Err(ConfigError::InconsistentState(format!(
-                    "duplicate room {}",
-                    room.id
+                    "duplicate room {id}"
                 )));
             }
             index.insert_room(&state.rooms, slot);
@@ -148,9 +147,9 @@ impl Index {
     }
 
     /// The slot of a room by id.
-    pub(crate) fn room(&self, rooms: &Slab<Room>, id: RoomId) -> Option<u32> {
+    pub(crate) fn room(&self, rooms: &Rooms, id: RoomId) -> Option<u32> {
         self.rooms
-            .find(self.hash(&id), |&s| room_at(rooms, s).id == id)
+            .find(self.hash(&id), |&s| *room_id_at(rooms, s) == id)
             .copied()
     }
 
@@ -185,11 +184,11 @@ impl Index {
     }
 
     /// Indexes the room at `slot` (live in `rooms`, its id not indexed yet).
-    pub(in crate::engine::state) fn insert_room(&mut self, rooms: &Slab<Room>, slot: u32) {
+    pub(in crate::engine::state) fn insert_room(&mut self, rooms: &Rooms, slot: u32) {
         let hasher = self.hasher;
-        let hash = hasher.hash_one(room_at(rooms, slot).id);
+        let hash = hasher.hash_one(room_id_at(rooms, slot));
         self.rooms
-            .insert_unique(hash, slot, |&s| hasher.hash_one(room_at(rooms, s).id));
+            .insert_unique(hash, slot, |&s| hasher.hash_one(room_id_at(rooms, s)));
     }
 
     /// Forgets the room `id` at `slot` (its record may already be gone: only slots are

@@ -112,29 +112,37 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
         ensure!(
             r.member_count() <= r.max_members && r.max_members <= c.max_members_per_room,
             "room {} is over its member limit",
-            r.id
+            e.state.room_id(slot)
         );
         ensure!(
             r.sid.0 >= 1 && r.sid.0 <= e.state.rooms_created,
             "room {} has a sid from the future",
-            r.id
+            e.state.room_id(slot)
         );
         let mut users = BTreeSet::new();
         for (seq, s) in r.members().iter().map(|m| (m.join_seq, m.session)) {
-            ensure!(seq < r.next_join_seq, "room {} has a future join seq", r.id);
+            ensure!(
+                seq < r.next_join_seq,
+                "room {} has a future join seq",
+                e.state.room_id(slot)
+            );
             let session = e.state.sessions.get(s);
-            ensure!(session.is_some(), "room {} has a missing member", r.id);
+            ensure!(
+                session.is_some(),
+                "room {} has a missing member",
+                e.state.room_id(slot)
+            );
             if let Some(session) = session {
                 ensure!(
                     users.insert(session.user),
                     "room {} has user {} twice",
-                    r.id,
+                    e.state.room_id(slot),
                     session.user
                 );
                 ensure!(
                     session.membership(slot).map(|m| m.join_seq) == Some(seq),
                     "room {} member {} has no matching membership",
-                    r.id,
+                    e.state.room_id(slot),
                     session.id
                 );
             }
@@ -144,7 +152,7 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
                 ensure!(
                     r.members().is_empty(),
                     "room {} has members and a destroy timer",
-                    r.id
+                    e.state.room_id(slot)
                 );
                 ensure!(
                     e.state.timers.get(key)
@@ -153,27 +161,27 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
                             incarnation: r.incarnation
                         }),
                     "room {} destroy timer is missing or foreign",
-                    r.id
+                    e.state.room_id(slot)
                 );
             }
             None => ensure!(
                 !r.members().is_empty(),
                 "empty room {} has no destroy timer",
-                r.id
+                e.state.room_id(slot)
             ),
         }
         ensure!(
             r.cold().attributes.len() <= c.max_room_attributes as usize
                 && r.attributes_bytes() <= c.attributes_total_max_bytes as usize,
             "room {} attributes over the limits",
-            r.id
+            e.state.room_id(slot)
         );
         ensure!(
             !r.members().is_empty()
                 || r.cold().keep_attributes_while_empty
                 || r.cold().attributes.values().all(|a| a.service),
             "empty room {} kept its attributes",
-            r.id
+            e.state.room_id(slot)
         );
         ensure!(
             r.cold()
@@ -181,7 +189,7 @@ fn check_rooms(e: &Engine) -> Result<(), InvariantViolation> {
                 .values()
                 .all(|a| a.version <= r.cold().attr_version),
             "room {} has an attribute from a future version",
-            r.id
+            e.state.room_id(slot)
         );
         check_member_batch(e, slot, r)?;
     }
@@ -197,7 +205,7 @@ fn check_member_batch(e: &Engine, slot: u32, r: &Room) -> Result<(), InvariantVi
     ensure!(
         !r.members().is_empty(),
         "empty room {} has a member batch",
-        r.id
+        e.state.room_id(slot)
     );
     ensure!(
         e.state.timers.get(b.timer)
@@ -206,22 +214,22 @@ fn check_member_batch(e: &Engine, slot: u32, r: &Room) -> Result<(), InvariantVi
                 incarnation: r.incarnation
             }),
         "room {} member batch timer is missing or foreign",
-        r.id
+        e.state.room_id(slot)
     );
     ensure!(
         b.changes.len() <= e.state.config.max_members_per_room as usize,
         "room {} member batch over its bound",
-        r.id
+        e.state.room_id(slot)
     );
     ensure!(
         b.mark.0 <= r.next_join_seq && b.mark.1 <= r.cold().reconnect.next_departure,
         "room {} member batch marked in the future",
-        r.id
+        e.state.room_id(slot)
     );
     ensure!(
         b.changes.is_indexed(e.index.hasher()),
         "room {} member batch lists a user twice or its index is stale",
-        r.id
+        e.state.room_id(slot)
     );
     for (user, change) in b.changes.iter() {
         let (joined, order) = match change {
@@ -231,13 +239,13 @@ fn check_member_batch(e: &Engine, slot: u32, r: &Room) -> Result<(), InvariantVi
         ensure!(
             e.user_in_room(slot, user) == joined,
             "room {} member batch has a stale change for {}",
-            r.id,
+            e.state.room_id(slot),
             user
         );
         ensure!(
             order < b.next_order,
             "room {} member batch change from the future",
-            r.id
+            e.state.room_id(slot)
         );
     }
     Ok(())
@@ -288,18 +296,18 @@ fn check_index(e: &Engine) -> Result<(), InvariantViolation> {
         ensure!(
             ix.by_sid.get(&r.sid) == Some(&slot),
             "creation-order index misses {}",
-            r.id
+            e.state.room_id(slot)
         );
     }
     ensure!(
         e.state.next_event_id >= 1,
         "service event numbers start at 1"
     );
-    for (slot, r) in e.state.rooms.iter() {
+    for (slot, _) in e.state.rooms.iter() {
         ensure!(
-            e.room_slot(r.id) == Some(slot),
+            e.room_slot(e.state.room_id(slot)) == Some(slot),
             "room index misses {}",
-            r.id
+            e.state.room_id(slot)
         );
     }
     ensure!(
@@ -355,7 +363,7 @@ fn check_reconnect(e: &Engine) -> Result<(), InvariantViolation> {
                     && view.member_attr_version <= r.cold().member_attr_version,
                 "session {} has a reconnect view of room {} from the future",
                 s.id,
-                r.id
+                e.state.room_id(m.room)
             );
             *marks
                 .entry(m.room)
@@ -376,7 +384,7 @@ fn check_reconnect(e: &Engine) -> Result<(), InvariantViolation> {
                 .get(&slot)
                 .map_or(log.marks.is_empty(), |m| *m == log.marks),
             "room {} reconnect marks disagree with its reconnecting members",
-            r.id
+            e.state.room_id(slot)
         );
         let oldest = log.marks.keys().next().map(|&(_, d)| d);
         let latest_join = log.marks.keys().next_back().map_or(0, |&(j, _)| j);
@@ -386,7 +394,7 @@ fn check_reconnect(e: &Engine) -> Result<(), InvariantViolation> {
                 .all(|&d| oldest.is_some_and(|o| d >= o) && d < log.next_departure)
                 && log.departures.values().all(|&(j, _, _)| j < latest_join),
             "room {} keeps departures no reconnecting member needs",
-            r.id
+            e.state.room_id(slot)
         );
     }
     Ok(())
@@ -445,13 +453,13 @@ fn check_member_attributes(e: &Engine) -> Result<(), InvariantViolation> {
             ensure!(
                 e.user_in_room(slot, *user),
                 "room {} keeps attributes of {}, who is not a member",
-                r.id,
+                e.state.room_id(slot),
                 user
             );
             ensure!(
                 a.version <= r.cold().member_attr_version,
                 "room {} member {} attributes from a future version",
-                r.id,
+                e.state.room_id(slot),
                 user
             );
             let pairs_ok = a.values.iter().all(|(k, v)| {
@@ -464,7 +472,7 @@ fn check_member_attributes(e: &Engine) -> Result<(), InvariantViolation> {
                     && a.values.len() <= c.max_member_attributes as usize
                     && a.bytes() <= c.member_attributes_total_max_bytes as usize,
                 "room {} member {} attributes over the limits",
-                r.id,
+                e.state.room_id(slot),
                 user
             );
         }

@@ -24,7 +24,7 @@ impl Engine {
         let incarnation = self.state.take_incarnation();
         let sid = self.state.take_room_sid();
         let room = Room::new(info, incarnation, sid, settings);
-        let slot = self.state.rooms.insert(room);
+        let slot = self.state.rooms.insert(info.id, room);
         self.index.insert_room(&self.state.rooms, slot);
         self.index.by_sid.insert(sid, slot);
         let event_id = self.state.take_event_id();
@@ -49,7 +49,7 @@ impl Engine {
         if !room.members().is_empty() || room.destroy_timer().is_some() {
             return;
         }
-        let delay_ms = room.destroy_delay_ms;
+        let delay_ms = u64::from(room.destroy_delay_ms);
         // No one is left to tell what the open window holds.
         self.drop_member_batch(room_slot);
         if delay_ms == 0 {
@@ -79,6 +79,7 @@ impl Engine {
         emit: &mut Emit<'_>,
     ) {
         self.drop_member_batch(room_slot);
+        let room_id = self.state.room_id(room_slot);
         let room = self
             .state
             .rooms
@@ -87,11 +88,11 @@ impl Engine {
         if let Some(key) = room.destroy_timer() {
             self.state.timers.cancel(key);
         }
-        self.index.remove_room(room.id, room_slot);
+        self.index.remove_room(room_id, room_slot);
         self.index.by_sid.remove(&room.sid);
         let event_id = self.state.take_event_id();
         emit.push(Output::RoomDestroyed {
-            room_id: room.id,
+            room_id,
             sid: Some(room.sid),
             cause,
             event_id,
@@ -106,7 +107,7 @@ impl Engine {
         assert!(
             room.incarnation == incarnation && room.members().is_empty(),
             "a destroy timer fired for room {} that is not its empty owner",
-            room.id
+            room.sid
         );
         room.take_destroy_timer();
         self.destroy_room(slot, DestroyCause::Empty, emit);

@@ -17,8 +17,8 @@ impl Engine {
     pub(crate) fn add_member(&mut self, room_slot: u32, session_slot: u32, emit: &mut Emit<'_>) {
         let session = self.state.session(session_slot);
         let (user, session_id) = (session.user, session.id);
+        let room_id = self.state.room_id(room_slot);
         let room = self.state.room_mut(room_slot);
-        let room_id = room.id;
         if let Some(key) = room.take_destroy_timer() {
             self.state.timers.cancel(key);
         }
@@ -80,8 +80,8 @@ impl Engine {
 
     /// Moves the membership at `seq` from `old` to `new` (same user, another device).
     fn take_over(&mut self, room_slot: u32, seq: u64, old: u32, new: u32, emit: &mut Emit<'_>) {
+        let room_id = self.state.room_id(room_slot);
         let room = self.state.room_mut(room_slot);
-        let room_id = room.id;
         room.members_mut().put(MemberEntry {
             join_seq: seq,
             session: new,
@@ -176,7 +176,7 @@ impl Engine {
         announce: Option<LeaveReason>,
         emit: &mut Emit<'_>,
     ) {
-        let room_id = self.state.room(room_slot).id;
+        let room_id = self.state.room_id(room_slot);
         let batched = self.batch_open(room_slot);
         if let (Some(reason), true) = (announce, batched) {
             self.batch_leave(room_slot, user, reason);
@@ -203,7 +203,7 @@ impl Engine {
         session_slot: u32,
         emit: &mut Emit<'_>,
     ) {
-        let room_id = self.state.room(room_slot).id;
+        let room_id = self.state.room_id(room_slot);
         let id = self.state.session(session_slot).id;
         emit.state(
             id,
@@ -224,13 +224,14 @@ impl Engine {
     }
 
     /// Service event: the session's membership of the room started.
+    #[inline] // stays inlined, so the common case (events off) is one test, not a call
     fn tell_service_joined(&mut self, room_slot: u32, session_slot: u32, emit: &mut Emit<'_>) {
         let Some(event_id) = self.state.take_event_id() else {
             return; // service events are off
         };
         let (room, session) = (self.state.room(room_slot), self.state.session(session_slot));
         emit.push(Output::MemberJoined {
-            room_id: room.id,
+            room_id: self.state.room_id(room_slot),
             sid: room.sid,
             user_id: session.user,
             session_id: session.id,
@@ -239,6 +240,7 @@ impl Engine {
     }
 
     /// Service event: the session's membership of the room ends (told while it still holds).
+    #[inline] // stays inlined, so the common case (events off) is one test, not a call
     fn tell_service_left(
         &mut self,
         room_slot: u32,
@@ -251,7 +253,7 @@ impl Engine {
         };
         let (room, session) = (self.state.room(room_slot), self.state.session(session_slot));
         emit.push(Output::MemberLeft {
-            room_id: room.id,
+            room_id: self.state.room_id(room_slot),
             sid: room.sid,
             user_id: session.user,
             session_id: session.id,

@@ -22,7 +22,8 @@
 //!   grace for that room;
 //! - the indexes change in the same call as the slabs they index.
 //!
-//! Files: `room.rs` and `session.rs` (the records), `slab.rs`, `timers/` (the timer table),
+//! Files: `room.rs` and `session.rs` (the records), `slab.rs`, `rooms.rs` (the room slab
+//! and its id column), `timers/` (the timer table),
 //! `lifetime.rs` (rooms and sessions come and go), `membership.rs` (join, leave, takeover,
 //! fan-out), `grace.rs` (lost links and their grace timer), `window.rs` (a large room's
 //! coalescing window and its timer).
@@ -36,6 +37,7 @@ pub(crate) mod members;
 mod membership;
 pub(crate) mod room;
 mod room_serde;
+pub(crate) mod rooms;
 pub(crate) mod session;
 pub(crate) mod slab;
 mod timer_handle;
@@ -49,6 +51,7 @@ use crate::time::Millis;
 pub(crate) use index::Index;
 use index::UserSessions;
 use room::Room;
+use rooms::Rooms;
 use serde::{Deserialize, Serialize};
 use session::{Session, Tombstone};
 use slab::Slab;
@@ -62,7 +65,7 @@ pub(crate) struct State {
     pub(crate) config: Config,
     /// The latest time seen (never goes backwards).
     pub(crate) now: Millis,
-    rooms: Slab<Room>,
+    rooms: Rooms,
     sessions: Slab<Session>,
     timers: Timers,
     /// Closed sessions, oldest first (so also in `forget_at` order: the TTL is constant).
@@ -89,7 +92,7 @@ impl State {
         State {
             config,
             now: Millis::ZERO,
-            rooms: Slab::default(),
+            rooms: Rooms::default(),
             sessions: Slab::default(),
             timers: Timers::default(),
             tombstones: VecDeque::new(),
@@ -127,8 +130,16 @@ impl State {
     }
 
     /// Rooms by slot.
-    pub(crate) fn rooms(&self) -> &Slab<Room> {
+    pub(crate) fn rooms(&self) -> &Rooms {
         &self.rooms
+    }
+
+    /// The id of the room in a slot the caller holds from this step.
+    pub(crate) fn room_id(&self, slot: u32) -> RoomId {
+        *self
+            .rooms
+            .id(slot)
+            .expect("a room slot held within a step names a live room")
     }
 
     /// Sessions by slot.

@@ -3,7 +3,7 @@
 use super::members::{MemberEntry, MemberList};
 use super::timers::TimerKey;
 use super::window_changes::WindowChanges;
-use crate::ids::{RoomId, RoomSid, UserId};
+use crate::ids::{RoomSid, UserId};
 use crate::input::{RoomInfo, RoomName};
 use crate::output::LeaveReason;
 use serde::{Deserialize, Serialize};
@@ -105,23 +105,24 @@ impl ReconnectLog {
 /// A new room's settings, checked and resolved from its config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RoomSettings {
-    /// How long it waits, once emptied, before it is destroyed.
-    pub(crate) destroy_delay_ms: u64,
+    /// How long it waits, once emptied, before it is destroyed (room configs allow at most
+    /// 3 hours, so 32 bits hold it).
+    pub(crate) destroy_delay_ms: u32,
     /// Its member limit.
     pub(crate) max_members: u32,
 }
 
 /// A room as the engine stores it: what a join, a leave and fan-out read inline, the rest
-/// (see [`RoomCold`]) behind one box allocated on first use. Serialized flat (see
-/// `room_serde.rs`).
+/// (see [`RoomCold`]) behind one box allocated on first use, and its id in a column beside
+/// the slab (see `rooms.rs`). Serialized flat, with its id (see `room_serde.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Room {
-    pub(crate) id: RoomId,
     /// Unique over the engine's life: tells this room from a later one in the same slot.
     pub(crate) incarnation: u64,
     /// The public incarnation id (`"R<n>"`): counts rooms only, from 1.
     pub(crate) sid: RoomSid,
-    pub(crate) destroy_delay_ms: u64,
+    /// How long it waits, once emptied, before it is destroyed (see [`RoomSettings`]).
+    pub(crate) destroy_delay_ms: u32,
     /// This room's member limit (the room config's, or the engine's).
     pub(crate) max_members: u32,
     /// Its members, or its pending destroy timer once it is empty (see [`Occupants`]).
@@ -238,7 +239,6 @@ impl Room {
             })
         });
         Room {
-            id: info.id,
             incarnation,
             sid,
             destroy_delay_ms: settings.destroy_delay_ms,
@@ -288,7 +288,7 @@ impl Room {
             Occupants::Waiting(_) => {
                 panic!(
                     "room {} changes members while its destroy timer is pending",
-                    self.id
+                    self.sid
                 )
             }
         }
@@ -311,7 +311,7 @@ impl Room {
         assert!(
             matches!(&self.occupants, Occupants::Members(m) if m.is_empty()),
             "room {} gets a destroy timer only while empty and without one",
-            self.id
+            self.sid
         );
         self.occupants = Occupants::Waiting(key);
     }
@@ -386,7 +386,9 @@ mod mark_list {
 
 #[cfg(test)]
 mod tests {
+    use super::super::room_serde::{RoomIn, RoomOut};
     use super::*;
+    use crate::ids::RoomId;
 
     fn a_room() -> Room {
         let info = RoomInfo {
@@ -400,15 +402,16 @@ mod tests {
         Room::new(&info, 1, RoomSid(1), settings)
     }
 
-    /// A room's members and its destroy timer share their bytes, and a room fits in 112
-    /// (it was 136 with the member list beside an optional timer key).
+    /// A room's members and its destroy timer share their bytes, and a room fits in 72
+    /// (it was 136 with the member list beside an optional timer key, 112 with its id
+    /// inline and a 64-bit destroy delay).
     #[test]
     fn members_and_destroy_timer_share_their_bytes() {
         use std::mem::size_of;
         assert_eq!(size_of::<Occupants>(), size_of::<MemberList>());
-        assert!(size_of::<Room>() <= 112, "{}", size_of::<Room>());
+        assert!(size_of::<Room>() <= 72, "{}", size_of::<Room>());
         assert!(
-            size_of::<Option<Room>>() <= 112,
+            size_of::<Option<Room>>() <= 72,
             "slab slots are as big as rooms"
         );
     }
@@ -441,20 +444,43 @@ mod tests {
             deadline: crate::time::Millis(5),
             seq: 2,
         };
+        let id = RoomId::new("r");
         let mut waiting = a_room();
         waiting.set_destroy_timer(key);
-        let json = serde_json::to_value(&waiting).unwrap();
+        let json = serde_json::to_value(RoomOut::new(&id, &waiting)).unwrap();
         assert_eq!(json["destroy_timer"], serde_json::to_value(key).unwrap());
-        assert_eq!(serde_json::from_value::<Room>(json).unwrap(), waiting);
+        assert_eq!(read(json).unwrap(), (id, waiting));
 
         let mut busy = a_room();
         busy.push_member(3);
-        let mut json = serde_json::to_value(&busy).unwrap();
+        let mut json = serde_json::to_value(RoomOut::new(&id, &busy)).unwrap();
         assert_eq!(json["destroy_timer"], serde_json::Value::Null);
-        assert_eq!(serde_json::from_value::<Room>(json.clone()).unwrap(), busy);
+        assert_eq!(read(json.clone()).unwrap(), (id, busy));
         json["destroy_timer"] = serde_json::to_value(key).unwrap();
-        let err = serde_json::from_value::<Room>(json).unwrap_err();
-        assert!(err.to_string().contains("no destroy timer"), "{err}");
+        let err = read(json).unwrap_err();
+        assert!(err.contains("no destroy timer"), "{err}");
+    }
+
+    fn read(json: serde_json::Value) -> Result<(RoomId, Room), &'static str> {
+        serde_json::from_value::<RoomIn>(json)
+            .expect("a room record")
+            .into_room()
+    }
+
+    /// The destroy delay is kept in 32 bits: a snapshot room with one that does not fit
+    /// is refused (rooms are created with 3 hours at most), and the largest that fits
+    /// round-trips.
+    #[test]
+    fn a_snapshot_room_with_a_destroy_delay_past_32_bits_is_refused() {
+        let id = RoomId::new("r");
+        let mut room = a_room();
+        room.destroy_delay_ms = u32::MAX;
+        let mut json = serde_json::to_value(RoomOut::new(&id, &room)).unwrap();
+        assert_eq!(json["destroy_delay_ms"], u64::from(u32::MAX));
+        assert_eq!(read(json.clone()).unwrap(), (id, room));
+        json["destroy_delay_ms"] = (u64::from(u32::MAX) + 1).into();
+        let err = read(json).unwrap_err();
+        assert!(err.contains("destroy_delay_ms"), "{err}");
     }
 
     #[test]

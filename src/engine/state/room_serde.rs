@@ -1,6 +1,7 @@
-//! A room's snapshot form: the flat record the format has always had (hot and cold fields
-//! side by side), whatever the room keeps inline or behind its cold box. A room whose cold
-//! fields are all at their defaults restores without a cold box.
+//! A room's snapshot form: the flat record the format has always had (its id, hot and cold
+//! fields side by side), whatever the room keeps inline, behind its cold box or in the id
+//! column beside the slab (`rooms.rs`). A room whose cold fields are all at their defaults
+//! restores without a cold box.
 
 use super::members::MemberList;
 use super::room::{
@@ -9,13 +10,12 @@ use super::room::{
 use super::timers::TimerKey;
 use crate::ids::{RoomId, RoomSid, UserId};
 use crate::input::RoomName;
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The written form, borrowing from the room.
+/// The written form, borrowing from the room and its id.
 #[derive(Serialize)]
-struct RoomOut<'a> {
+pub(super) struct RoomOut<'a> {
     id: &'a RoomId,
     name: &'a RoomName,
     incarnation: u64,
@@ -42,7 +42,7 @@ fn no_batch(b: &&Option<Box<MemberBatch>>) -> bool {
 
 /// The read form (the defaults are those of snapshots written before a field existed).
 #[derive(Deserialize)]
-struct RoomIn {
+pub(super) struct RoomIn {
     id: RoomId,
     name: RoomName,
     incarnation: u64,
@@ -67,19 +67,20 @@ struct RoomIn {
     member_batch: Option<Box<MemberBatch>>,
 }
 
-impl Serialize for Room {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let cold = self.cold();
+impl<'a> RoomOut<'a> {
+    /// The written form of `room`, stored under `id`.
+    pub(super) fn new(id: &'a RoomId, room: &'a Room) -> RoomOut<'a> {
+        let cold = room.cold();
         RoomOut {
-            id: &self.id,
+            id,
             name: &cold.name,
-            incarnation: self.incarnation,
-            sid: self.sid,
-            destroy_delay_ms: self.destroy_delay_ms,
-            max_members: self.max_members,
-            members: self.members(),
-            next_join_seq: self.next_join_seq,
-            destroy_timer: self.destroy_timer(),
+            incarnation: room.incarnation,
+            sid: room.sid,
+            destroy_delay_ms: u64::from(room.destroy_delay_ms),
+            max_members: room.max_members,
+            members: room.members(),
+            next_join_seq: room.next_join_seq,
+            destroy_timer: room.destroy_timer(),
             attributes: &cold.attributes,
             keep_attributes_while_empty: cold.keep_attributes_while_empty,
             message_seq: cold.message_seq,
@@ -89,13 +90,16 @@ impl Serialize for Room {
             reconnect: &cold.reconnect,
             member_batch: &cold.member_batch,
         }
-        .serialize(s)
     }
 }
 
-impl<'de> Deserialize<'de> for Room {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let r = RoomIn::deserialize(d)?;
+impl RoomIn {
+    /// The room read and its id, or why the record is refused.
+    pub(super) fn into_room(self) -> Result<(RoomId, Room), &'static str> {
+        let r = self;
+        // Rooms are created with at most 3 hours (10,800,000 ms); the field keeps 49 days.
+        let destroy_delay_ms = u32::try_from(r.destroy_delay_ms)
+            .map_err(|_| "a room's destroy_delay_ms must fit in 32 bits")?;
         let cold = RoomCold {
             name: r.name,
             attributes: r.attributes,
@@ -108,19 +112,18 @@ impl<'de> Deserialize<'de> for Room {
             member_batch: r.member_batch,
         };
         let mut room = Room {
-            id: r.id,
             incarnation: r.incarnation,
             sid: r.sid,
-            destroy_delay_ms: r.destroy_delay_ms,
+            destroy_delay_ms,
             max_members: r.max_members,
-            occupants: occupants(r.members, r.destroy_timer).map_err(D::Error::custom)?,
+            occupants: occupants(r.members, r.destroy_timer)?,
             next_join_seq: r.next_join_seq,
             cold: None,
         };
         if cold != RoomCold::EMPTY {
             room.cold = Some(Box::new(cold));
         }
-        Ok(room)
+        Ok((r.id, room))
     }
 }
 

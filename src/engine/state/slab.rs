@@ -70,6 +70,22 @@ impl<T> Slab<T> {
             .filter_map(|(i, e)| Some((u32::try_from(i).ok()?, e.as_ref()?)))
     }
 
+    /// How many slots exist, live or free (the next fresh slot's number).
+    pub(crate) fn slot_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The entries by slot, the free list and the count (to write a slab of another form).
+    pub(crate) fn parts(&self) -> (&[Option<T>], &[u32], u32) {
+        (&self.entries, &self.free, self.len)
+    }
+
+    /// A slab from its parts as [`Slab::parts`] gives them; [`Slab::is_consistent`] tells
+    /// whether they agree (a restored snapshot is checked before use).
+    pub(crate) fn from_parts(entries: Vec<Option<T>>, free: Vec<u32>, len: u32) -> Slab<T> {
+        Slab { entries, free, len }
+    }
+
     /// Whether the free list and the count agree with the entries (for restored snapshots).
     pub(crate) fn is_consistent(&self) -> bool {
         let live = self.entries.iter().filter(|e| e.is_some()).count();

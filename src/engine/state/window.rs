@@ -77,7 +77,7 @@ impl Engine {
         assert!(
             room.incarnation == incarnation,
             "a window timer fired for room {} of another incarnation",
-            room.id
+            room.sid
         );
         let batch = room
             .cold_mut()
