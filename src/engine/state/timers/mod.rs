@@ -19,7 +19,7 @@
 //! - `due`: the entries of the *current* bucket — the earliest one holding a pending timer —
 //!   sorted by key. A bucket is sorted only when it becomes current, so each fired timer pays
 //!   a share of one sort: a counting pass places each entry in one of about as many
-//!   sub-ranges of deadline as there are entries (`wheel::sort_bucket`), so most sub-ranges
+//!   sub-ranges of deadline as there are entries (`sort.rs`), so most sub-ranges
 //!   hold zero or one entry and only the rest need a (comparison) sort. `due` is read from a
 //!   cursor, so popping is an index bump. The front of `due` is the earliest pending timer,
 //!   unless `spill` holds an earlier one.
@@ -51,6 +51,7 @@ mod entry;
 mod live;
 #[cfg(test)]
 mod packing_tests;
+mod sort;
 #[cfg(test)]
 mod tests;
 mod wheel;
@@ -247,7 +248,8 @@ impl Timers {
             shrink_below,
             sweep_slack,
         } = self.limits;
-        let resize = self.len > grow_above || self.len < shrink_below;
+        // Only an arm adds to the pending count, so only an arm can cross `grow_above`.
+        let resize = self.len < shrink_below || (armed && self.len > grow_above);
         let sweep = armed && self.stale > self.len + sweep_slack;
         if resize || sweep {
             self.rebalance(resize);
@@ -292,6 +294,35 @@ impl Timers {
 
     /// Removes and returns the earliest timer if it is due at `now`.
     pub fn pop_due(&mut self, now: Millis) -> Option<(TimerKey, TimerKind)> {
+        // The common case: nothing spilled, so the front of `due` is the earliest timer
+        // (invariant 4), and it is pending (invariant 2).
+        if self.spill.is_empty() {
+            let base = self.base();
+            let e = *self.due.front()?;
+            let deadline = e.deadline(base);
+            if deadline > now.0 {
+                return None;
+            }
+            let seq = e.seq();
+            if self.live.remove(seq) {
+                self.due.skip_front();
+                self.len -= 1;
+                self.settle();
+                self.keep_small(false);
+                let key = TimerKey {
+                    deadline: Millis(deadline),
+                    seq,
+                };
+                return Some((key, e.kind()));
+            }
+        }
+        self.pop_due_rest(now)
+    }
+
+    /// [`Timers::pop_due`] with spilled timers to merge (or a stale front, which the
+    /// invariants rule out).
+    #[inline(never)]
+    fn pop_due_rest(&mut self, now: Millis) -> Option<(TimerKey, TimerKind)> {
         loop {
             let base = self.base();
             let front = self.due.front().copied();
