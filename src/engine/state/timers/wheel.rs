@@ -173,6 +173,10 @@ impl Timers {
         let shift = self.shift;
         let base = self.base();
         let pending_share = (self.len, self.len + self.stale);
+        // Whether any stored entry could belong to a later lap: none can when every stored
+        // deadline (all at most `high`, invariant 5) is within a span of this bucket's start.
+        let span = (self.wheel.len() as u64) << shift;
+        let laps = self.high.saturating_sub(base) >= span;
         let Timers {
             wheel,
             pool,
@@ -230,12 +234,16 @@ impl Timers {
                         .is_some_and(|w| w >> (at % 64) & 1 != 0)
                 };
                 for chunk in slot.slices() {
-                    pass.run(chunk, is_live);
+                    if laps {
+                        pass.run::<true>(chunk, is_live);
+                    } else {
+                        pass.run::<false>(chunk, is_live);
+                    }
                 }
             }
             None => {
                 for chunk in slot.slices() {
-                    pass.run(chunk, |seq| view.contains(seq));
+                    pass.run::<true>(chunk, |seq| view.contains(seq));
                 }
             }
         }
@@ -454,12 +462,14 @@ struct Gather<'a> {
 impl Gather<'_> {
     // Inlined into each of its two callers so that `is_live` is too, and the loop's state
     // stays in registers.
+    // `LAPS`: whether to look for entries of a later lap (the caller knows when there can
+    // be none, and then the loop skips the test).
     #[inline(always)]
-    fn run(&mut self, chunk: &[Entry], is_live: impl Fn(u64) -> bool) {
+    fn run<const LAPS: bool>(&mut self, chunk: &[Entry], is_live: impl Fn(u64) -> bool) {
         let mut kept = *self.kept;
         for e in chunk {
             let offset = e.offset(self.base);
-            if offset >> self.shift != 0 {
+            if LAPS && offset >> self.shift != 0 {
                 self.later.push(*e);
                 continue;
             }
