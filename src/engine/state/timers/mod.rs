@@ -142,6 +142,10 @@ pub struct Timers {
     live: LiveSeqs,
     /// Entries in `due` and `wheel` that are no longer pending.
     stale: usize,
+    /// At least the number of stale entries in `due` (cancels of the current bucket since
+    /// it was loaded): while it is zero, the front of `due` is pending without a look at
+    /// the live bits.
+    due_stale: usize,
     /// log2 of a bucket's width in ms.
     shift: u32,
     /// The bucket number `due` holds.
@@ -206,6 +210,7 @@ impl Timers {
             next_seq: 0,
             live: LiveSeqs::default(),
             stale: 0,
+            due_stale: 0,
             shift: SPAN_LOG2 - log2,
             cursor: 0,
             due: Due::default(),
@@ -281,8 +286,12 @@ impl Timers {
             return;
         }
         self.stale += 1;
-        if self.due.front().is_some_and(|e| e.seq() == key.seq) {
-            self.settle();
+        // Only the current bucket's entries are in `due` (invariant 2).
+        if key.deadline.0 >> self.shift == self.cursor {
+            self.due_stale += 1;
+            if self.due.front().is_some_and(|e| e.seq() == key.seq) {
+                self.settle();
+            }
         }
     }
 
@@ -356,6 +365,7 @@ impl Timers {
             if !self.live.remove(seq) {
                 // Invariant 2 keeps stale entries off the front; this is defence in depth.
                 self.stale = self.stale.saturating_sub(1);
+                self.due_stale = self.due_stale.saturating_sub(1);
                 self.settle();
                 continue;
             }

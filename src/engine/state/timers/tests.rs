@@ -198,6 +198,18 @@ impl Check {
             n.is_power_of_two() && (1 << MIN_BUCKETS_LOG2..=1 << MAX_BUCKETS_LOG2).contains(&n)
         );
         assert!(len <= GROW_LOAD * n || n == 1 << MAX_BUCKETS_LOG2);
+        // The count that lets `settle` skip the live bits never falls short.
+        let stale_in_due = self
+            .t
+            .due
+            .iter()
+            .filter(|e| !self.t.live.contains(e.seq()))
+            .count();
+        assert!(
+            stale_in_due <= self.t.due_stale,
+            "{stale_in_due} stale in due, {} counted",
+            self.t.due_stale
+        );
     }
 
     fn run(&mut self, steps: usize) {

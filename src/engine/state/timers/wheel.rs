@@ -99,6 +99,7 @@ impl Timers {
         }
         self.due.replace(old);
         self.due.push_back(e);
+        self.due_stale = 0;
         self.cursor = bucket;
     }
 
@@ -110,11 +111,12 @@ impl Timers {
     pub(super) fn settle(&mut self) {
         loop {
             while let Some(front) = self.due.front() {
-                if self.live.contains(front.seq()) {
+                if self.due_stale == 0 || self.live.contains(front.seq()) {
                     return;
                 }
                 self.due.pop_front();
                 self.stale = self.stale.saturating_sub(1);
+                self.due_stale -= 1;
             }
             if !self.advance() {
                 return;
@@ -173,6 +175,8 @@ impl Timers {
         let shift = self.shift;
         let base = self.base();
         let pending_share = (self.len, self.len + self.stale);
+        // `due` is refilled below with pending entries only.
+        self.due_stale = 0;
         // Whether any stored entry could belong to a later lap: none can when every stored
         // deadline (all at most `high`, invariant 5) is within a span of this bucket's start.
         let span = (self.wheel.len() as u64) << shift;
@@ -323,6 +327,7 @@ impl Timers {
             }
         }
         self.stale = 0;
+        self.due_stale = 0;
         self.settle();
     }
 
