@@ -18,11 +18,13 @@
 //!   (`bucket.rs`), so growing never copies a bucket and never leaves half of it unused.
 //! - `due`: the entries of the *current* bucket — the earliest one holding a pending timer —
 //!   sorted by key. A bucket is sorted only when it becomes current, so each fired timer pays
-//!   a share of one sort: a counting pass places each entry in one of about as many
-//!   sub-ranges of deadline as there are entries (`sort.rs`), so most sub-ranges
-//!   hold zero or one entry and only the rest need a (comparison) sort. `due` is read from a
-//!   cursor, so popping is an index bump. The front of `due` is the earliest pending timer,
-//!   unless `spill` holds an earlier one.
+//!   a share of one sort: a single pass over the stored entries drops the stale ones and
+//!   counts each pending one in one of about as many sub-ranges of deadline as are expected
+//!   pending (`sort.rs`), so most sub-ranges hold zero or one entry and only the rest need
+//!   a (comparison) sort. `due` is read from a cursor, so popping is an index bump. The
+//!   front of `due` is the earliest pending timer, unless `spill` holds an earlier one; a
+//!   count of the current bucket's cancels since it was loaded lets a pop skip the live
+//!   bits of the next front while there were none.
 //! - `spill`: an ordered map for the rare entries outside the wheel's span (a reconnect grace
 //!   configured longer than the span, a timer armed more than a span before the current
 //!   bucket, or one whose counters are too big to pack). Exact, O(log n).
@@ -36,8 +38,8 @@
 //! engine pays for 64 bucket headers. The counts that trigger growing, shrinking and
 //! sweeping are worked out once per wheel size (`Limits`), so the check after each arm and
 //! pop is three comparisons. Restoring a snapshot or resizing appends the first bucket's
-//! entries unsorted and sorts them once: O(k) plus that sort, whatever the input order. Nothing here iterates a hash map; the layout depends
-//! only on the sequence of calls, and equality, `Debug` and serialization see only the
+//! entries unsorted and sorts them once: O(k) plus that sort, whatever the input order.
+//! Nothing here iterates a hash map; the layout depends only on the sequence of calls, and equality, `Debug` and serialization see only the
 //! pending set in `(deadline, seq)` order, so two tables with the same pending timers compare
 //! equal and serialize identically whatever their internal layout.
 
