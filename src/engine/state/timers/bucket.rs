@@ -55,16 +55,20 @@ impl Bucket {
         self.len == 0
     }
 
+    /// Appends `e`; returns whether that took a new chunk (always so for the first entry,
+    /// which is what lets the caller mark the bucket occupied only then).
     #[inline]
-    pub(super) fn push(&mut self, e: Entry, pool: &mut Pool) {
+    pub(super) fn push(&mut self, e: Entry, pool: &mut Pool) -> bool {
         let at = self.len % CHUNK;
-        if at == 0 {
+        let fresh = at == 0;
+        if fresh {
             self.chunks.push(pool.take());
         }
         if let Some(last) = self.chunks.last_mut() {
             last[at] = e;
         }
         self.len += 1;
+        fresh
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = &Entry> {

@@ -171,7 +171,14 @@ pub(super) struct LiveView<'a> {
     old: &'a BTreeSet<u64>,
 }
 
-impl LiveView<'_> {
+impl<'a> LiveView<'a> {
+    /// The window's first seq and its words, when every pending seq is in them (nothing
+    /// older is pending): then a seq is pending iff its bit is set.
+    #[inline]
+    pub(super) fn window(&self) -> Option<(u64, &'a [u64])> {
+        self.old.is_empty().then_some((self.base, self.words))
+    }
+
     #[inline]
     pub(super) fn contains(&self, seq: u64) -> bool {
         let in_window = seq

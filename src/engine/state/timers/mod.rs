@@ -18,11 +18,13 @@
 //!   (`bucket.rs`), so growing never copies a bucket and never leaves half of it unused.
 //! - `due`: the entries of the *current* bucket — the earliest one holding a pending timer —
 //!   sorted by key. A bucket is sorted only when it becomes current, so each fired timer pays
-//!   a share of one sort: a counting pass places each entry in one of about as many
-//!   sub-ranges of deadline as there are entries (`wheel::sort_bucket`), so most sub-ranges
-//!   hold zero or one entry and only the rest need a (comparison) sort. `due` is read from a
-//!   cursor, so popping is an index bump. The front of `due` is the earliest pending timer,
-//!   unless `spill` holds an earlier one.
+//!   a share of one sort: a single pass over the stored entries drops the stale ones and
+//!   counts each pending one in one of about as many sub-ranges of deadline as are expected
+//!   pending (`sort.rs`), so most sub-ranges hold zero or one entry and only the rest need
+//!   a (comparison) sort. `due` is read from a cursor, so popping is an index bump. The
+//!   front of `due` is the earliest pending timer, unless `spill` holds an earlier one; a
+//!   count of the current bucket's cancels since it was loaded lets a pop skip the live
+//!   bits of the next front while there were none.
 //! - `spill`: an ordered map for the rare entries outside the wheel's span (a reconnect grace
 //!   configured longer than the span, a timer armed more than a span before the current
 //!   bucket, or one whose counters are too big to pack). Exact, O(log n).
@@ -36,8 +38,8 @@
 //! engine pays for 64 bucket headers. The counts that trigger growing, shrinking and
 //! sweeping are worked out once per wheel size (`Limits`), so the check after each arm and
 //! pop is three comparisons. Restoring a snapshot or resizing appends the first bucket's
-//! entries unsorted and sorts them once: O(k) plus that sort, whatever the input order. Nothing here iterates a hash map; the layout depends
-//! only on the sequence of calls, and equality, `Debug` and serialization see only the
+//! entries unsorted and sorts them once: O(k) plus that sort, whatever the input order.
+//! Nothing here iterates a hash map; the layout depends only on the sequence of calls, and equality, `Debug` and serialization see only the
 //! pending set in `(deadline, seq)` order, so two tables with the same pending timers compare
 //! equal and serialize identically whatever their internal layout.
 
@@ -51,6 +53,7 @@ mod entry;
 mod live;
 #[cfg(test)]
 mod packing_tests;
+mod sort;
 #[cfg(test)]
 mod tests;
 mod wheel;
@@ -141,6 +144,10 @@ pub struct Timers {
     live: LiveSeqs,
     /// Entries in `due` and `wheel` that are no longer pending.
     stale: usize,
+    /// At least the number of stale entries in `due` (cancels of the current bucket since
+    /// it was loaded): while it is zero, the front of `due` is pending without a look at
+    /// the live bits.
+    due_stale: usize,
     /// log2 of a bucket's width in ms.
     shift: u32,
     /// The bucket number `due` holds.
@@ -205,6 +212,7 @@ impl Timers {
             next_seq: 0,
             live: LiveSeqs::default(),
             stale: 0,
+            due_stale: 0,
             shift: SPAN_LOG2 - log2,
             cursor: 0,
             due: Due::default(),
@@ -247,7 +255,8 @@ impl Timers {
             shrink_below,
             sweep_slack,
         } = self.limits;
-        let resize = self.len > grow_above || self.len < shrink_below;
+        // Only an arm adds to the pending count, so only an arm can cross `grow_above`.
+        let resize = self.len < shrink_below || (armed && self.len > grow_above);
         let sweep = armed && self.stale > self.len + sweep_slack;
         if resize || sweep {
             self.rebalance(resize);
@@ -279,8 +288,12 @@ impl Timers {
             return;
         }
         self.stale += 1;
-        if self.due.front().is_some_and(|e| e.seq() == key.seq) {
-            self.settle();
+        // Only the current bucket's entries are in `due` (invariant 2).
+        if key.deadline.0 >> self.shift == self.cursor {
+            self.due_stale += 1;
+            if self.due.front().is_some_and(|e| e.seq() == key.seq) {
+                self.settle();
+            }
         }
     }
 
@@ -292,6 +305,35 @@ impl Timers {
 
     /// Removes and returns the earliest timer if it is due at `now`.
     pub fn pop_due(&mut self, now: Millis) -> Option<(TimerKey, TimerKind)> {
+        // The common case: nothing spilled, so the front of `due` is the earliest timer
+        // (invariant 4), and it is pending (invariant 2).
+        if self.spill.is_empty() {
+            let base = self.base();
+            let e = *self.due.front()?;
+            let deadline = e.deadline(base);
+            if deadline > now.0 {
+                return None;
+            }
+            let seq = e.seq();
+            if self.live.remove(seq) {
+                self.due.skip_front();
+                self.len -= 1;
+                self.settle();
+                self.keep_small(false);
+                let key = TimerKey {
+                    deadline: Millis(deadline),
+                    seq,
+                };
+                return Some((key, e.kind()));
+            }
+        }
+        self.pop_due_rest(now)
+    }
+
+    /// [`Timers::pop_due`] with spilled timers to merge (or a stale front, which the
+    /// invariants rule out).
+    #[inline(never)]
+    fn pop_due_rest(&mut self, now: Millis) -> Option<(TimerKey, TimerKind)> {
         loop {
             let base = self.base();
             let front = self.due.front().copied();
@@ -325,6 +367,7 @@ impl Timers {
             if !self.live.remove(seq) {
                 // Invariant 2 keeps stale entries off the front; this is defence in depth.
                 self.stale = self.stale.saturating_sub(1);
+                self.due_stale = self.due_stale.saturating_sub(1);
                 self.settle();
                 continue;
             }

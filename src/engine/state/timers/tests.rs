@@ -198,6 +198,18 @@ impl Check {
             n.is_power_of_two() && (1 << MIN_BUCKETS_LOG2..=1 << MAX_BUCKETS_LOG2).contains(&n)
         );
         assert!(len <= GROW_LOAD * n || n == 1 << MAX_BUCKETS_LOG2);
+        // The count that lets `settle` skip the live bits never falls short.
+        let stale_in_due = self
+            .t
+            .due
+            .iter()
+            .filter(|e| !self.t.live.contains(e.seq()))
+            .count();
+        assert!(
+            stale_in_due <= self.t.due_stale,
+            "{stale_in_due} stale in due, {} counted",
+            self.t.due_stale
+        );
     }
 
     fn run(&mut self, steps: usize) {
@@ -573,13 +585,13 @@ fn the_bucket_sort_matches_a_comparison_sort() {
                 Entry::pack(key, kind(i * 4)).expect("packs")
             })
             .collect();
-        wheel::sort_bucket(&entries, &mut out, &mut counts, shift, base);
+        sort::sort_bucket(&entries, &mut out, &mut counts, shift, base);
         let mut want = entries.clone();
         want.sort_by_key(|e| e.rank(base));
         let keys = |v: &[Entry]| v.iter().map(|e| e.key(base)).collect::<Vec<_>>();
         assert_eq!(keys(&out), keys(&want), "round {round}");
         assert_eq!(out, want, "the entries themselves, not only their keys");
-        assert!(counts.len() <= (1 << wheel::MAX_PARTS_LOG2) + 1);
+        assert!(counts.len() <= (1 << sort::MAX_PARTS_LOG2) + 1);
     }
 }
 
@@ -643,4 +655,62 @@ fn the_size_limits_follow_the_wheel() {
             assert_eq!(l.shrink_below, n / 2);
         }
     }
+}
+
+#[test]
+fn a_big_bucket_loads_in_order_with_stale_entries_and_a_seq_older_than_the_window() {
+    let mut t = Timers::default();
+    // Pending throughout and last to fire, while churn moves the live-seq window past it:
+    // loading a bucket then has to ask the older seqs' set too.
+    let long = t.arm(Millis(4 * HOUR), kind(0));
+    for i in 0..70_000u64 {
+        let key = t.arm(Millis(HOUR + i), kind(i * 4));
+        t.cancel(key);
+    }
+    assert!(t.live.old.contains(&long.seq), "the window moved on");
+    // One bucket of the smallest wheel, big enough to be split into parts, a third of it
+    // cancelled; deadlines crowded so that parts hold several entries.
+    let mut rng = Rng(17);
+    let keys: Vec<TimerKey> = (0..600u64)
+        .map(|i| t.arm(Millis(2 * W + rng.below(W / 8)), kind(i * 4)))
+        .collect();
+    for key in keys.iter().step_by(3) {
+        t.cancel(*key);
+    }
+    let mut want: Vec<TimerKey> = keys
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 != 0)
+        .map(|(_, k)| *k)
+        .collect();
+    want.sort();
+    want.push(long);
+    let fired: Vec<TimerKey> = std::iter::from_fn(|| t.pop_due(Millis(u64::MAX)))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(fired, want);
+    assert_eq!(t.footprint().0, 0, "nothing left stored");
+}
+
+#[test]
+fn a_bucket_emptied_and_refilled_stays_marked_occupied() {
+    // The occupied bit is set when a bucket takes a new chunk; a bucket swept down to a
+    // count that is a multiple of the chunk size, then appended to, must still be found.
+    let mut t = Timers::default();
+    let first = t.arm(Millis(100), kind(0));
+    let keys: Vec<TimerKey> = (0..2 * bucket::CHUNK as u64)
+        .map(|i| t.arm(Millis(3 * W + i), kind(i * 4)))
+        .collect();
+    for key in &keys[bucket::CHUNK..] {
+        t.cancel(*key);
+    }
+    t.compact();
+    let extra = t.arm(Millis(3 * W + 5_000), kind(8));
+    let fired: Vec<TimerKey> = std::iter::from_fn(|| t.pop_due(Millis(u64::MAX)))
+        .map(|(k, _)| k)
+        .collect();
+    let mut want = vec![first];
+    want.extend_from_slice(&keys[..bucket::CHUNK]);
+    want.push(extra);
+    assert_eq!(fired, want);
 }

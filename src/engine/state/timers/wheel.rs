@@ -2,6 +2,7 @@
 //! it becomes current, sweeping stale entries, growing and shrinking (see the parent module's
 //! docs).
 
+use super::sort::{sort_bucket, Parts};
 use super::*;
 
 impl Timers {
@@ -18,9 +19,26 @@ impl Timers {
         self.cursor << self.shift
     }
 
-    /// Puts a pending timer where invariants 1-5 want it.
-    #[inline]
+    /// Puts a pending timer where invariants 1-5 want it. The common case, a packable timer
+    /// for a later bucket within the wheel's span, is inlined into `arm`; the rest is not.
+    #[inline(always)]
     pub(super) fn place(&mut self, key: TimerKey, kind: TimerKind) {
+        if let Some(e) = Entry::pack(key, kind) {
+            let deadline = key.deadline.0;
+            let bucket = deadline >> self.shift;
+            let ahead = bucket.wrapping_sub(self.cursor);
+            if !self.due.is_empty() && ahead != 0 && ahead < self.wheel.len() as u64 {
+                self.high = self.high.max(deadline);
+                self.push_wheel(bucket, e);
+                return;
+            }
+        }
+        self.place_rest(key, kind);
+    }
+
+    /// [`Timers::place`] for every case but the common one.
+    #[inline(never)]
+    fn place_rest(&mut self, key: TimerKey, kind: TimerKind) {
         let Some(e) = Entry::pack(key, kind) else {
             self.spill.insert(key, kind);
             return;
@@ -58,8 +76,11 @@ impl Timers {
     #[inline(always)]
     pub(super) fn push_wheel(&mut self, bucket: u64, e: Entry) {
         let i = self.index(bucket);
-        self.wheel[i].push(e, &mut self.pool);
-        self.occupied[i / 64] |= 1 << (i % 64);
+        // A bucket that was empty takes a new chunk: marking it then (once per chunk, not
+        // per entry) is enough to keep its bit set while it holds anything.
+        if self.wheel[i].push(e, &mut self.pool) {
+            self.occupied[i / 64] |= 1 << (i % 64);
+        }
     }
 
     /// A timer earlier than the current bucket (but within a span of it): the current
@@ -78,6 +99,7 @@ impl Timers {
         }
         self.due.replace(old);
         self.due.push_back(e);
+        self.due_stale = 0;
         self.cursor = bucket;
     }
 
@@ -89,11 +111,12 @@ impl Timers {
     pub(super) fn settle(&mut self) {
         loop {
             while let Some(front) = self.due.front() {
-                if self.live.contains(front.seq()) {
+                if self.due_stale == 0 || self.live.contains(front.seq()) {
                     return;
                 }
                 self.due.pop_front();
                 self.stale = self.stale.saturating_sub(1);
+                self.due_stale -= 1;
             }
             if !self.advance() {
                 return;
@@ -142,10 +165,22 @@ impl Timers {
     /// Makes the pending entries of bucket number `bucket` (the current one, this lap) the
     /// new, sorted `due`, dropping its stale entries; its chunks go back to the pool. Entries
     /// of a later lap stay in the slot.
+    ///
+    /// Each stored entry is read once: one pass checks its liveness, copies it to `spare`
+    /// (kept only if pending) and counts it in its part (only if pending), so stale entries
+    /// never reach the sort. The parts are sized for the entries expected to be pending (the
+    /// table's share of pending among everything stored), not for all that is stored.
     pub(super) fn load(&mut self, bucket: u64) {
         let i = self.index(bucket);
         let shift = self.shift;
         let base = self.base();
+        let pending_share = (self.len, self.len + self.stale);
+        // `due` is refilled below with pending entries only.
+        self.due_stale = 0;
+        // Whether any stored entry could belong to a later lap: none can when every stored
+        // deadline (all at most `high`, invariant 5) is within a span of this bucket's start.
+        let span = (self.wheel.len() as u64) << shift;
+        let laps = self.high.saturating_sub(base) >= span;
         let Timers {
             wheel,
             pool,
@@ -158,39 +193,83 @@ impl Timers {
             ..
         } = self;
         let slot = &mut wheel[i];
-        spare.clear();
-        spare.resize(slot.len(), Entry::default());
+        let stored = slot.len();
+        // Written by index below, never read past what the pass wrote: growing it only when
+        // a bigger bucket comes keeps the zeroing off the common path.
+        if spare.len() < stored {
+            spare.resize(stored, Entry::default());
+        }
+        let expected =
+            (stored as u128 * pending_share.0 as u128 / pending_share.1.max(1) as u128) as usize;
+        let parts = Parts::for_len(expected, shift);
+        // Without parts everything is counted in part 0 (and the counts go unused).
+        let part_shift = match parts {
+            Some(parts) => {
+                parts.reset(counts);
+                parts.shift()
+            }
+            None => {
+                counts.clear();
+                counts.resize(2, 0);
+                shift
+            }
+        };
         let mut kept = 0;
-        let mut dropped = 0;
         let mut later = Vec::new();
-        let live = live.view();
-        for chunk in slot.slices() {
-            for e in chunk {
-                if e.offset(base) >> shift != 0 {
-                    later.push(*e);
-                    continue;
+        let view = live.view();
+        let mut pass = Gather {
+            base,
+            shift,
+            part_shift,
+            out: spare,
+            kept: &mut kept,
+            counts,
+            later: &mut later,
+        };
+        match view.window() {
+            // The common case: every pending seq is in the window's words.
+            Some((first, words)) => {
+                let is_live = |seq: u64| {
+                    let at = seq.wrapping_sub(first);
+                    // A seq below the window wraps to a huge index: not found, not live.
+                    usize::try_from(at / 64)
+                        .ok()
+                        .and_then(|i| words.get(i))
+                        .is_some_and(|w| w >> (at % 64) & 1 != 0)
+                };
+                for chunk in slot.slices() {
+                    if laps {
+                        pass.run::<true>(chunk, is_live);
+                    } else {
+                        pass.run::<false>(chunk, is_live);
+                    }
                 }
-                // Every entry is written and only a pending one is kept (the next write
-                // goes over a stale one): about half may be stale, and a branch on that
-                // coin flip would be mispredicted half the time.
-                if let Some(at) = spare.get_mut(kept) {
-                    *at = *e;
+            }
+            None => {
+                for chunk in slot.slices() {
+                    pass.run::<true>(chunk, |seq| view.contains(seq));
                 }
-                let pending = live.contains(e.seq());
-                kept += usize::from(pending);
-                dropped += usize::from(!pending);
             }
         }
-        spare.truncate(kept);
-        *stale = stale.saturating_sub(dropped);
+        *stale = stale.saturating_sub(stored - later.len() - kept);
         slot.clear(pool);
         for e in later {
+            // The slot's occupied bit is still set: it is cleared below only if this left
+            // it empty.
             slot.push(e, pool);
         }
         if slot.is_empty() {
             occupied[i / 64] &= !(1 << (i % 64));
         }
-        sort_bucket(spare, due.refill(), counts, shift, base);
+        let entries = spare.get(..kept).unwrap_or(&[]);
+        let out = due.refill();
+        match parts {
+            Some(parts) => parts.scatter(entries, counts, out, base),
+            None => {
+                out.extend_from_slice(entries);
+                out.sort_unstable_by_key(|e| e.rank(base));
+            }
+        }
     }
 
     /// Moves spilled entries that now fall within the wheel's span into it (or into `due`);
@@ -248,6 +327,7 @@ impl Timers {
             }
         }
         self.stale = 0;
+        self.due_stale = 0;
         self.settle();
     }
 
@@ -371,77 +451,49 @@ impl Timers {
     }
 }
 
-/// Most parts a bucket is split into for sorting: 32 KiB of counters at most.
-pub(super) const MAX_PARTS_LOG2: u32 = 12;
-/// Fewest parts (when splitting at all): fewer would leave too many bits below a part.
-const MIN_PARTS_LOG2: u32 = 6;
-/// Buckets of at most this many entries are sorted directly.
-const SMALL_SORT: usize = 64;
-
-// The widest part (the smallest wheel's buckets split in the fewest parts) leaves 12 bits
-// of offset below it, which with a 48-bit seq fit one u64.
-const _: () = assert!(SPAN_LOG2 - MIN_BUCKETS_LOG2 - MIN_PARTS_LOG2 + 48 <= 64);
-
-/// Writes `entries` (of the bucket starting at `base`, `2^shift` ms wide) into `out`, sorted
-/// by key. A counting pass splits them into about one part of deadline per entry (a power
-/// of two, `MIN_PARTS_LOG2..=MAX_PARTS_LOG2`), placing each where its part starts: most
-/// parts then hold zero or one entry and need no sort at all, and the rest are short. The
-/// entries of a part are sorted by a comparison sort, so even a bucket of one deadline is
-/// O(k log k). `counts` is scratch space, kept by the caller to reuse.
-pub(super) fn sort_bucket(
-    entries: &[Entry],
-    out: &mut Vec<Entry>,
-    counts: &mut Vec<usize>,
-    shift: u32,
+/// The single pass of [`Timers::load`] over a bucket's stored entries: each is copied to
+/// `out` at `kept` (which only a pending one moves on), counted in its part with weight 1 if
+/// pending and 0 if not, or set aside in `later` if it belongs to a later lap.
+struct Gather<'a> {
     base: u64,
-) {
-    out.clear();
-    let len = entries.len();
-    if len <= SMALL_SORT || shift < MIN_PARTS_LOG2 {
-        out.extend_from_slice(entries);
-        out.sort_unstable_by_key(|e| e.rank(base));
-        return;
-    }
-    // ceil(log2(len)), at least MIN_PARTS_LOG2 since len > SMALL_SORT.
-    let parts_log2 = (usize::BITS - (len - 1).leading_zeros())
-        .clamp(MIN_PARTS_LOG2, MAX_PARTS_LOG2)
-        .min(shift);
-    let parts = 1usize << parts_log2;
-    let part_shift = shift - parts_log2;
-    // Entries of this bucket have offsets below `2^shift`; the clamp keeps an out-of-range
-    // one (never expected) in the last part rather than out of bounds.
-    let part = |e: &Entry| ((e.offset(base) >> part_shift) as usize).min(parts - 1);
-    counts.clear();
-    counts.resize(parts + 1, 0);
-    for e in entries {
-        counts[part(e) + 1] += 1;
-    }
-    for i in 0..parts {
-        counts[i + 1] += counts[i];
-    }
-    out.resize(len, Entry::default());
-    // `counts[p]` is where part `p`'s next entry goes; once all are placed it is where the
-    // part ends.
-    for e in entries {
-        let p = part(e);
-        out[counts[p]] = *e;
-        counts[p] += 1;
-    }
-    // Within a part the offsets share their bits above `part_shift` (at most 12 bits are
-    // left below it), so the low bits and the 48-bit seq order a part in one u64.
-    let low = (1u64 << part_shift) - 1;
-    let part_key = |e: &Entry| (e.offset(base) & low) << 48 | e.seq();
-    let mut start = 0;
-    for &end in &counts[..parts] {
-        // Most parts hold zero or one entry: one subtraction decides.
-        if end - start >= 2 {
-            match out.get_mut(start..end) {
-                Some([a, b]) if part_key(b) < part_key(a) => std::mem::swap(a, b),
-                Some([_, _]) | None => {}
-                Some(run) => run.sort_unstable_by_key(part_key),
+    shift: u32,
+    part_shift: u32,
+    out: &'a mut [Entry],
+    kept: &'a mut usize,
+    counts: &'a mut [usize],
+    later: &'a mut Vec<Entry>,
+}
+
+impl Gather<'_> {
+    // Inlined into each of its two callers so that `is_live` is too, and the loop's state
+    // stays in registers.
+    // `LAPS`: whether to look for entries of a later lap (the caller knows when there can
+    // be none, and then the loop skips the test).
+    #[inline(always)]
+    fn run<const LAPS: bool>(&mut self, chunk: &[Entry], is_live: impl Fn(u64) -> bool) {
+        let mut kept = *self.kept;
+        for e in chunk {
+            let offset = e.offset(self.base);
+            if LAPS && offset >> self.shift != 0 {
+                self.later.push(*e);
+                continue;
+            }
+            // No branch on liveness: about half may be stale, and a branch on that coin flip
+            // would be mispredicted half the time.
+            if let Some(at) = self.out.get_mut(kept) {
+                *at = *e;
+            }
+            let pending = usize::from(is_live(e.seq()));
+            kept += pending;
+            // `offset` is below 2^shift, so its part is below the parts' count.
+            if let Some(count) = self
+                .counts
+                .get_mut(((offset >> self.part_shift) as usize).wrapping_add(1))
+            {
+                *count += pending;
             }
         }
-        start = end;
+        *self.kept = kept;
     }
 }
 
