@@ -317,14 +317,7 @@ impl Timers {
             let seq = e.seq();
             if self.live.remove(seq) {
                 self.due.skip_front();
-                self.len -= 1;
-                self.settle();
-                self.keep_small(false);
-                let key = TimerKey {
-                    deadline: Millis(deadline),
-                    seq,
-                };
-                return Some((key, e.kind()));
+                return Some(self.popped(deadline, seq, e.kind()));
             }
         }
         self.pop_due_rest(now)
@@ -371,15 +364,22 @@ impl Timers {
                 self.settle();
                 continue;
             }
-            self.len -= 1;
-            self.settle();
-            self.keep_small(false);
-            let key = TimerKey {
-                deadline: Millis(deadline),
-                seq,
-            };
-            return Some((key, e.kind()));
+            return Some(self.popped(deadline, seq, e.kind()));
         }
+    }
+
+    /// The pending front of `due` was just taken (its live bit cleared, the entry skipped):
+    /// count it gone, settle the next front, and keep the table small.
+    #[inline]
+    fn popped(&mut self, deadline: u64, seq: u64, kind: TimerKind) -> (TimerKey, TimerKind) {
+        self.len -= 1;
+        self.settle();
+        self.keep_small(false);
+        let key = TimerKey {
+            deadline: Millis(deadline),
+            seq,
+        };
+        (key, kind)
     }
 
     /// What the pending timer with this key does, if it is pending.
