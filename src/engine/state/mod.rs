@@ -216,12 +216,15 @@ impl State {
 ///   caller-owned [`OutputSink`](crate::OutputSink), in emission order, each stamped with
 ///   the time it happened (a timer's outputs with its own deadline), so the caller can reuse
 ///   the buffer across steps. An [`Outputs`](crate::Outputs) buffer holds a member event for
-///   several sessions once, naming a run of recipients; a `Vec<Stamped>` gets one copy per
-///   recipient, as a trace lists them.
+///   several sessions once, naming a run of recipients (by session id, or by
+///   [`SessionHandle`](crate::SessionHandle) in a buffer made with
+///   [`Outputs::with_handles`](crate::Outputs::with_handles)); a `Vec<Stamped>` gets one
+///   copy per recipient, as a trace lists them.
 /// - **Getters.** Read-only questions: [`Engine::poll_timeout`] (when to call
 ///   `handle_timeout` next) and [`Engine::next_timer`] (what for); rooms
 ///   ([`Engine::room_members`], [`Engine::room_recipients`], [`Engine::room_attributes`],
-///   ...), sessions ([`Engine::session_rooms`], [`Engine::is_link_lost`], ...) and counts.
+///   ...), sessions ([`Engine::session_rooms`], [`Engine::is_link_lost`],
+///   [`Engine::session_handle`], [`Engine::session_id`], ...) and counts.
 ///
 /// Bad input never panics: it is answered by a reply carrying an
 /// [`ErrorCode`](crate::ErrorCode), and a refused command changes nothing. A panic means an
