@@ -25,9 +25,9 @@ impl Emit<'_> {
     }
 
     /// One member event for the sessions in `slots`: built once by `make` and kept once in
-    /// an [`Outputs`](crate::output::Outputs) sink, its recipients as handles (`id_of` is
-    /// read only for a lone recipient); for a `Vec`, built for the first recipient and
-    /// copied, readdressed, for each other one.
+    /// an [`Outputs`](crate::output::Outputs) sink, its recipients as ids from `id_of`, or
+    /// as handles in a buffer of handles (then `id_of` is read only for a lone recipient);
+    /// for a `Vec`, built for the first recipient and copied, readdressed, for each other.
     pub(crate) fn fan_out(
         &mut self,
         slots: impl Iterator<Item = u32>,

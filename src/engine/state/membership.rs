@@ -271,9 +271,9 @@ impl Engine {
         emit: &mut Emit<'_>,
         make: impl FnOnce(To) -> Output,
     ) {
-        // The list says who is reconnecting and holds each recipient's slot: a run names
-        // its recipients by slot, so no recipient's record is read (a lone recipient's is,
-        // for its id).
+        // The list says who is reconnecting and holds each recipient's slot: a buffer of
+        // handles names a run by slot and reads no recipient's record (only a lone
+        // recipient's, for its id); a buffer of ids reads each one's id.
         let slots = self
             .state
             .room(room_slot)
